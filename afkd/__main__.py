@@ -1,0 +1,3 @@
+from afkd.cli import _entry
+
+_entry()

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Everything `make demo` and `make test` need, on a fresh Debian/Ubuntu machine.
+# Idempotent: a second run checks and returns in about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake"
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+STAMP=$VENV/.afkd-installed
+
+missing_tools() {
+    local missing=""
+    command -v arm-none-eabi-gcc >/dev/null || missing="$missing gcc-arm-none-eabi libnewlib-arm-none-eabi"
+    # newlib ships the C library headers the firmware needs; gcc alone is not enough.
+    [ -e /usr/lib/arm-none-eabi/include/stdint.h ] || [ -e /usr/lib/arm-none-eabi/newlib/include/stdint.h ] \
+        || missing="$missing libnewlib-arm-none-eabi"
+    command -v qemu-system-arm >/dev/null || missing="$missing qemu-system-arm"
+    command -v cmake >/dev/null || missing="$missing cmake"
+    echo "$missing"
+}
+
+missing=$(missing_tools)
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "setup: installing$missing with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq $APT_PACKAGES >/dev/null
+    else
+        echo "setup: missing$missing. Run as root:" >&2
+        echo "  sudo apt-get update && sudo apt-get install -y $APT_PACKAGES" >&2
+        exit 1
+    fi
+fi
+
+# Re-install Python packages only when the pins or the package metadata changed.
+want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ ! -x $VENV/bin/python ]; then
+    echo "setup: creating $VENV"
+    $PYTHON -m venv $VENV
+fi
+if [ "$(cat $STAMP 2>/dev/null)" != "$want" ]; then
+    echo "setup: installing Python packages into $VENV (first time: a few minutes, about 3 GB)"
+    $VENV/bin/python -m pip install -q --upgrade pip
+    # requirements.lock pins torch==2.13.0, the small CPU build; the package itself adds no new versions.
+    $VENV/bin/python -m pip install -q -r requirements.lock
+    $VENV/bin/python -m pip install -q --no-deps -e .
+    echo "$want" > $STAMP
+fi
