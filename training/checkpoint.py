@@ -1,0 +1,78 @@
+"""Self-describing checkpoints: config + weights, loaded without unpickling objects.
+
+Layout (a plain dict saved with ``torch.save``)::
+
+    {"format": "afkd-checkpoint", "version": 1,
+     "config": DTFENetConfig.to_dict(), "state_dict": {name: tensor},
+     "meta": {plain JSON-able values: role, epoch, metrics, training args, ...}}
+
+``torch.load(weights_only=True)`` refuses anything but tensors and plain containers, so a
+hostile or foreign file cannot run code; everything else we check here and report as an
+:class:`AfkdError` naming the file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from afkd.atomic import atomic_write_bytes
+from afkd.errors import AfkdError
+from afkd.training.model import DTFENet, DTFENetConfig
+
+FORMAT = "afkd-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(path: str | os.PathLike, model: DTFENet, meta: dict[str, Any] | None = None) -> None:
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": model.cfg.to_dict(),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "meta": dict(meta or {}),
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """The raw checkpoint dict, validated; raises AfkdError naming the file and the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise AfkdError(f"{path}: no such checkpoint file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for truncated or foreign files
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise AfkdError(f"{path}: not a readable afkd checkpoint ({first[:200]})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise AfkdError(f"{path}: not an afkd checkpoint (no 'format: {FORMAT}' field)")
+    if payload.get("version") != VERSION:
+        raise AfkdError(f"{path}: checkpoint version {payload.get('version')!r}, this afkd reads {VERSION}")
+    for key in ("config", "state_dict"):
+        if not isinstance(payload.get(key), dict):
+            raise AfkdError(f"{path}: checkpoint has no {key}")
+    return payload
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[DTFENet, dict[str, Any]]:
+    """Rebuild the model from its config and load its weights (eval mode)."""
+    payload = read_checkpoint(path)
+    try:
+        cfg = DTFENetConfig.from_dict(payload["config"])
+    except (TypeError, ValueError) as err:
+        raise AfkdError(f"{path}: bad model config ({err})") from None
+    model = DTFENet(cfg)
+    try:
+        model.load_state_dict(payload["state_dict"], strict=True)
+    except RuntimeError as err:
+        detail = " ".join(str(err).split())[:300]
+        raise AfkdError(f"{path}: weights do not match the config ({detail})") from None
+    model.eval()
+    return model, dict(payload.get("meta") or {})
