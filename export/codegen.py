@@ -1,0 +1,243 @@
+"""Generate the streaming C model from a plan: context building here, structure in templates.
+
+Three layers, as emlearn does it: ``export.c_literals`` formats every number and checks every
+name; :func:`build_context` turns the plan and its kernel parameters into a plain dict;
+the Jinja templates in ``firmware/templates`` hold only C structure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+
+from afkd import __version__
+from afkd.errors import AfkdError
+from afkd.export.c_literals import c_array_body, c_float, c_identifier, c_int, c_prefix
+from afkd.export.kernel_params import LayerParams, layer_params
+from afkd.export.plan import StreamingPlan
+
+TEMPLATES = ("model.h.j2", "model.c.j2", "glue.h.j2", "glue.c.j2")
+_CTYPE = {np.int8: "int8_t", np.int16: "int16_t"}
+
+
+def template_dir() -> Path:
+    return Path(str(resources.files("afkd.firmware") / "templates"))
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir())),
+        undefined=jinja2.StrictUndefined,  # a missing context key is a bug, not an empty string
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+class _Context:
+    """Collects const arrays and parameter structs while layers are translated."""
+
+    def __init__(self, prefix: str, sfx: str):
+        self.prefix, self.sfx = prefix, sfx
+        self.arrays: list[dict[str, Any]] = []
+        self.params: list[dict[str, Any]] = []
+
+    def array(self, layer: str, what: str, values: np.ndarray, ctype: str, comment: str) -> str:
+        name = c_identifier(f"{self.prefix}_{layer}_{what}")
+        values = np.asarray(values)
+        self.arrays.append({"name": name, "ctype": ctype, "length": int(values.size),
+                            "body": c_array_body(values, ctype), "comment": comment})
+        return name
+
+    def struct(self, layer: str, ctype: str, fields: list[tuple[str, str]], comment: str) -> str:
+        name = c_identifier(f"{self.prefix}_{layer}_params")
+        self.params.append({"name": name, "ctype": ctype, "fields": fields, "comment": comment})
+        return name
+
+
+def _allocate_slots(plan: StreamingPlan) -> tuple[dict[str, str], int]:
+    """Frame buffer -> scratch slot, reusing a slot once its last reader has run.
+
+    Returns the mapping and the number of slots. Every slot holds the widest frame.
+    """
+    last_use: dict[str, int] = {}
+    for i, layer in enumerate(plan.layers):
+        for name in layer.inputs:
+            last_use[name] = i
+    slot_of: dict[str, str] = {}
+    free: list[str] = []
+    busy: dict[str, str] = {}  # buffer -> slot
+    count = 0
+    for i, layer in enumerate(plan.layers):
+        for buffer, slot in list(busy.items()):
+            if last_use.get(buffer, -1) < i:
+                free.append(busy.pop(buffer))
+        if layer.output not in plan.buffers:
+            continue  # a model output: written straight into the caller's array
+        if free:
+            slot = free.pop(0)
+        else:
+            slot = f"slot{count}"
+            count += 1
+        slot_of[layer.output] = slot
+        busy[layer.output] = slot
+    return slot_of, count
+
+
+def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[str, str]) -> dict[str, Any]:
+    layer, a, s = p.layer, p.arrays, p.scalars
+    sfx, wide = ctx.sfx, p.wide
+    act = _CTYPE[p.dtype]
+    entry = {"kind": layer.kind, "name": layer.name, "ins": [expr[i] for i in layer.inputs],
+             "out": expr[layer.output], "channels": plan.buffers.get(layer.inputs[0], plan.input).channels}
+    bias_t = "int64_t" if wide else "int32_t"
+    if layer.kind in ("encoder", "pointwise"):
+        rows, cols = layer.weights.shape
+        w = ctx.array(layer.name, "weights", a["weights"], "int8_t", f"{layer.name}: int8 weights [{rows}][{cols}]")
+        b = ctx.array(layer.name, "bias", a["bias"], bias_t,
+                      f"{layer.name}: bias{'' if wide else ' with the input zero point folded in'}")
+        m = ctx.array(layer.name, "multiplier", a["multiplier"], "int32_t", f"{layer.name}: per-channel multipliers")
+        sh = ctx.array(layer.name, "shift", a["shift"], "int32_t", f"{layer.name}: per-channel shifts")
+        fields = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", w), ("bias", b), ("multiplier", m),
+                  ("shift", sh)]
+        if not wide:
+            fields.append(("output_offset", c_int(s["output_offset"])))
+        fields += [("act_min", c_int(s["act_min"])), ("act_max", c_int(s["act_max"]))]
+        what = f"encoder, {rows} channels from {cols} samples" if layer.kind == "encoder" else f"1x1 conv {cols} -> {rows}"
+        entry["params"] = ctx.struct(layer.name, f"afkd_dense_{sfx}_params", fields, f"{layer.name}: {what}")
+        entry["comment"] = f"{layer.name}: {what}{', ReLU' if layer.activation == 'RELU' else ''}"
+    elif layer.kind == "depthwise":
+        k, c = layer.weights.shape
+        w = ctx.array(layer.name, "weights", a["weights"], "int8_t", f"{layer.name}: int8 weights [{k}][{c}]")
+        b = ctx.array(layer.name, "bias", a["bias"], bias_t, f"{layer.name}: bias")
+        m = ctx.array(layer.name, "multiplier", a["multiplier"], "int32_t", f"{layer.name}: per-channel multipliers")
+        sh = ctx.array(layer.name, "shift", a["shift"], "int32_t", f"{layer.name}: per-channel shifts")
+        fields = [("channels", c_int(c)), ("taps", c_int(k)), ("weights", w), ("bias", b), ("multiplier", m),
+                  ("shift", sh)]
+        if not wide:
+            fields.append(("output_offset", c_int(s["output_offset"])))
+        fields += [("act_min", c_int(s["act_min"])), ("act_max", c_int(s["act_max"]))]
+        entry["params"] = ctx.struct(layer.name, f"afkd_depthwise_{sfx}_params", fields,
+                                     f"{layer.name}: depthwise kernel {k}, dilation {layer.dilation}")
+        entry.update(kernel=k, channels=c, ring=f"{layer.name}_ring", ring_frames=layer.history_frames,
+                     backs=[(k - 1 - j) * layer.dilation for j in range(k - 1)],
+                     comment=f"{layer.name}: causal depthwise conv, kernel {k}, dilation {layer.dilation}")
+    elif layer.kind == "decoder":
+        L, n = layer.weights.shape
+        w = ctx.array(layer.name, "weights", a["weights"], "int8_t", f"{layer.name}: int8 weights [{L}][{n}]")
+        fields = [("channels", c_int(n)), ("kernel", c_int(L)), ("stride", c_int(layer.stride)), ("weights", w)]
+        if not wide:
+            t = ctx.array(layer.name, "tap_offset", a["tap_offset"], "int32_t",
+                          f"{layer.name}: input zero point times the weights of each tap")
+            fields.append(("tap_offset", t))
+        fields += [("bias", c_int(s["bias"], bias_t)), ("multiplier", c_int(a["multiplier"][0])),
+                   ("shift", c_int(a["shift"][0]))]
+        if not wide:
+            fields.append(("output_offset", c_int(s["output_offset"])))
+        fields += [("act_min", c_int(s["act_min"])), ("act_max", c_int(s["act_max"]))]
+        entry["params"] = ctx.struct(layer.name, f"afkd_decoder_{sfx}_params", fields,
+                                     f"{layer.name}: transposed conv {n} -> 1, kernel {L}, stride {layer.stride}")
+        entry.update(channels=n, tail=f"{layer.name}_tail", input_zero_point=p.input_zero_point,
+                     comment=f"{layer.name}: overlap-add decoder, emits the finished hop")
+    elif layer.kind == "prelu":
+        q = p.prelu
+        alpha = q.alpha_minus_zero_point()
+        al = ctx.array(layer.name, "alpha", alpha, "int16_t", f"{layer.name}: alpha minus its zero point")
+        fields = [("channels", c_int(entry["channels"])), ("alpha_per_channel", c_int(int(alpha.size > 1))),
+                  ("alpha", al), ("input_offset", c_int(-q.input_zero_point)),
+                  ("output_offset", c_int(q.output_zero_point)), ("multiplier_pos", c_int(q.multiplier_pos)),
+                  ("shift_pos", c_int(q.shift_pos)), ("multiplier_neg", c_int(q.multiplier_neg)),
+                  ("shift_neg", c_int(q.shift_neg))]
+        entry["params"] = ctx.struct(layer.name, f"afkd_prelu_{sfx}_params", fields, f"{layer.name}: PReLU")
+        entry["comment"] = f"{layer.name}: PReLU"
+    elif layer.kind == "logistic":
+        if wide:
+            fields = [("input_multiplier", c_int(s["input_multiplier"])),
+                      ("input_left_shift", c_int(s["input_left_shift"]))]
+            entry["params"] = ctx.struct(layer.name, "afkd_sigmoid_s16_params", fields, f"{layer.name}: sigmoid")
+        else:
+            entry["table"] = ctx.array(layer.name, "table", a["table"], "int8_t",
+                                       f"{layer.name}: TFLite's int8 LOGISTIC on all 256 inputs")
+        entry["comment"] = f"{layer.name}: sigmoid mask"
+    elif layer.kind in ("add", "mul"):
+        q = getattr(p, layer.kind)
+        fields = [(name, c_int(getattr(q, name))) for name in q.__dataclass_fields__]
+        entry["params"] = ctx.struct(layer.name, f"afkd_{layer.kind}_params", fields,
+                                     f"{layer.name}: element-wise {layer.kind}")
+        entry["comment"] = f"{layer.name}: element-wise {'sum' if layer.kind == 'add' else 'product'}"
+    else:  # pragma: no cover - kernel_params refuses unknown kinds first
+        raise AfkdError(f"layer {layer.name}: no C for {layer.kind!r}")
+    return entry
+
+
+def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, source_sha256: str) -> dict[str, Any]:
+    prefix = c_prefix(prefix)
+    params = layer_params(plan)
+    dtype = params[0].dtype
+    sample_t = _CTYPE[dtype]
+    sfx = "s8" if dtype == np.int8 else "s16"
+    ctx = _Context(prefix, sfx)
+    slot_of, n_slots = _allocate_slots(plan)
+    width = max(b.channels for b in plan.buffers.values())
+    expr = {name: f"state->{slot}" for name, slot in slot_of.items()}
+    expr.update({buf.name: key for key, buf in plan.outputs.items()})
+    expr[plan.input.name] = "state->window"
+    layers = [_layer_entry(ctx, p, plan, expr) for p in params]
+    nbytes = np.dtype(dtype).itemsize
+    rings = [
+        {"name": e["ring"], "layer": e["name"], "frames": e["ring_frames"], "channels": e["channels"],
+         "kernel": e["kernel"], "dilation": p.layer.dilation, "source": p.layer.inputs[0], "ctype": sample_t,
+         "zero_point": p.input_zero_point, "bytes": e["ring_frames"] * e["channels"] * nbytes}
+        for e, p in zip(layers, params) if e["kind"] == "depthwise"
+    ]
+    acc_t = "int64_t" if sfx == "s16" else "int32_t"
+    tails = [{"name": e["tail"], "layer": e["name"], "length": p.layer.kernel, "ctype": acc_t,
+              "bytes": p.layer.kernel * (8 if sfx == "s16" else 4)}
+             for e, p in zip(layers, params) if e["kind"] == "decoder"]
+    slots = [{"name": f"slot{i}", "channels": width, "ctype": sample_t} for i in range(n_slots)]
+    scratch_bytes = n_slots * width * nbytes
+    state_bytes = (plan.window * nbytes + sum(r["bytes"] + 2 for r in rings) + sum(t["bytes"] for t in tails)
+                   + scratch_bytes)
+    info = np.iinfo(dtype)
+
+    def io(buf) -> dict[str, Any]:
+        return {"scale_literal": c_float(buf.scale), "scale_text": f"{buf.scale:.9g}", "zero_point": buf.zero_point}
+
+    return {
+        "prefix": prefix, "PREFIX": prefix.upper(), "version": __version__, "source_name": source_name,
+        "source_sha256": source_sha256, "mode": plan.mode, "fs": int(fs), "hop": plan.hop, "window": plan.window,
+        "latency_hops": plan.latency_hops, "macs_per_hop": plan.macs_per_hop, "sample_t": sample_t,
+        "frame_t": sample_t, "sample_bytes": nbytes, "sample_min": int(info.min), "sample_max": int(info.max),
+        "sfx": sfx, "input": io(plan.input), "outputs": {k: io(b) for k, b in plan.outputs.items()},
+        "arrays": ctx.arrays, "params": ctx.params, "layers": layers, "rings": rings, "tails": tails,
+        "slots": slots, "scratch_bytes": scratch_bytes, "state_bytes": state_bytes,
+        "decoders": [e for e in layers if e["kind"] == "decoder"],
+        "flush_channels": max(e["channels"] for e in layers if e["kind"] == "decoder"),
+        "weight_bytes": sum(int(p.arrays["weights"].size) for p in params if "weights" in p.arrays),
+    }
+
+
+def render_model(context: dict[str, Any]) -> dict[str, str]:
+    """File name -> C source for the model and its harness glue."""
+    env = _environment()
+    prefix = context["prefix"]
+    names = {"model.h.j2": f"{prefix}_model.h", "model.c.j2": f"{prefix}_model.c",
+             "glue.h.j2": "afkd_model_glue.h", "glue.c.j2": "afkd_model_glue.c"}
+    return {names[t]: env.get_template(t).render(**context) for t in TEMPLATES}
+
+
+def generate_model_sources(tflite: bytes, out_dir: Path, prefix: str, fs: int, source_name: str) -> dict[str, Any]:
+    """Plan ``tflite``, render the C model into ``out_dir``; returns the context (for reports)."""
+    from afkd.export.plan import plan_from_tflite
+
+    plan = plan_from_tflite(tflite, source_name)
+    context = build_context(plan, prefix, fs, source_name, hashlib.sha256(tflite).hexdigest())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in render_model(context).items():
+        (out_dir / name).write_text(text)
+    return context
