@@ -1,0 +1,119 @@
+"""``afkd data synth | import | info``: make and inspect datasets."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from afkd.errors import AfkdError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="data_command", metavar="ACTION")
+
+    synth = sub.add_parser("synth", help="synthesize AF ECG records with f-wave and QRST ground truth",
+                           description="Write synthetic AF ECG (ecg = aa + va + noise) as WFDB records "
+                           "(signals ecg, aa, va, noise in mV) with a JSON sidecar of the drawn "
+                           "parameters each, or directly as a dataset directory (--dataset).")
+    synth.add_argument("--records", type=int, default=20, help="number of records (default 20)")
+    synth.add_argument("--seconds", type=float, default=30.0, help="length of each record in s (default 30)")
+    synth.add_argument("--fs", type=float, default=250.0, help="sampling rate in Hz (default 250)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed; same seed, same records (default 0)")
+    synth.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    synth.add_argument("--dataset", action="store_true",
+                       help="write a dataset directory (as `afkd data import` would) instead of WFDB records")
+    synth.add_argument("--f0", type=float, nargs=2, metavar=("LO", "HI"), default=(3.0, 9.0),
+                       help="range of the dominant f-wave frequency in Hz (default 3 9)")
+    synth.add_argument("--aa-rms-uv", type=float, nargs=2, metavar=("LO", "HI"), default=(15.0, 150.0),
+                       help="range of the f-wave RMS in uV, drawn log-uniform (default 15 150)")
+    synth.add_argument("--baseline-mv", type=float, default=0.2,
+                       help="max baseline wander amplitude in mV; per record drawn in [0, max] (default 0.2)")
+    synth.add_argument("--emg-mv", type=float, default=0.02,
+                       help="max EMG-like muscle noise RMS in mV; per record drawn in [0, max] (default 0.02)")
+    synth.add_argument("--powerline-mv", type=float, default=0.02,
+                       help="max 50/60 Hz power-line amplitude in mV; per record drawn in [0, max] (default 0.02)")
+    synth.add_argument("--motion-per-minute", type=float, default=0.0,
+                       help="expected electrode-motion bursts per minute (default 0: none)")
+    synth.add_argument("--motion-mv", type=float, default=0.5, help="peak amplitude of a motion burst in mV")
+
+    imp = sub.add_parser("import", help="import WFDB records (AFDB, MIT-BIH, CinC 2017, synthetic) into a dataset",
+                         description="Read WFDB records (record paths or directories of .hea files), "
+                         "resample to --fs, high-pass (1st-order Butterworth 0.01 Hz, causal), cut into "
+                         "segments and write a dataset directory. REFERENCE.csv beside CinC records gives "
+                         "labels; .atr rhythm annotations label MIT-BIH/AFDB segments.")
+    imp.add_argument("sources", nargs="+", help="record paths (with or without .hea) or directories")
+    imp.add_argument("--out", required=True, help="dataset directory to write (replaced atomically)")
+    imp.add_argument("--fs", type=float, default=250.0, help="model sampling rate in Hz (default 250)")
+    imp.add_argument("--lead", default=None, help="lead name (e.g. MLII) or index (default: the first lead)")
+    imp.add_argument("--segment-seconds", type=float, default=30.0, help="segment length in s (default 30)")
+    imp.add_argument("--overlap", type=float, default=0.0, help="overlap of successive segments in s (default 0)")
+    imp.add_argument("--min-seconds", type=float, default=5.0,
+                     help="reject records (and AF episodes) shorter than this, in s (default 5)")
+    imp.add_argument("--episodes", choices=("all", "af"), default="all",
+                     help="all: segment the whole record; af: only (AFIB episodes of the .atr annotations")
+    imp.add_argument("--strict", action="store_true",
+                     help="stop at the first bad record of a directory instead of skipping it")
+
+    info = sub.add_parser("info", help="counts, durations, labels, amplitude and f0 histograms of a dataset",
+                          description="Summarize a dataset directory and write a PNG of histograms.")
+    info.add_argument("dir", help="dataset directory")
+    info.add_argument("--png", default=None, help="where to write the histograms (default DIR/info.png)")
+
+
+def run(args: argparse.Namespace) -> int:
+    action = getattr(args, "data_command", None)
+    if action == "synth":
+        return _synth(args)
+    if action == "import":
+        return _import(args)
+    if action == "info":
+        return _info(args)
+    raise AfkdError("name an action: synth, import or info (see afkd data --help)")
+
+
+def _synth(args) -> int:
+    from afkd.training.data.synth import SynthConfig, synth_dataset, write_synth_wfdb
+    from afkd.training.data.synth_fwaves import FwaveRanges
+    from afkd.training.data.synth_noise import NoiseLevels
+
+    if args.records < 1 or args.seconds <= 0:
+        raise AfkdError("--records must be >= 1 and --seconds > 0")
+    lo, hi = args.f0
+    if not 0 < lo <= hi < args.fs / 2:
+        raise AfkdError(f"--f0 {lo:g} {hi:g}: need 0 < LO <= HI < fs/2")
+    if not 0 < args.aa_rms_uv[0] <= args.aa_rms_uv[1]:
+        raise AfkdError("--aa-rms-uv: need 0 < LO <= HI")
+    levels = (args.baseline_mv, args.emg_mv, args.powerline_mv, args.motion_per_minute, args.motion_mv)
+    if min(levels) < 0:
+        raise AfkdError("noise levels must be >= 0")
+    config = SynthConfig(fwaves=FwaveRanges(f0_hz=(lo, hi), rms_uv=tuple(args.aa_rms_uv)),
+                         noise=NoiseLevels(*levels))
+    write = synth_dataset if args.dataset else write_synth_wfdb
+    out = write(args.out, args.records, args.seconds, args.fs, args.seed, config)
+    kind = "dataset" if args.dataset else "WFDB records"
+    print(f"wrote {args.records} synthetic records ({args.seconds:g} s at {args.fs:g} Hz) as {kind} to {out}")
+    return 0
+
+
+def _import(args) -> int:
+    from afkd.training.data.importer import ImportOptions, import_dataset
+
+    options = ImportOptions(fs=args.fs, lead=args.lead, segment_seconds=args.segment_seconds,
+                            overlap_seconds=args.overlap, min_seconds=args.min_seconds, episodes=args.episodes)
+    summary = import_dataset(args.out, args.sources, options, strict=args.strict)
+    skipped = f", skipped {len(summary['skipped'])} bad records" if summary["skipped"] else ""
+    print(f"imported {summary['records']} records as {summary['segments']} segments into {args.out}{skipped}")
+    return 0
+
+
+def _info(args) -> int:
+    from afkd.training.data.dataset import Dataset
+    from afkd.training.data.info import dataset_stats, summary_lines, write_histograms
+
+    ds = Dataset(args.dir)
+    stats = dataset_stats(ds)
+    for line in summary_lines(stats):
+        print(line)
+    png = write_histograms(stats, args.png or Path(args.dir) / "info.png", title=str(args.dir))
+    print(f"histograms: {png}")
+    return 0

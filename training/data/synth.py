@@ -1,0 +1,130 @@
+"""Synthetic AF ECG with ground truth: ``ecg = va + aa + noise``.
+
+``synthesize_records`` returns the signals in memory; ``synth_dataset`` writes them as a
+dataset directory directly (for training and the demo); ``write_synth_wfdb`` writes WFDB
+records plus a JSON sidecar each (``afkd data synth``), which ``afkd data import`` reads
+like any other WFDB record.
+
+Record ``i`` depends only on ``(seed, i)``: asking for more records keeps the first ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from afkd.atomic import atomic_dir
+from afkd.errors import AfkdError
+from afkd.training.data.dataset import write_dataset
+from afkd.training.data.preprocess import highpass
+from afkd.training.data.synth_fwaves import FwaveRanges, draw_fwave_params, fwaves
+from afkd.training.data.synth_noise import NoiseLevels, draw_noise_params, noise
+from afkd.training.data.synth_qrst import RhythmRanges, draw_qrst_params, qrst
+
+GENERATOR = "afkd-synth"
+GENERATOR_VERSION = 1
+SIGNALS = ("ecg", "aa", "va", "noise")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """What to synthesize; every field has a sensible default."""
+
+    fwaves: FwaveRanges = field(default_factory=FwaveRanges)
+    rhythm: RhythmRanges = field(default_factory=RhythmRanges)
+    noise: NoiseLevels = field(default_factory=NoiseLevels)
+
+
+def synthesize_record(index: int, seconds: float, fs: float, seed: int,
+                      config: SynthConfig = SynthConfig()) -> dict:
+    """One record: dict with float32 (n,) arrays ``ecg, aa, va, noise`` (mV) and ``params``.
+
+    ``ecg`` is computed as ``aa + va + noise`` in float32, so the identity holds exactly
+    for the arrays returned. ``params`` is a JSON-ready dict of everything drawn.
+    """
+    if seconds <= 0 or fs < 100:
+        raise AfkdError(f"synthesis: need seconds > 0 and fs >= 100 Hz (got {seconds} s, {fs} Hz)")
+    n = int(round(seconds * fs))
+    rng = np.random.default_rng([seed, index])
+    fw = draw_fwave_params(rng, config.fwaves)
+    qp = draw_qrst_params(rng, config.rhythm)
+    npar = draw_noise_params(rng, config.noise, seconds)
+    aa = fwaves(fw, n, fs, rng).astype(np.float32)
+    va64, beats = qrst(qp, n, fs, rng)
+    va = va64.astype(np.float32)
+    nz = noise(npar, n, fs, rng).astype(np.float32)
+    ecg = aa + va + nz
+    params = {
+        "generator": GENERATOR, "generator_version": GENERATOR_VERSION,
+        "seed": int(seed), "index": int(index), "fs": float(fs), "seconds": float(seconds),
+        "fwaves": fw.to_dict(), "qrst": {**qp.to_dict(), **beats}, "noise": npar.to_dict(),
+    }
+    return {"ecg": ecg, "aa": aa, "va": va, "noise": nz, "params": params}
+
+
+def synthesize_records(n: int, seconds: float = 30.0, fs: float = 250.0, seed: int = 0,
+                       config: SynthConfig = SynthConfig()) -> list[dict]:
+    """``n`` records, see :func:`synthesize_record`."""
+    return [synthesize_record(i, seconds, fs, seed, config) for i in range(n)]
+
+
+def record_name(index: int) -> str:
+    return f"synth_{index:05d}"
+
+
+def synth_dataset(out: str | os.PathLike, n: int, seconds: float = 30.0, fs: float = 250.0,
+                  seed: int = 0, config: SynthConfig = SynthConfig()) -> Path:
+    """Synthesize ``n`` records and write them as a dataset directory (one segment each).
+
+    The 0.01 Hz high-pass of the importer is applied to aa, va and noise, so this equals
+    ``afkd data synth`` followed by ``afkd data import`` up to WFDB quantization.
+    """
+    segments = []
+    for i in range(n):
+        rec = synthesize_record(i, seconds, fs, seed, config)
+        aa, va, nz = highpass(np.stack([rec["aa"], rec["va"], rec["noise"]]), fs)
+        segments.append({"source": "synthetic", "record": record_name(i), "lead": "ecg", "start": 0,
+                         "label": "A", "ecg": aa + va + nz, "aa": aa, "va": va})
+    return write_dataset(out, segments, fs, seconds,
+                         extra={"created_by": {"command": "synth_dataset", "seed": seed, "records": n}})
+
+
+def adc_gain_for(x: np.ndarray) -> float:
+    """Largest power-of-two ADC gain (units/mV) that fits ``x`` into int16 with headroom.
+
+    A power of two keeps ``digital / gain`` exact in binary floating point and prints
+    exactly in the header. For a 15 uV f-wave this gives a step well below 0.01 uV.
+    """
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    gain = 2.0 ** 20  # cap: 1 nV steps are plenty
+    while gain > 1 and peak * gain > 30000:
+        gain /= 2
+    return gain
+
+
+def write_synth_wfdb(out: str | os.PathLike, n: int, seconds: float = 30.0, fs: float = 250.0,
+                     seed: int = 0, config: SynthConfig = SynthConfig()) -> Path:
+    """Write ``n`` synthetic records into the directory ``out`` (atomically).
+
+    Each record ``synth_NNNNN`` is a WFDB format-16 record with signals ecg, aa, va,
+    noise in mV (per-signal power-of-two gain, see :func:`adc_gain_for`) and a
+    ``synth_NNNNN.json`` sidecar with the parameters drawn.
+    """
+    import wfdb  # imported here: `afkd data info` does not need it
+
+    with atomic_dir(out) as tmp:
+        for i in range(n):
+            rec = synthesize_record(i, seconds, fs, seed, config)
+            gains = [adc_gain_for(rec[s]) for s in SIGNALS]
+            digital = np.stack([np.round(rec[s].astype(np.float64) * g) for s, g in zip(SIGNALS, gains)],
+                               axis=1).astype(np.int64)
+            name = record_name(i)
+            wfdb.wrsamp(name, fs=fs, units=["mV"] * 4, sig_name=list(SIGNALS), d_signal=digital,
+                        fmt=["16"] * 4, adc_gain=gains, baseline=[0] * 4, write_dir=str(tmp),
+                        comments=[f"{GENERATOR} v{GENERATOR_VERSION} seed {seed} index {i}"])
+            (tmp / f"{name}.json").write_text(json.dumps(rec["params"], indent=1) + "\n")
+    return Path(out)
