@@ -1,0 +1,81 @@
+# afkd_add_firmware: one firmware image of the afkd harness for one board.
+#
+#   include(<repo>/firmware/cmake/afkd_firmware.cmake)
+#   afkd_add_firmware(<target>
+#       BOARD stm32f4 | mps2_an386 | host
+#       MODEL_SOURCES <.c files of the generated model and the runtime kernels it uses>
+#       [MODEL_INCLUDE_DIRS <dir holding afkd_model_glue.h> ...]
+#       [DEFINITIONS <NAME=VALUE> ...]
+#       [OPTIMIZATION -O2])
+#
+# ARM boards need the toolchain file firmware/cmake/arm-none-eabi-cortex-m4.cmake; host uses
+# the system compiler. Outputs in the binary dir: <target>.elf (plain <target> on host),
+# <target>.map, and for ARM <target>.bin, <target>.hex, a flash/RAM summary printed by
+# arm-none-eabi-size after the link, and .su stack-usage files beside the objects.
+
+set(AFKD_FIRMWARE_DIR "${CMAKE_CURRENT_LIST_DIR}/.." CACHE INTERNAL "afkd firmware/ folder")
+
+function(afkd_add_firmware target)
+    cmake_parse_arguments(PARSE_ARGV 1 ARG "" "BOARD;OPTIMIZATION" "MODEL_SOURCES;MODEL_INCLUDE_DIRS;DEFINITIONS")
+    if(NOT ARG_BOARD)
+        message(FATAL_ERROR "afkd_add_firmware(${target}): BOARD is required (stm32f4, mps2_an386, host)")
+    endif()
+    if(NOT ARG_MODEL_SOURCES)
+        message(FATAL_ERROR "afkd_add_firmware(${target}): MODEL_SOURCES is empty")
+    endif()
+    if(NOT ARG_OPTIMIZATION)
+        set(ARG_OPTIMIZATION -O2)
+    endif()
+    set(fw "${AFKD_FIRMWARE_DIR}")
+    set(board_dir "${fw}/boards/${ARG_BOARD}")
+    if(NOT EXISTS "${board_dir}")
+        message(FATAL_ERROR "afkd_add_firmware(${target}): unknown BOARD '${ARG_BOARD}' (no ${board_dir})")
+    endif()
+
+    set(is_arm FALSE)
+    if(ARG_BOARD STREQUAL "stm32f4" OR ARG_BOARD STREQUAL "mps2_an386")
+        set(is_arm TRUE)
+        if(NOT CMAKE_C_COMPILER MATCHES "arm-none-eabi")
+            message(FATAL_ERROR "afkd_add_firmware(${target}): BOARD ${ARG_BOARD} needs "
+                "-DCMAKE_TOOLCHAIN_FILE=${fw}/cmake/arm-none-eabi-cortex-m4.cmake")
+        endif()
+    endif()
+
+    set(sources
+        ${fw}/harness/main.c
+        ${fw}/runtime/afkd_protocol.c
+        ${fw}/runtime/afkd_crc.c
+        ${ARG_MODEL_SOURCES})
+    if(is_arm)
+        list(APPEND sources
+            ${board_dir}/board_${ARG_BOARD}.c
+            ${fw}/boards/cortex_m/startup_cortex_m.c
+            ${fw}/boards/cortex_m/afkd_cortex_m_counter.c)
+    else()
+        list(APPEND sources ${board_dir}/board_${ARG_BOARD}.c)
+    endif()
+
+    add_executable(${target} ${sources})
+    target_include_directories(${target} PRIVATE
+        ${ARG_MODEL_INCLUDE_DIRS} ${fw}/harness ${fw}/runtime ${fw}/boards/cortex_m)
+    target_compile_definitions(${target} PRIVATE ${ARG_DEFINITIONS})
+    target_compile_options(${target} PRIVATE
+        ${ARG_OPTIMIZATION} -g -std=c11 -Wall -Wextra -ffunction-sections -fdata-sections -fstack-usage)
+    set(map "${CMAKE_CURRENT_BINARY_DIR}/${target}.map")
+    target_link_options(${target} PRIVATE -Wl,--gc-sections "-Wl,-Map=${map}")
+
+    if(is_arm)
+        set_target_properties(${target} PROPERTIES SUFFIX ".elf")
+        target_link_options(${target} PRIVATE
+            "-L${fw}/boards/cortex_m" "-T${board_dir}/${ARG_BOARD}.ld" -Wl,--print-memory-usage)
+        set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS
+            "${board_dir}/${ARG_BOARD}.ld" "${fw}/boards/cortex_m/cortex_m_sections.ld")
+        set(elf "$<TARGET_FILE:${target}>")
+        add_custom_command(TARGET ${target} POST_BUILD
+            COMMAND ${CMAKE_OBJCOPY} -O binary ${elf} ${CMAKE_CURRENT_BINARY_DIR}/${target}.bin
+            COMMAND ${CMAKE_OBJCOPY} -O ihex ${elf} ${CMAKE_CURRENT_BINARY_DIR}/${target}.hex
+            COMMAND ${CMAKE_SIZE} ${elf}
+            COMMENT "afkd: ${target}.bin, ${target}.hex; flash = text + data, RAM = data + bss"
+            VERBATIM)
+    endif()
+endfunction()
