@@ -60,6 +60,19 @@ def test_outputs_match_python_over_several_frames_and_reset(runner, host_build):
     np.testing.assert_array_equal(runner.run(y)[0], dummy.expected_outputs(y, sample_bytes)[0])
 
 
+def test_flush_returns_one_more_hop_continuing_the_state(runner, host_build):
+    _, sample_bytes = host_build
+    x = dummy.random_samples(5, sample_bytes, seed=3)
+    _, _, state = dummy.expected_outputs(x, sample_bytes)
+    runner.run(x)
+    aa, va, count = runner.flush()
+    zeros = np.zeros(dummy.HOP, dtype=x.dtype)  # the dummy's flush steps on a hop of zeros
+    want_aa, want_va, _ = dummy.expected_outputs(zeros, sample_bytes, state)
+    np.testing.assert_array_equal(aa, want_aa)
+    np.testing.assert_array_equal(va, want_va)
+    assert count == 0  # the host build has no counter
+
+
 def _error_for(runner, data: bytes, flush: bool = False):
     runner.send_raw(data)
     if flush:  # a frame shorter than its length field: the zeros complete it

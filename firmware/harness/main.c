@@ -137,6 +137,22 @@ static void handle_samples(const afkd_frame_t *frame)
     afkd_tx_end(&tx);
 }
 
+/* The model's last output hop (its latency) is only final once the stream ends: FLUSH
+ * returns it, so the host sees as many output samples as it sent. */
+static void handle_flush(const afkd_frame_t *frame)
+{
+    static afkd_sample_t aa[AFKD_MODEL_HOP], va[AFKD_MODEL_HOP];
+    afkd_tx_t tx;
+    afkd_tx_begin(&tx, put_byte, AFKD_MSG_OUTPUT, frame->seq, (uint16_t)(2u * HOP_BYTES + 4u));
+    board_counter_start();
+    afkd_model_flush(aa, va);
+    const uint32_t count = net_count(board_counter_read());
+    put_samples(&tx, aa);
+    put_samples(&tx, va);
+    afkd_tx_u32(&tx, count);
+    afkd_tx_end(&tx);
+}
+
 static void handle_calibrate(const afkd_frame_t *frame)
 {
     if (frame->length != 4u || afkd_read_u32(frame->payload) == 0u) {
@@ -172,6 +188,10 @@ static int handle_frame(const afkd_frame_t *frame)
         return 0;
     case AFKD_MSG_CALIBRATE:
         handle_calibrate(frame);
+        return 0;
+    case AFKD_MSG_FLUSH:
+        if (!empty) break;
+        handle_flush(frame);
         return 0;
     case AFKD_MSG_EXIT:
         if (!empty) break;

@@ -34,6 +34,7 @@ enum afkd_msg_type {
     AFKD_MSG_SAMPLES = 0x03,     /* n * HOP samples              -> OUTPUT */
     AFKD_MSG_EXIT = 0x04,        /* empty                        -> BYE, then board_exit(0) */
     AFKD_MSG_CALIBRATE = 0x05,   /* u32 loop iterations          -> CALIBRATION */
+    AFKD_MSG_FLUSH = 0x06,       /* empty: finish the stream     -> OUTPUT of one hop */
     AFKD_MSG_INFO = 0x81,        /* also sent unasked at boot with seq 0 */
     AFKD_MSG_RESET_DONE = 0x82,
     AFKD_MSG_OUTPUT = 0x83,      /* per hop: aa[HOP], va[HOP], u32 count */

@@ -71,6 +71,14 @@ class FirmwareRunner:
             counts.append(chunk_counts)
         return np.concatenate(aa), np.concatenate(va), np.concatenate(counts)
 
+    def flush(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """End the stream: the last output hop (the model's latency) and its count."""
+        frame = self._request(proto.FLUSH, b"", proto.OUTPUT)
+        aa, va, counts = proto.parse_output(frame.payload, self._info)
+        if aa.size != self._info.hop:
+            raise AfkdError(f"{self.name}: FLUSH answered {aa.size} samples, expected one hop")
+        return aa, va, int(counts[0])
+
     def calibrate(self, iterations: int) -> int:
         """Count of a loop of exactly 2*iterations instructions (plus a few), in counter units."""
         frame = self._request(proto.CALIBRATE, int(iterations).to_bytes(4, "little"), proto.CALIBRATION)
