@@ -155,6 +155,12 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
                   ("shift_neg", c_int(q.shift_neg))]
         entry["params"] = ctx.struct(layer.name, f"afkd_prelu_{sfx}_params", fields, f"{layer.name}: PReLU")
         entry["comment"] = f"{layer.name}: PReLU"
+    elif layer.kind == "leaky_relu":
+        q = p.leaky_relu
+        fields = [(name, c_int(getattr(q, name))) for name in q.__dataclass_fields__]
+        entry["params"] = ctx.struct(layer.name, "afkd_leaky_relu_params", fields,
+                                     f"{layer.name}: leaky ReLU, slope {layer.slope:.6g}")
+        entry["comment"] = f"{layer.name}: leaky ReLU (the frozen PReLU slope {layer.slope:.4g})"
     elif layer.kind == "logistic":
         if wide:
             fields = [("input_multiplier", c_int(s["input_multiplier"])),

@@ -14,6 +14,7 @@ import numpy as np
 
 from afkd.errors import AfkdError
 from afkd.export import intops
+from afkd.export.intops_leaky import LeakyReluParams, leaky_relu_params
 from afkd.export.plan import Buffer, Layer, StreamingPlan
 
 _NP = {"int8": np.int8, "int16": np.int16}
@@ -31,6 +32,7 @@ class LayerParams:
     prelu: intops.PreluParams | None = None
     add: intops.AddParams | None = None
     mul: intops.MulParams | None = None
+    leaky_relu: LeakyReluParams | None = None
 
     @property
     def wide(self) -> bool:
@@ -94,6 +96,9 @@ def layer_params(plan: StreamingPlan) -> list[LayerParams]:
                 raise AfkdError(f"layer {layer.name}: TFLite has no 16x8 PRELU; export LeakyReLU instead")
             p.prelu = intops.prelu_params(src.scale, src.zero_point, layer.alpha, layer.alpha_scale,
                                           layer.alpha_zero_point, dst.scale, dst.zero_point)
+            p.input_zero_point = src.zero_point
+        elif layer.kind == "leaky_relu":
+            p.leaky_relu = leaky_relu_params(src.scale, src.zero_point, layer.slope, dst.scale, dst.zero_point)
             p.input_zero_point = src.zero_point
         elif layer.kind == "logistic":
             if p.wide:

@@ -6,7 +6,7 @@ process one frame (one hop of S samples) at a time::
     PAD(left L-S) -> CONV_2D stride S        encoder: a window of the last L samples
     CONV_2D 1x1                              pointwise: one frame in, one frame out
     PAD(left (K-1)d) -> DEPTHWISE_CONV_2D    depthwise: a ring of (K-1)d past frames replaces the pad
-    PRELU, LOGISTIC, ADD, MUL                element-wise on one frame
+    PRELU, LEAKY_RELU, LOGISTIC, ADD, MUL    element-wise on one frame
     TRANSPOSE_CONV -> STRIDED_SLICE(crop)    decoder: overlap-add, a tail of L-S partial sums
 
 Causal zero padding in the graph and zero-initialised history in the stream are the same
@@ -31,7 +31,7 @@ from afkd.errors import AfkdError
 from afkd.export.tflite_graph import Graph, Operator, Tensor, read_tflite
 
 SUPPORTED_OPS = frozenset(
-    "CONV_2D DEPTHWISE_CONV_2D TRANSPOSE_CONV PAD PADV2 PRELU LOGISTIC ADD MUL RESHAPE "
+    "CONV_2D DEPTHWISE_CONV_2D TRANSPOSE_CONV PAD PADV2 PRELU LEAKY_RELU LOGISTIC ADD MUL RESHAPE "
     "STRIDED_SLICE SLICE".split()
 )
 _DTYPES = {np.int8: "int8", np.int16: "int16", np.float32: "float32"}
@@ -51,7 +51,7 @@ class Buffer:
 
 @dataclass
 class Layer:
-    kind: str  # encoder | pointwise | depthwise | prelu | logistic | add | mul | decoder
+    kind: str  # encoder | pointwise | depthwise | prelu | leaky_relu | logistic | add | mul | decoder
     name: str  # C-safe, from the TFLite tensor name
     op_index: int
     inputs: list[str]  # buffer names
@@ -67,6 +67,7 @@ class Layer:
     alpha: np.ndarray | None = None  # PReLU slopes (quantized) with alpha_scale/alpha_zero_point
     alpha_scale: float = 0.0
     alpha_zero_point: int = 0
+    slope: float = 0.0  # LEAKY_RELU's negative slope (a float option of the op)
 
     @property
     def macs(self) -> int:
@@ -312,6 +313,8 @@ def _elementwise(kind: str):
         if alpha is not None:
             layer.alpha = alpha.data.reshape(-1)
             layer.alpha_scale, layer.alpha_zero_point = _quant(alpha)
+        if kind == "leaky_relu":
+            layer.slope = float(op.options["alpha"])
         w.layers.append(layer)
 
     return handler
@@ -366,6 +369,7 @@ _HANDLERS = {
     "CONV_2D": _conv,
     "DEPTHWISE_CONV_2D": _depthwise,
     "PRELU": _elementwise("prelu"),
+    "LEAKY_RELU": _elementwise("leaky_relu"),
     "LOGISTIC": _elementwise("logistic"),
     "ADD": _elementwise("add"),
     "MUL": _elementwise("mul"),

@@ -15,6 +15,7 @@ import numpy as np
 
 from afkd.errors import AfkdError
 from afkd.export import intops
+from afkd.export.intops_leaky import leaky_relu
 from afkd.export.kernel_params import LayerParams, layer_params
 from afkd.export.plan import StreamingPlan
 
@@ -109,6 +110,8 @@ class StreamingReference:
             return y
         if layer.kind == "prelu":
             return intops.prelu(x[None], p.prelu)[0]
+        if layer.kind == "leaky_relu":
+            return leaky_relu(x, p.leaky_relu, self.dtype)
         if layer.kind == "logistic":
             if p.wide:
                 return intops.sigmoid_s16(x, s["input_multiplier"], s["input_left_shift"])

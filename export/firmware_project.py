@@ -1,0 +1,141 @@
+"""``afkd export --target stm32|qemu|host|renode``: a complete, self-contained CMake project.
+
+Layout of the output directory::
+
+    CMakeLists.txt          generated; calls afkd_add_firmware for the target's board
+    model/                  generated C: <prefix>_model.[ch], afkd_model_glue.[ch]
+    afkd/                   the runtime kernels, harness, boards and CMake files it builds with
+    renode/                 offline .repl, .resc and a Robot test (target renode; also stm32)
+    build/                  firmware.elf (+ .bin .hex .map on ARM), unless --no-build
+    model_<quant>.tflite    the numeric reference the firmware reproduces bit for bit
+    export.json             what was exported, with footprint and the plan summary
+
+The project copies what it needs, so it builds on a machine without afkd.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+
+from afkd import __version__
+from afkd.errors import AfkdError
+from afkd.export.codegen import build_context, render_model, template_dir
+from afkd.export.plan import plan_from_tflite, plan_summary
+from afkd.export.stream_ref import StreamingReference
+
+TARGET_BOARDS = {"stm32": "stm32f4", "renode": "stm32f4", "qemu": "mps2_an386", "host": "host"}
+_COPIED = ("runtime", "harness", "boards", "cmake")
+
+
+def firmware_dir() -> Path:
+    return Path(str(resources.files("afkd.firmware")))
+
+
+def _run(command: list[str], cwd: Path, what: str) -> str:
+    try:
+        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+    except FileNotFoundError:
+        raise AfkdError(f"{what}: {command[0]} is not installed (run `make setup`)") from None
+    if result.returncode:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise AfkdError(f"{what} failed: {' '.join(command)}\n{tail}")
+    return result.stdout
+
+
+def build_project(project: Path, board: str) -> Path:
+    """Configure and build ``project`` into project/build; returns the firmware path."""
+    build = project / "build"
+    configure = ["cmake", "-S", str(project), "-B", str(build), f"-DAFKD_BOARD={board}"]
+    if board != "host":
+        configure.append(f"-DCMAKE_TOOLCHAIN_FILE={project / 'afkd' / 'cmake' / 'arm-none-eabi-cortex-m4.cmake'}")
+    _run(configure, project, f"{project.name}: cmake configure")
+    _run(["cmake", "--build", str(build), "-j2"], project, f"{project.name}: build")
+    firmware = build / ("firmware" if board == "host" else "firmware.elf")
+    if not firmware.exists():
+        raise AfkdError(f"{project.name}: the build produced no {firmware.name}")
+    return firmware
+
+
+def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, source_name: str,
+                  optimization: str = "-O2") -> dict[str, Any]:
+    """Render the model and the project files into ``out`` (an empty directory)."""
+    if target not in TARGET_BOARDS:
+        raise AfkdError(f"--target {target!r}: choose one of {', '.join(TARGET_BOARDS)}")
+    board = TARGET_BOARDS[target]
+    plan = plan_from_tflite(tflite, source_name)
+    if plan.mode not in ("int8", "int16x8"):
+        raise AfkdError(f"{source_name}: a {plan.mode} model; the firmware runs int8 or int16x8 models")
+    context = build_context(plan, prefix, fs, source_name, hashlib.sha256(tflite).hexdigest())
+    (out / "model").mkdir(parents=True)
+    for name, text in render_model(context).items():
+        (out / "model" / name).write_text(text)
+    for part in _COPIED:
+        shutil.copytree(firmware_dir() / part, out / "afkd" / part,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    sfx = context["sfx"]
+    kernels = sorted(p.name for p in (out / "afkd" / "runtime").glob(f"afkd_*_{sfx}.c"))
+    sources = [f"model/{prefix}_model.c", "model/afkd_model_glue.c"] + [f"afkd/runtime/{k}" for k in kernels]
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    cmake = env.get_template("CMakeLists.txt.j2").render(
+        version=__version__, prefix=prefix, mode=plan.mode, source_name=source_name, target=target, board=board,
+        sources=sources, optimization=optimization)
+    (out / "CMakeLists.txt").write_text(cmake)
+    if board == "stm32f4":
+        _write_renode(out, plan, context)
+    return {"board": board, "plan": plan, "context": context}
+
+
+def _write_renode(out: Path, plan, context: dict[str, Any]) -> None:
+    """Offline Renode files beside the project; the Robot test checks the first hop."""
+    from afkd.host_tools import protocol as proto
+    from afkd.host_tools.runners.renode import REPL, render_resc, render_robot
+
+    renode = out / "renode"
+    renode.mkdir()
+    shutil.copy(REPL, renode / REPL.name)
+    elf = out / "build" / "firmware.elf"
+    (renode / "afkd.resc").write_text(render_resc(elf, 3456, renode / REPL.name))
+    dtype = np.int8 if plan.mode == "int8" else np.int16
+    samples = np.random.default_rng(0).integers(-1000, 1000, plan.hop).clip(np.iinfo(dtype).min,
+                                                                            np.iinfo(dtype).max).astype(dtype)
+    first = StreamingReference(plan).step(samples)
+    info = proto.FirmwareInfo(proto.PROTOCOL_VERSION, np.dtype(dtype).itemsize, plan.hop, plan.macs_per_hop,
+                              168_000_000, "dwt_cycles", None, 256, 1, 0, context["prefix"],
+                              context["source_sha256"][:16], "stm32f4")
+    (renode / "afkd.robot").write_text(render_robot(elf, info, samples, first["aa"], first["va"], renode / REPL.name))
+
+
+def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, fs: int,
+                    build: bool = True) -> dict[str, Any]:
+    """Generate (and build) the project for ``target`` from an int8/int16x8 .tflite into ``out_dir``."""
+    from afkd.atomic import atomic_dir
+
+    tflite_path = Path(tflite_path)
+    if not tflite_path.is_file():
+        raise AfkdError(f"{tflite_path}: no such .tflite file")
+    tflite = tflite_path.read_bytes()
+    with atomic_dir(out_dir) as tmp:
+        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name)
+        shutil.copy(tflite_path, tmp / tflite_path.name)
+        firmware = build_project(tmp, made["board"]) if build else None
+        ctx = made["context"]
+        manifest = {
+            "target": target, "board": made["board"], "prefix": prefix, "mode": ctx["mode"], "fs": fs,
+            "hop": ctx["hop"], "latency_hops": ctx["latency_hops"], "macs_per_hop": ctx["macs_per_hop"],
+            "state_bytes": ctx["state_bytes"], "weight_bytes": ctx["weight_bytes"],
+            "tflite": tflite_path.name, "tflite_sha256": ctx["source_sha256"],
+            "firmware": None if firmware is None else str(firmware.relative_to(tmp)),
+            "plan": plan_summary(made["plan"]),
+        }
+        import json
+        (tmp / "firmware.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
