@@ -281,6 +281,8 @@ def _depthwise(w: _Walker, op: Operator, ins: list[int]) -> None:
     o = op.options
     _, _, k, c = weights.shape
     d = o.get("dilation_w_factor", 1)
+    if o.get("padding") == "SAME":
+        w.fail(op, "SAME padding reads future frames: the model is not causal")
     if o.get("padding") != "VALID" or o.get("stride_w", 1) != 1 or o.get("depth_multiplier", 1) != 1:
         w.fail(op, "expected a VALID, stride-1, multiplier-1 depthwise convolution")
     if left != (k - 1) * d:

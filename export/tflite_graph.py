@@ -94,6 +94,8 @@ def _decode_options(options: Any) -> dict[str, Any]:
 
 def read_tflite(model: bytes, name: str = "model") -> Graph:
     """Parse ``model`` (the .tflite bytes). ``name`` is used in error messages."""
+    if len(model) < 8 or model[4:8] != b"TFL3":
+        raise AfkdError(f"{name}: not a TFLite flatbuffer (no TFL3 identifier)")
     try:
         m = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
     except Exception as err:

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake"
+# chromium: the report test opens the HTML page headless, as a person would.
+APT_PACKAGES="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake chromium"
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.afkd-installed
@@ -17,6 +18,7 @@ missing_tools() {
         || missing="$missing libnewlib-arm-none-eabi"
     command -v qemu-system-arm >/dev/null || missing="$missing qemu-system-arm"
     command -v cmake >/dev/null || missing="$missing cmake"
+    command -v chromium >/dev/null || missing="$missing chromium"
     echo "$missing"
 }
 

@@ -1,0 +1,371 @@
+"""Flash and RAM footprint of a firmware ELF, split by what the bytes are for.
+
+Sources: the ELF (section flags and addresses, symbol sizes; pyelftools), the GNU ld map file
+(``-Wl,-Map=``: which object file put how many bytes into which output section) and, for the
+stack, GCC's ``-fstack-usage`` ``.su`` files.
+
+Flash splits into weights, generated code, runtime kernels, libc (toolchain archives and crt*.o),
+startup/board (everything else: harness, vector table, board support) and padding (alignment
+fill and bytes no input section claims, such as linker stubs).
+RAM splits into model state, scratch, other static data, heap (reserved by the linker script) and
+stack. The categories of each split sum to ``flash_bytes`` / ``ram_bytes``.
+
+Which bytes a section takes: with memory regions in the map (a real board script), a section takes
+flash when its load address lies in a read-only region and it has contents, RAM when its run address
+lies in a writable region. With the toolchain's default script (no regions) we fall back to what
+``arm-none-eabi-size`` does: contents -> flash, writable -> RAM (so ``.data`` counts in both).
+
+Stack (documented estimate, not a proof): the sum over a known call chain
+(main -> harness -> model step -> kernels) of the largest ``-fstack-usage`` frame among the functions
+each level names. It assumes that chain is the deepest path and that kernels are leaves; a function
+the compiler inlined has no .su line (its frame is inside its caller's) and is listed as missing;
+interrupt handlers and libc calls are not counted.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from afkd.errors import AfkdError
+
+_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_ARCHIVE_MEMBER = re.compile(r"^(?P<archive>.+\.a)\((?P<member>[^()]+)\)$")
+_TOOLCHAIN_ARCHIVE = re.compile(r"(^|[/\\])lib(c|c_nano|g|g_nano|m|gcc|nosys|rdimon|rdpmon|stdc\+\+|supc\+\+)\.a$")
+_TOOLCHAIN_OBJECT = re.compile(r"(^|[/\\])crt\w*\.o$")
+
+# Symbols that mean a heap allocator is linked in (newlib's reentrant forms included).
+ALLOCATOR_SYMBOLS = frozenset({"malloc", "_malloc_r", "calloc", "_calloc_r", "realloc", "_realloc_r",
+                               "free", "_free_r", "_sbrk", "_sbrk_r", "sbrk"})
+# Absolute symbols with which common linker scripts (STM32CubeIDE, CMSIS, Arm) size the heap / stack.
+HEAP_SIZE_SYMBOLS = ("_Min_Heap_Size", "__heap_size__", "__HEAP_SIZE", "__heap_size", "Heap_Size", "_heap_size")
+STACK_SIZE_SYMBOLS = ("_Min_Stack_Size", "__stack_size__", "__STACK_SIZE", "__stack_size", "Stack_Size", "_stack_size", "AFKD_STACK_SIZE")
+
+# Runtime kernels (afkd_<op>_<dtype>), not the UART protocol helpers the harness calls.
+_KERNEL_NAMES = r"^afkd_(?!(tx|rx|crc|proto|model)\w*$)\w+$"
+
+FLASH_CATEGORIES = ("weights", "generated_code", "runtime", "libc", "startup_board", "padding")
+RAM_CATEGORIES = ("model_state", "scratch", "other_static", "heap", "stack")
+
+
+@dataclass(frozen=True)
+class FootprintRules:
+    """How to recognise the bytes of each category (regular expressions, searched, not matched).
+
+    Object patterns apply to the object path as the map prints it (for an archive member, the
+    archive path and then the member). Symbol patterns apply to ELF data-object symbols and win
+    over the object rule of the object that holds them.
+    """
+
+    # The C generator (export/codegen.py) writes the model's parameters as const arrays in
+    # <prefix>_model.c and its one state instance in afkd_model_glue.c: read-only data of a
+    # generated object is weights, its static RAM is model state, unless symbols say otherwise.
+    weight_symbols: str | None = None
+    weight_objects: str | None = r"weights?[^/\\]*\.o(bj)?$"
+    generated_rodata_is_weights: bool = True
+    generated_objects: str = r"(^|[/\\])(generated|gen|model)[/\\]|(^|[/\\])afkd_model[^/\\]*\.o(bj)?$|_model\.c\.o(bj)?$"
+    runtime_objects: str = r"(^|[/\\])runtime[/\\]"
+    state_symbols: str | None = None
+    scratch_symbols: str | None = r"scratch|arena"
+    # The call chain for the stack estimate: one regex per level, outermost first
+    # (harness main -> frame handler -> glue afkd_model_step -> <prefix>_step -> kernels).
+    stack_chain: tuple[str, ...] = (r"^main$", r"^(handle_samples|afkd_harness\w*|harness\w*)$",
+                                    r"^afkd_model_step$", r"^(?!afkd_model_step$)\w+_step$", _KERNEL_NAMES)
+
+    @classmethod
+    def for_prefix(cls, prefix: str, **overrides) -> "FootprintRules":
+        """Rules for a generated model whose C symbols start with ``prefix`` (export's ``--prefix``)."""
+        p = re.escape(prefix)
+        base = dict(generated_objects=cls.generated_objects + rf"|(^|[/\\]){p}[^/\\]*\.o(bj)?$",
+                    state_symbols=rf"^{p}_(instance|state)$",
+                    stack_chain=cls.stack_chain[:3] + (rf"^{p}_step$", rf"^(?!{p}_){_KERNEL_NAMES[1:]}"))
+        base.update(overrides)
+        return cls(**base)
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    """One input section placed by the linker: ``size`` bytes of ``section`` from ``obj``."""
+
+    output_section: str
+    section: str
+    address: int
+    size: int
+    obj: str  # object path, or "archive(member)"; "*fill*" for padding the linker inserted
+
+
+@dataclass
+class MapFile:
+    entries: list[MapEntry] = field(default_factory=list)
+    output_sections: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (address, size)
+    regions: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # name -> (origin, length, attrs)
+
+
+def parse_map(text: str) -> MapFile:
+    """Parse a GNU ld map file (the "Memory Configuration" and "Linker script and memory map" parts).
+
+    Handles long input-section names that wrap onto the next line, archive(member) paths,
+    ``*fill*`` padding, COMMON, and 32- or 64-bit wide addresses. "Discarded input sections" are
+    skipped: they are not in the image.
+    """
+    out = MapFile()
+    part, current, pending, pending_out = None, None, None, None
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if line.startswith("Memory Configuration"):
+            part = "memory"
+            continue
+        if line.startswith("Linker script and memory map"):
+            part = "layout"
+            continue
+        if line.startswith("Discarded input sections") or line.startswith("Archive member included"):
+            part = None
+            continue
+        tokens = line.split()
+        if not tokens or part is None:
+            continue
+        if part == "memory":
+            if len(tokens) >= 3 and _HEX.match(tokens[1]) and _HEX.match(tokens[2]) and tokens[0] != "*default*":
+                out.regions[tokens[0]] = (int(tokens[1], 16), int(tokens[2], 16), tokens[3] if len(tokens) > 3 else "")
+            continue
+        if not line[0].isspace():  # column 0: an output section (or LOAD / OUTPUT / START GROUP lines)
+            pending = None
+            if not line.startswith("."):
+                current = None
+                continue
+            current = tokens[0]
+            if len(tokens) >= 3 and _HEX.match(tokens[1]) and _HEX.match(tokens[2]):
+                out.output_sections[current] = (int(tokens[1], 16), int(tokens[2], 16))
+                pending_out = None
+            else:
+                pending_out = current  # address and size follow on the next line
+            continue
+        if current is None:
+            continue
+        if pending_out is not None and len(tokens) == 2 and all(_HEX.match(t) for t in tokens):
+            out.output_sections[pending_out] = (int(tokens[0], 16), int(tokens[1], 16))
+            pending_out = None
+            continue
+        pending_out = None
+        if len(tokens) == 1 and (tokens[0].startswith(".") or tokens[0] == "COMMON"):
+            pending = tokens[0]  # a long input section name; address, size and object follow
+            continue
+        if pending is not None and len(tokens) >= 3 and _HEX.match(tokens[0]) and _HEX.match(tokens[1]):
+            section, rest = pending, tokens
+        elif len(tokens) >= 3 and _HEX.match(tokens[1]) and _HEX.match(tokens[2]) and \
+                (tokens[0].startswith(".") or tokens[0] in ("COMMON", "*fill*")):
+            section, rest = tokens[0], tokens[1:]
+        elif tokens[0] == "*fill*" and len(tokens) >= 3 and _HEX.match(tokens[2]):
+            section, rest = "*fill*", tokens[1:]
+        else:
+            pending = None
+            continue
+        pending = None
+        size = int(rest[1], 16)
+        obj = "*fill*" if section == "*fill*" else " ".join(rest[2:])
+        if size and obj:
+            out.entries.append(MapEntry(current, section, int(rest[0], 16), size, obj))
+    if not out.output_sections:
+        raise AfkdError("map file: no 'Linker script and memory map' section found (is it a GNU ld map?)")
+    return out
+
+
+def read_stack_usage(paths: Iterable[str | Path]) -> dict[str, tuple[int, str]]:
+    """``function -> (bytes, qualifier)`` from GCC ``.su`` lines ``file:line:col:name<TAB>bytes<TAB>qual``.
+
+    A name defined twice (two static functions) keeps the larger frame.
+    """
+    frames: dict[str, tuple[int, str]] = {}
+    for path in paths:
+        for line in Path(path).read_text(errors="replace").splitlines():
+            parts = line.split("\t")
+            if len(parts) < 3 or not parts[1].strip().isdigit():
+                continue
+            name = parts[0].rsplit(":", 1)[-1]
+            size = int(parts[1])
+            if name not in frames or size > frames[name][0]:
+                frames[name] = (size, parts[2].strip())
+    return frames
+
+
+def estimate_stack(frames: dict[str, tuple[int, str]], chain: Sequence[str]) -> dict:
+    """Sum over ``chain`` levels of the largest frame among the functions a level's regex matches."""
+    levels, total, missing, bounded = [], 0, [], True
+    for pattern in chain:
+        rx = re.compile(pattern)
+        hits = [(size, name, qual) for name, (size, qual) in frames.items() if rx.search(name)]
+        if not hits:
+            missing.append(pattern)
+            levels.append({"level": pattern, "function": None, "bytes": 0, "qualifier": None})
+            continue
+        size, name, qual = max(hits)
+        bounded &= qual == "static" or "bounded" in qual
+        total += size
+        levels.append({"level": pattern, "function": name, "bytes": size, "qualifier": qual})
+    return {"worst_bytes": total, "chain": levels, "missing_levels": missing,
+            "bounded": bounded and not missing,
+            "method": "sum over the call chain of the largest -fstack-usage frame per level "
+                      "(kernels taken as leaves; inlined functions, ISRs and libc not counted)"}
+
+
+@dataclass
+class Footprint:
+    flash_bytes: int
+    ram_bytes: int
+    flash: dict[str, int]
+    ram: dict[str, int]
+    stack: dict
+    heap: dict
+    static_ram_bytes: int  # .data + .bss + reserved sections, as the linker lays them out
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _category(obj: str, rules: FootprintRules) -> str:
+    if obj == "*fill*":
+        return "padding"
+    m = _ARCHIVE_MEMBER.match(obj)
+    path = m.group("archive") if m else obj
+    if rules.weight_objects and not m and re.search(rules.weight_objects, obj) and \
+            re.search(rules.generated_objects, obj):
+        return "weights"
+    if re.search(rules.generated_objects, obj):
+        return "generated_code"
+    if re.search(rules.runtime_objects, obj):
+        return "runtime"
+    if (m and _TOOLCHAIN_ARCHIVE.search(path)) or _TOOLCHAIN_OBJECT.search(obj):
+        return "libc"
+    return "startup_board"
+
+
+def _in_regions(address: int, regions: dict, writable: bool) -> bool:
+    return any(origin <= address < origin + length and (("w" in attrs.lower()) == writable)
+               for origin, length, attrs in regions.values())
+
+
+def analyze(elf_path: str | Path, map_path: str | Path, su_paths: Iterable[str | Path] = (),
+            rules: FootprintRules | None = None, *, scratch_in_state: int = 0) -> Footprint:
+    """Footprint of ``elf_path`` using its GNU ld map file and, if given, its ``.su`` files.
+
+    ``scratch_in_state``: bytes of the model state that are per-step scratch (the generator puts
+    its scratch frames inside the state struct; its context says how many): moved from
+    ``model_state`` to ``scratch``.
+    """
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.constants import SH_FLAGS
+    from elftools.elf.elffile import ELFFile
+
+    rules = rules or FootprintRules()
+    su_paths = list(su_paths)
+    try:
+        mapfile = parse_map(Path(map_path).read_text(errors="replace"))
+    except OSError as e:
+        raise AfkdError(f"{map_path}: cannot read the map file ({e.strerror})") from None
+    try:
+        with open(elf_path, "rb") as f:
+            elf = ELFFile(f)
+            segments = [(s["p_vaddr"], s["p_paddr"], s["p_memsz"]) for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
+            sections = {}
+            for s in elf.iter_sections():
+                if s["sh_flags"] & SH_FLAGS.SHF_ALLOC and s["sh_size"]:
+                    vma = s["sh_addr"]
+                    lma = next((vma - v + p for v, p, n in segments if v <= vma < v + max(n, 1)), vma)
+                    sections[s.name] = (vma, lma, s["sh_size"], s["sh_type"] != "SHT_NOBITS",
+                                        bool(s["sh_flags"] & SH_FLAGS.SHF_WRITE))
+            symtab = elf.get_section_by_name(".symtab")
+            symbols = [(sym.name, sym["st_value"], sym["st_size"], sym["st_info"]["type"], sym["st_shndx"])
+                       for sym in (symtab.iter_symbols() if symtab else ())]
+    except (OSError, ELFError) as e:
+        raise AfkdError(f"{elf_path}: not a readable ELF file ({e})") from None
+
+    # Which output sections take flash, which take RAM.
+    in_flash, in_ram = {}, {}
+    for name, (vma, lma, size, has_bits, writable) in sections.items():
+        if mapfile.regions:
+            in_flash[name] = has_bits and _in_regions(lma, mapfile.regions, writable=False)
+            in_ram[name] = _in_regions(vma, mapfile.regions, writable=True)
+        else:
+            in_flash[name], in_ram[name] = has_bits, writable
+    flash_total = sum(s[2] for n, s in sections.items() if in_flash[n])
+    static_ram = sum(s[2] for n, s in sections.items() if in_ram[n])
+
+    flash = dict.fromkeys(FLASH_CATEGORIES, 0)
+    ram = dict.fromkeys(RAM_CATEGORIES, 0)
+    ram_by_object_category: dict[str, int] = {}
+    entries = sorted((e for e in mapfile.entries if e.output_section in sections), key=lambda e: e.address)
+    starts = [e.address for e in entries]
+    category_of = {}
+    for e in entries:
+        cat = category_of.setdefault(e.obj, _category(e.obj, rules))
+        if cat == "generated_code" and rules.generated_rodata_is_weights and e.section.startswith(".rodata") \
+                and not in_ram[e.output_section]:
+            cat = "weights"  # the generator's const parameter arrays
+        if in_flash[e.output_section]:
+            flash[cat] += e.size
+        if in_ram[e.output_section]:
+            ram_by_object_category[cat] = ram_by_object_category.get(cat, 0) + e.size
+
+    def holder(address: int) -> MapEntry | None:
+        i = bisect_right(starts, address) - 1
+        return entries[i] if i >= 0 and address < entries[i].address + entries[i].size else None
+
+    # Symbol rules: move named weights out of their object's flash category, state/scratch into theirs.
+    state_bytes = scratch_bytes = 0
+    moved_from_state_objects = 0
+    for name, value, size, kind, shndx in symbols:
+        if kind != "STT_OBJECT" or not size or not name:
+            continue
+        section = next((n for n, s in sections.items() if s[0] <= value < s[0] + s[2]), None)
+        if section is None:
+            continue
+        owner = holder(value)
+        owner_cat = category_of.get(owner.obj) if owner else None
+        if rules.weight_symbols and re.search(rules.weight_symbols, name) and in_flash[section] \
+                and not in_ram[section] and owner_cat != "weights":
+            flash["weights"] += size
+            if owner_cat:
+                flash[owner_cat] -= size
+        elif in_ram[section] and rules.state_symbols and re.search(rules.state_symbols, name):
+            state_bytes += size
+            moved_from_state_objects += size if owner_cat == "generated_code" else 0
+        elif in_ram[section] and rules.scratch_symbols and re.search(rules.scratch_symbols, name):
+            scratch_bytes += size
+            moved_from_state_objects += size if owner_cat == "generated_code" else 0
+
+    # Model state: the state symbols, else all static RAM of the generated model objects.
+    generated_ram = ram_by_object_category.get("generated_code", 0) + ram_by_object_category.get("weights", 0)
+    ram["model_state"] = state_bytes if state_bytes else generated_ram - moved_from_state_objects
+    ram["scratch"] = scratch_bytes
+    if scratch_in_state:
+        if not 0 <= scratch_in_state <= ram["model_state"]:
+            raise AfkdError(f"footprint: {scratch_in_state} scratch bytes do not fit in a model state of "
+                            f"{ram['model_state']} bytes")
+        ram["model_state"] -= scratch_in_state
+        ram["scratch"] += scratch_in_state
+    flash["padding"] += flash_total - sum(flash.values())
+
+    sizes = {name: value for name, value, size, kind, shndx in symbols if shndx == "SHN_ABS"}
+    heap_reserved = next((sizes[n] for n in HEAP_SIZE_SYMBOLS if n in sizes), None)
+    if heap_reserved is None:
+        heap_reserved = sum(s[2] for n, s in sections.items() if in_ram[n] and "heap" in n.lower() and "stack" not in n.lower())
+    stack_reserved = next((sizes[n] for n in STACK_SIZE_SYMBOLS if n in sizes), None)
+    if stack_reserved is None:
+        stack_reserved = sum(s[2] for n, s in sections.items() if in_ram[n] and "stack" in n.lower() and "heap" not in n.lower())
+    allocators = sorted({name for name, value, size, kind, shndx in symbols
+                         if kind == "STT_FUNC" and shndx != "SHN_UNDEF" and name in ALLOCATOR_SYMBOLS})
+
+    stack = estimate_stack(read_stack_usage(su_paths), rules.stack_chain) if su_paths else \
+        {"worst_bytes": None, "chain": [], "missing_levels": [], "bounded": False, "method": "no .su files given"}
+    stack["reserved_bytes"] = stack_reserved
+    # Reserved heap/stack sections are already inside static RAM; count them once, under their names.
+    ram["heap"] = heap_reserved
+    ram["other_static"] = max(static_ram - ram["model_state"] - ram["scratch"] - heap_reserved - stack_reserved, 0)
+    ram["stack"] = max(stack_reserved, stack["worst_bytes"] or 0)
+    stack["fits_reserved"] = None if not stack_reserved or stack["worst_bytes"] is None \
+        else stack["worst_bytes"] <= stack_reserved
+    heap = {"reserved_bytes": heap_reserved, "allocator_symbols": allocators, "uses_heap": bool(allocators)}
+    return Footprint(flash_total, sum(ram.values()), flash, ram, stack, heap, static_ram)
