@@ -1,0 +1,88 @@
+"""``afkd export`` (alias ``afkd-export``): a checkpoint to ONNX, TFLite or a firmware project.
+
+Each ``--target`` maps to one function taking the parsed arguments and returning the
+manifest it wrote (``DIR/export.json``). The firmware targets are reserved names for now.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+from afkd.errors import AfkdError
+
+FIRMWARE_TARGETS = ("stm32", "host", "qemu", "renode")
+
+
+def _onnx(args: argparse.Namespace) -> dict:
+    from afkd.export.onnx_export import export_onnx
+
+    return export_onnx(args.checkpoint, args.out, seconds=args.seconds, dynamic=args.dynamic)
+
+
+def _tflite(args: argparse.Namespace) -> dict:
+    from afkd.export.tflite_export import export_tflite
+
+    return export_tflite(args.checkpoint, args.out, quant=args.quant, calibration=args.calibration,
+                         calibration_segments=args.calibration_segments,
+                         validation_segments=args.validation_segments, seconds=args.seconds)
+
+
+def _firmware(args: argparse.Namespace) -> dict:
+    raise AfkdError(f"--target {args.target}: firmware targets not built yet")
+
+
+TARGETS: dict[str, Callable[[argparse.Namespace], dict]] = {
+    "onnx": _onnx, "tflite": _tflite, **{name: _firmware for name in FIRMWARE_TARGETS},
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from afkd.export.tflite_export import DEFAULT_QUANT, QUANT_MODES
+
+    parser.add_argument("--checkpoint", required=True, help="afkd checkpoint (.pt) to export")
+    parser.add_argument("--target", required=True, choices=sorted(TARGETS),
+                        help="onnx, tflite (float32 + full-integer) or a firmware target")
+    parser.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    parser.add_argument("--seconds", type=float, default=30.0,
+                        help="fixed input length in seconds at the model rate (default 30)")
+    parser.add_argument("--dynamic", action="store_true",
+                        help="onnx: any input length (a multiple of the hop) instead of a fixed one")
+    parser.add_argument("--quant", choices=QUANT_MODES, default=DEFAULT_QUANT,
+                        help=f"tflite: int8 or int16x8 (16-bit activations, 8-bit weights); default {DEFAULT_QUANT}")
+    parser.add_argument("--calibration", default=None,
+                        help="tflite: dataset directory at the model rate for calibration and "
+                        "validation windows (default: synthetic ECG)")
+    parser.add_argument("--calibration-segments", type=int, default=16,
+                        help="tflite: windows used to calibrate activation ranges (default 16)")
+    parser.add_argument("--validation-segments", type=int, default=4,
+                        help="tflite: other windows for the quantized-vs-float figures (default 4)")
+
+
+def summary_lines(manifest: dict) -> list[str]:
+    """The figures a user checks, one per line."""
+    lines = [f"wrote {', '.join(manifest['files'].values())} and export.json"]
+    lines.append(f"fs {manifest['fs']} Hz, hop {manifest['hop']}, latency {manifest['latency_samples']} samples, "
+                 f"input {manifest['input']['shape']}")
+    if "onnx_max_abs_err" in manifest:
+        lines.append(f"onnxruntime vs PyTorch: max |err| {manifest['onnx_max_abs_err']:.3g} mV "
+                     f"at lengths {manifest['onnx_checked_lengths']}")
+    if "quantization" in manifest:
+        q = manifest["quantization"]
+        fig = manifest["quantized_vs_float"]
+        lines.append(f"ops: {' '.join(op['op'] for op in manifest['ops'])}")
+        lines.append(f"{q['mode']}: AA SNR {fig['aa_snr_db']:.1f} dB, VA SNR {fig['va_snr_db']:.1f} dB, "
+                     f"|dSC| {fig['sc_abs_diff']:.4f}, input step {fig['input_step_uv']:.3g} uV")
+        lines.append(f"TFLM vs TFLite reference: {'bit exact' if manifest['tflm_bit_exact'] else 'DIFFERENT'} "
+                     f"(max {manifest['tflm_max_lsb_diff']} LSB)")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.target not in TARGETS:
+        raise AfkdError(f"--target {args.target}: unknown (choose from {', '.join(sorted(TARGETS))})")
+    manifest = TARGETS[args.target](args)
+    for line in summary_lines(manifest):
+        print(line)
+    # A model whose firmware twin cannot match the reference is a failed check, not bad input.
+    return 0 if manifest.get("tflm_bit_exact", True) else 1

@@ -1,0 +1,66 @@
+"""``DIR/export.json``: what a user or the firmware generator needs to use an exported model.
+
+Common fields (every target)::
+
+    format "afkd-export", version 1, afkd_version, target, checkpoint {path, sha256},
+    config (DTFENetConfig), fs, hop, latency_samples (one hop), input_samples (null = dynamic),
+    input {name, shape, units "mV"}, outputs [{name, shape, units}], files {role: file name}
+
+The targets add their check figures and, for TFLite, ``quantization`` and ``ops``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from afkd import __version__
+from afkd.atomic import atomic_write_text
+from afkd.training.model import DTFENetConfig
+
+FORMAT = "afkd-export"
+VERSION = 1
+MANIFEST_NAME = "export.json"
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def base_manifest(target: str, checkpoint: str | Path, cfg: DTFENetConfig, length: int | None,
+                  input_name: str, output_names: tuple[str, ...], shape: list) -> dict[str, Any]:
+    """The fields every export shares; ``shape`` is the I/O tensor shape (None for dynamic axes)."""
+    return {
+        "format": FORMAT, "version": VERSION, "afkd_version": __version__, "target": target,
+        "checkpoint": {"path": str(checkpoint), "sha256": sha256_file(checkpoint)},
+        "config": cfg.to_dict(),
+        "fs": cfg.fs, "hop": cfg.hop,
+        # A stream emits hop t-1 when hop t arrives (the decoder's overlap), see the model docstring.
+        "latency_samples": cfg.hop, "latency_seconds": cfg.hop / cfg.fs,
+        "input_samples": length,
+        "input": {"name": input_name, "shape": shape, "units": "mV"},
+        "outputs": [{"name": n, "shape": shape, "units": "mV"} for n in output_names],
+        "files": {},
+    }
+
+
+def _json_safe(value):
+    """inf/nan are not JSON: write them as strings so the file stays standard JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_manifest(out_dir: Path, manifest: dict) -> None:
+    atomic_write_text(out_dir / MANIFEST_NAME, json.dumps(_json_safe(manifest), indent=2) + "\n")
