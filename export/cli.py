@@ -1,7 +1,8 @@
 """``afkd export`` (alias ``afkd-export``): a checkpoint to ONNX, TFLite or a firmware project.
 
 Each ``--target`` maps to one function taking the parsed arguments and returning the
-manifest it wrote (``DIR/export.json``). The firmware targets are reserved names for now.
+manifest it wrote (``DIR/export.json``). The firmware targets quantize first (the .tflite is
+the numeric reference) and then write and build a CMake project (export.firmware_project).
 """
 
 from __future__ import annotations
@@ -29,7 +30,21 @@ def _tflite(args: argparse.Namespace) -> dict:
 
 
 def _firmware(args: argparse.Namespace) -> dict:
-    raise AfkdError(f"--target {args.target}: firmware targets not built yet")
+    """Quantize to TFLite (the numeric reference), then generate and build the C project."""
+    import tempfile
+    from pathlib import Path
+
+    from afkd.export.c_literals import c_prefix
+    from afkd.export.firmware_project import export_firmware
+
+    c_prefix(args.prefix)  # refuse a bad prefix before minutes of quantization
+    with tempfile.TemporaryDirectory(prefix="afkd-export-") as scratch:
+        reference = Path(scratch) / "tflite"
+        manifest = _tflite(argparse.Namespace(**{**vars(args), "out": reference}))
+        tflite = reference / manifest["files"][manifest["quantization"]["mode"]]
+        firmware = export_firmware(tflite, Path(args.out), args.target, args.prefix, manifest["fs"],
+                                   build=not args.no_build, reference_manifest=manifest)
+    return {**manifest, "firmware": firmware}
 
 
 TARGETS: dict[str, Callable[[argparse.Namespace], dict]] = {
@@ -57,6 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="tflite: windows used to calibrate activation ranges (default 16)")
     parser.add_argument("--validation-segments", type=int, default=4,
                         help="tflite: other windows for the quantized-vs-float figures (default 4)")
+    parser.add_argument("--prefix", default="dtfe",
+                        help="firmware targets: prefix of every generated C symbol (default dtfe)")
+    parser.add_argument("--no-build", action="store_true",
+                        help="firmware targets: write the CMake project without building it")
 
 
 def summary_lines(manifest: dict) -> list[str]:
@@ -75,6 +94,16 @@ def summary_lines(manifest: dict) -> list[str]:
                      f"|dSC| {fig['sc_abs_diff']:.4f}, input step {fig['input_step_uv']:.3g} uV")
         lines.append(f"TFLM vs TFLite reference: {'bit exact' if manifest['tflm_bit_exact'] else 'DIFFERENT'} "
                      f"(max {manifest['tflm_max_lsb_diff']} LSB)")
+    if "firmware" in manifest:
+        fw = manifest["firmware"]
+        lines.append(f"firmware ({fw['target']}, board {fw['board']}): {fw['firmware'] or 'not built (--no-build)'}")
+        lines.append(f"model: {fw['macs_per_hop']} MACs per hop, {fw['weight_bytes']} weight bytes, "
+                     f"state {fw['state_bytes']} bytes")
+        if fw.get("footprint"):
+            fp = fw["footprint"]
+            lines.append(f"flash {fp['flash_bytes']} bytes (weights {fp['flash']['weights']}), "
+                         f"RAM {fp['ram_bytes']} bytes (model state {fp['ram']['model_state']}, "
+                         f"stack {fp['ram']['stack']})")
     return lines
 
 

@@ -114,8 +114,19 @@ def _write_renode(out: Path, plan, context: dict[str, Any]) -> None:
     (renode / "afkd.robot").write_text(render_robot(elf, info, samples, first["aa"], first["va"], renode / REPL.name))
 
 
+def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> dict[str, Any] | None:
+    if board == "host":
+        return None
+    from afkd.host_tools.footprint import FootprintRules, analyze
+
+    build = project / "build"
+    result = analyze(build / "firmware.elf", build / "firmware.map", sorted(build.rglob("*.su")),
+                     FootprintRules.for_prefix(prefix), scratch_in_state=scratch_bytes)
+    return result.to_dict()
+
+
 def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, fs: int,
-                    build: bool = True) -> dict[str, Any]:
+                    build: bool = True, reference_manifest: dict | None = None) -> dict[str, Any]:
     """Generate (and build) the project for ``target`` from an int8/int16x8 .tflite into ``out_dir``."""
     from afkd.atomic import atomic_dir
 
@@ -131,11 +142,13 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
         manifest = {
             "target": target, "board": made["board"], "prefix": prefix, "mode": ctx["mode"], "fs": fs,
             "hop": ctx["hop"], "latency_hops": ctx["latency_hops"], "macs_per_hop": ctx["macs_per_hop"],
-            "state_bytes": ctx["state_bytes"], "weight_bytes": ctx["weight_bytes"],
+            "state_bytes": ctx["state_bytes"], "scratch_bytes": ctx["scratch_bytes"], "weight_bytes": ctx["weight_bytes"],
             "tflite": tflite_path.name, "tflite_sha256": ctx["source_sha256"],
             "firmware": None if firmware is None else str(firmware.relative_to(tmp)),
             "plan": plan_summary(made["plan"]),
+            "footprint": _footprint(tmp, made["board"], prefix, ctx["scratch_bytes"]) if firmware else None,
         }
-        import json
-        (tmp / "firmware.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        from afkd.export.manifest import write_manifest
+
+        write_manifest(tmp, {**(reference_manifest or {}), "firmware": manifest})
     return manifest

@@ -1,0 +1,130 @@
+"""``afkd validate``: run a built firmware on segments, compare, report, check thresholds.
+
+Exit 0 when every threshold holds (bit-exact with the TFLite reference by default), 1 when
+one does not, 2 on bad input (missing build, an ELF for another target, a dataset at
+another rate, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from afkd.errors import AfkdError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--build", required=True,
+                        help="directory written by `afkd export --target stm32|qemu|host` (holds export.json)")
+    parser.add_argument("--runner", default="qemu",
+                        help="where the firmware runs: host, qemu, renode or serial:PORT (default qemu)")
+    parser.add_argument("--data", required=True, help="dataset directory (afkd data synth/import) at the model rate")
+    parser.add_argument("--segments", type=int, default=20, help="segments to stream (default 20; 0 = all)")
+    parser.add_argument("--checkpoint", default=None,
+                        help="PyTorch checkpoint for the float comparison (default: the one export.json names, "
+                        "if it is still there and unchanged)")
+    parser.add_argument("--json", dest="json_path", default=None, help="write the report as JSON (for CI)")
+    parser.add_argument("--md", dest="md_path", default=None, help="write the report as Markdown (for a pull request)")
+    parser.add_argument("--html", dest="html_path", default=None, help="write a self-contained HTML page with plots")
+    parser.add_argument("--thresholds", default=None,
+                        help="JSON file of thresholds, e.g. {\"bit_exact\": true, \"max_ram_bytes\": 16384, "
+                        "\"max_cpu_load\": 0.02}; default: bit-exact, streaming equal, no heap")
+    parser.add_argument("--timeout", type=float, default=20.0,
+                        help="seconds to wait for any one firmware answer before giving up (default 20)")
+    parser.add_argument("--baud", type=int, default=115200, help="serial runner: baud rate (default 115200)")
+
+
+def _checkpoint(args: argparse.Namespace, manifest: dict) -> str | None:
+    if args.checkpoint:
+        return args.checkpoint
+    recorded = manifest.get("checkpoint") or {}
+    path = Path(recorded.get("path", ""))
+    if path.is_file():
+        from afkd.export.manifest import sha256_file
+
+        if sha256_file(path) == recorded.get("sha256"):
+            return str(path)
+    return None
+
+
+def _thresholds(path: str | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise AfkdError(f"{path}: no such thresholds file") from None
+    except json.JSONDecodeError as err:
+        raise AfkdError(f"{path}: not valid JSON ({err.msg})") from None
+    if not isinstance(data, dict):
+        raise AfkdError(f"{path}: thresholds must be a JSON object")
+    return data
+
+
+def _segments(data: str, fs: int, limit: int) -> list[dict]:
+    from afkd.training.data.dataset import Dataset
+
+    dataset = Dataset(data)
+    if int(round(dataset.fs)) != fs:
+        raise AfkdError(f"{data}: dataset at {dataset.fs:g} Hz, the firmware runs at {fs} Hz "
+                        f"(re-import with --fs {fs})")
+    count = len(dataset) if limit <= 0 else min(limit, len(dataset))
+    return [dataset.segment(i) for i in range(count)]
+
+
+def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
+    from afkd.host_tools import compare, report
+    from afkd.host_tools.validate import Validator, load_build, run_segments
+
+    build = load_build(args.build, args.runner)
+    thresholds = _thresholds(args.thresholds)
+    segments = _segments(args.data, int(build.manifest["fs"]), args.segments)
+    validator = Validator(build, _checkpoint(args, build.manifest))
+    print(f"validating {build.firmware} on {args.runner}: {len(segments)} segments from {args.data}", file=sys.stderr)
+    run = run_segments(validator, args.runner, segments, timeout_s=args.timeout,
+                       progress=lambda n: print(f"  segment {n}/{len(segments)}", file=sys.stderr))
+    vs_tflite = compare.compare_exact(run["firmware"], run["reference"], run["ids"])
+    streaming = compare.compare_streaming(run["firmware"], run["reference"], run["ids"])
+    vs_torch = compare.compare_float(run["firmware_mv"], run["torch"]) if run["torch"] else None
+    fw = build.fw
+    footprint = None
+    if fw["board"] != "host":
+        from afkd.host_tools.footprint import FootprintRules, analyze
+
+        elf = build.firmware
+        footprint = analyze(elf, elf.with_suffix(".map"), sorted(elf.parent.rglob("*.su")),
+                            FootprintRules.for_prefix(fw["prefix"]),
+                            scratch_in_state=int(fw.get("scratch_bytes", 0)))
+    timing = report.timing_from_run(run["counts"], run["info"], validator.fs,
+                                    algorithmic_latency_samples=int(build.manifest["latency_samples"]))
+    meta = {"build": str(build.root), "firmware": str(build.firmware), "data": str(args.data),
+            "model": run["info"].model_name, "model_hash": run["info"].model_hash,
+            "mode": fw["mode"], "macs_per_hop": fw["macs_per_hop"],
+            "reference": "TFLM Python interpreter (tflite-micro), one-shot",
+            "torch_checkpoint": validator.torch_model is not None}
+    return report.build_report(runner=args.runner, target=fw["board"], records=run["records"],
+                               vs_tflite=vs_tflite, vs_torch=vs_torch, streaming=streaming,
+                               footprint=footprint, timing=timing, thresholds=thresholds,
+                               meta=meta), run["traces"]
+
+
+def run(args: argparse.Namespace) -> int:
+    from afkd.host_tools import report
+
+    result, traces = validate(args)
+    if args.json_path:
+        report.write_json(args.json_path, result)
+    if args.md_path:
+        report.write_markdown(args.md_path, result)
+    if args.html_path:
+        report.write_html(args.html_path, result, traces)
+    for line in report.summary_lines(result):
+        print(line)
+    for path in (args.json_path, args.md_path, args.html_path):
+        if path:
+            print(f"wrote {path}")
+    return 0 if result["checks"]["passed"] else 1
