@@ -1,0 +1,37 @@
+/*
+ * afkd_depthwise_s8.c - causal dilated depthwise conv, one frame (TFLite
+ * reference_integer_ops::DepthwiseConvPerChannel, depth multiplier 1):
+ *   acc[c] = bias[c] + sum_k taps[k][c] * w[k][c]   (input offset folded into bias)
+ *   out[c] = clamp(requant(acc[c], m[c], s[c]) + output_offset, act_min, act_max)
+ * |acc| <= K * 2^14 + |bias|: no int32 overflow.
+ */
+#include "afkd_kernels.h"
+#include "afkd_requant.h"
+
+void afkd_depthwise_s8(const afkd_depthwise_s8_params *p, const int8_t *const *taps, int8_t *out)
+{
+    /* Parameters in locals: the int8_t stores below may alias anything, and would otherwise
+     * force a reload of every p-> field per channel. */
+    const int32_t channels = p->channels, taps_count = p->taps;
+    const int8_t *const weights = p->weights;
+    const int32_t *const bias = p->bias, *const multiplier = p->multiplier, *const shift = p->shift;
+    const int32_t output_offset = p->output_offset, act_min = p->act_min, act_max = p->act_max;
+    if (taps_count == 3) { /* the network's kernel size: taps unrolled */
+        const int8_t *const t0 = taps[0], *const t1 = taps[1], *const t2 = taps[2];
+        const int8_t *const w1 = weights + channels, *const w2 = weights + 2 * channels;
+        for (int32_t c = 0; c < channels; c++) {
+            const int32_t acc = bias[c] + t0[c] * weights[c] + t1[c] * w1[c] + t2[c] * w2[c];
+            const int32_t y = afkd_requantize(acc, multiplier[c], shift[c]) + output_offset;
+            out[c] = (int8_t)afkd_clamp(y, act_min, act_max);
+        }
+        return;
+    }
+    for (int32_t c = 0; c < channels; c++) {
+        int32_t acc = bias[c];
+        for (int32_t k = 0; k < taps_count; k++) {
+            acc += (int32_t)taps[k][c] * weights[k * channels + c];
+        }
+        const int32_t y = afkd_requantize(acc, multiplier[c], shift[c]) + output_offset;
+        out[c] = (int8_t)afkd_clamp(y, act_min, act_max);
+    }
+}

@@ -1,0 +1,284 @@
+/*
+ * afkd_kernels.h - the integer (int8, int16x8) and float32 kernels of the afkd runtime.
+ *
+ * Bit-exactness: every integer kernel returns the same bits as TFLite's reference kernel
+ * for the op named in its comment (checked by tests/test_kernels_*.py against the TFLite
+ * and TFLM interpreters). The NumPy twin of each kernel is in export/intops.py, which also
+ * derives every parameter below from a .tflite's quantization parameters.
+ *
+ * Conventions:
+ * - Activations are frame-major: one frame = one time step = C contiguous channels (NHWC
+ *   with N = H = 1, W = time). Kernels compute one frame per call unless they take `n`.
+ * - The caller owns all memory (ring buffers, decoder tails); no kernel allocates.
+ * - (multiplier, shift) pairs are TFLite's: real M = multiplier * 2^(shift - 31),
+ *   multiplier in [2^30, 2^31) or 0, shift in [-31, 7], positive shift = left.
+ * - *_offset fields are "minus the input zero point" for inputs and "plus the output zero
+ *   point" for outputs, as in TFLite's params; act_min/act_max clamp the output integer
+ *   (fused ReLU or the type's full range).
+ * - Weights keep TFLite's layouts (listed per kernel); int8 weights are symmetric
+ *   (zero point 0). In the 16x8 mode all activation zero points are 0.
+ * - The *_s8 convolutions take a *folded* bias: bias[c] + input_offset * sum_k w[c][k]
+ *   (export/intops.py fold_input_offset), exact in int32, so the inner loop multiplies raw
+ *   int8 values. This is valid because every tap reads a real input value (valid padding;
+ *   causal history is initialised with the input zero point, which means real 0).
+ */
+#ifndef AFKD_KERNELS_H
+#define AFKD_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- matrix-vector (conv) */
+
+/*
+ * A dense layer out[r] = act(requant(sum_k w[r][k] * x[k] + bias[r])), shared by the
+ * pointwise conv (rows = Cout, cols = Cin, weights OHWI (Cout,1,1,Cin) = [Cout][Cin]) and
+ * the encoder (rows = N, cols = L, weights (N,1,L,1) = [N][L]).
+ */
+typedef struct {
+    int32_t rows;               /* output channels, >= 1 */
+    int32_t cols;               /* input terms per output, 1 .. 65536 */
+    const int8_t *weights;      /* [rows][cols] row-major */
+    const int32_t *bias;        /* [rows] folded bias (see above) */
+    const int32_t *multiplier;  /* [rows] per-channel input_scale*w_scale[r]/output_scale */
+    const int32_t *shift;       /* [rows] */
+    int32_t output_offset;      /* output zero point */
+    int32_t act_min, act_max;   /* in [-128, 127] */
+} afkd_dense_s8_params;
+
+/* 16x8 version: int16 activations (zero point 0), int64 bias, TFLite's int64 requant. */
+typedef struct {
+    int32_t rows, cols;         /* cols <= 2^24 keeps |acc| < 2^47 as TFLite requires */
+    const int8_t *weights;      /* [rows][cols] */
+    const int64_t *bias;        /* [rows] (zero when the op has none) */
+    const int32_t *multiplier;  /* [rows] */
+    const int32_t *shift;       /* [rows] */
+    int32_t act_min, act_max;   /* in [-32768, 32767] */
+} afkd_dense_s16_params;
+
+typedef struct {
+    int32_t rows, cols;
+    const float *weights;       /* [rows][cols] */
+    const float *bias;          /* [rows] or NULL */
+    float act_min, act_max;     /* -INFINITY/INFINITY for none, 0/INFINITY for ReLU */
+} afkd_dense_f32_params;
+
+/* Pointwise (1x1) conv = TFLite CONV_2D 1x1: in[cols] (one frame) -> out[rows]. */
+void afkd_pointwise_s8(const afkd_dense_s8_params *p, const int8_t *in, int8_t *out);
+void afkd_pointwise_s16(const afkd_dense_s16_params *p, const int16_t *in, int16_t *out);
+void afkd_pointwise_f32(const afkd_dense_f32_params *p, const float *in, float *out);
+
+/*
+ * Encoder = TFLite CONV_2D kernel (1,L), stride (1,S), 1 input channel: one output frame
+ * out[rows = N] from window[cols = L] input samples. The caller advances the window by S
+ * samples per frame (stride); frame t reads samples [t*S, t*S + L) of the padded input.
+ */
+void afkd_encoder_s8(const afkd_dense_s8_params *p, const int8_t *window, int8_t *out);
+void afkd_encoder_s16(const afkd_dense_s16_params *p, const int16_t *window, int16_t *out);
+void afkd_encoder_f32(const afkd_dense_f32_params *p, const float *window, float *out);
+
+/* ---------------------------------------------------------------- depthwise */
+
+/*
+ * Causal dilated depthwise conv = TFLite DEPTHWISE_CONV_2D kernel (1,K), dilation (1,d),
+ * depth multiplier 1, valid padding. taps[k] points at the frame t - (K-1-k)*d, so
+ * taps[K-1] is the current frame; the caller keeps these frames in its ring buffer.
+ * out[c] = act(requant(sum_k taps[k][c] * w[k][c] + bias[c])).
+ */
+typedef struct {
+    int32_t channels;           /* C */
+    int32_t taps;               /* K, 1 .. 16 */
+    const int8_t *weights;      /* [K][C]: TFLite layout (1,1,K,C) */
+    const int32_t *bias;        /* [C] folded bias */
+    const int32_t *multiplier;  /* [C] */
+    const int32_t *shift;       /* [C] */
+    int32_t output_offset;
+    int32_t act_min, act_max;
+} afkd_depthwise_s8_params;
+
+typedef struct {
+    int32_t channels, taps;
+    const int8_t *weights;      /* [K][C] */
+    const int64_t *bias;        /* [C] */
+    const int32_t *multiplier, *shift;
+    int32_t act_min, act_max;
+} afkd_depthwise_s16_params;
+
+typedef struct {
+    int32_t channels, taps;
+    const float *weights;       /* [K][C] */
+    const float *bias;          /* [C] or NULL */
+    float act_min, act_max;
+} afkd_depthwise_f32_params;
+
+void afkd_depthwise_s8(const afkd_depthwise_s8_params *p, const int8_t *const *taps, int8_t *out);
+void afkd_depthwise_s16(const afkd_depthwise_s16_params *p, const int16_t *const *taps,
+                        int16_t *out);
+void afkd_depthwise_f32(const afkd_depthwise_f32_params *p, const float *const *taps, float *out);
+
+/* ---------------------------------------------------------------- decoder */
+
+/*
+ * Decoder = TFLite TRANSPOSE_CONV (valid padding) N channels -> 1 channel, kernel L,
+ * stride S (S <= L), as streaming overlap-add. Output sample j of the whole signal is
+ * sum over frames t, taps k with t*S + k = j of (x_t . w[k]), plus bias once, requantized.
+ * Per call: tail[k] += tap_offset[k] + w[k] . frame for k < L; then out[s] for s < S is
+ * finished from tail[s] + bias; tail shifts left by S and its last S entries become 0.
+ * The caller zeroes tail[L] once at start. After T frames, out holds samples [0, T*S).
+ */
+typedef struct {
+    int32_t channels;           /* N */
+    int32_t kernel;             /* L */
+    int32_t stride;             /* S, 1 .. L */
+    const int8_t *weights;      /* [L][N]: TFLite layout (1,1,L,N) (OHWI, O = 1) */
+    const int32_t *tap_offset;  /* [L] input_offset * sum_c w[k][c] */
+    int32_t bias;               /* added once per output sample */
+    int32_t multiplier, shift;
+    int32_t output_offset;
+    int32_t act_min, act_max;
+} afkd_decoder_s8_params;
+
+typedef struct {
+    int32_t channels, kernel, stride;
+    const int8_t *weights;      /* [L][N] */
+    int64_t bias;
+    int32_t multiplier, shift;
+    int32_t act_min, act_max;
+} afkd_decoder_s16_params;
+
+typedef struct {
+    int32_t channels, kernel, stride;
+    const float *weights;       /* [L][N] */
+    float bias;
+    float act_min, act_max;
+} afkd_decoder_f32_params;
+
+void afkd_decoder_s8(const afkd_decoder_s8_params *p, const int8_t *frame, int32_t *tail,
+                     int8_t *out);
+void afkd_decoder_s16(const afkd_decoder_s16_params *p, const int16_t *frame, int64_t *tail,
+                      int16_t *out);
+void afkd_decoder_f32(const afkd_decoder_f32_params *p, const float *frame, float *tail,
+                      float *out);
+
+/* ---------------------------------------------------------------- PReLU */
+
+/*
+ * TFLite PRELU (int8; TFLite's converter has no 16x8 PRELU): per channel c,
+ *   v = in + input_offset;
+ *   out = v >= 0 ? requant(v, m_pos, s_pos) : requant(v * alpha[c], m_neg, s_neg);
+ *   out = clamp(out + output_offset, -128, 127)
+ * alpha holds (alpha_q - alpha_zero_point); one shared value or one per channel.
+ */
+typedef struct {
+    int32_t channels;
+    int32_t alpha_per_channel;  /* 0: alpha[0] for all channels, 1: alpha[c] */
+    const int16_t *alpha;       /* alpha_q - alpha_zero_point */
+    int32_t input_offset, output_offset;
+    int32_t multiplier_pos, shift_pos;  /* input_scale / output_scale */
+    int32_t multiplier_neg, shift_neg;  /* input_scale * alpha_scale / output_scale */
+} afkd_prelu_s8_params;
+
+typedef struct {
+    int32_t channels, alpha_per_channel;
+    const float *alpha;
+} afkd_prelu_f32_params;
+
+void afkd_prelu_s8(const afkd_prelu_s8_params *p, const int8_t *in, int8_t *out);
+void afkd_prelu_f32(const afkd_prelu_f32_params *p, const float *in, float *out);
+
+/*
+ * TFLite LEAKY_RELU (int8 and int16; the 16x8 graph's stand-in for a one-slope PReLU):
+ *   v = in + input_offset
+ *   y = v >= 0 ? requant(v, m_identity, s_identity) : requant(v, m_alpha, s_alpha)
+ *   out = clamp(y + output_offset, type range)
+ * m_alpha is negative for a negative slope (params: export/intops_leaky.py).
+ */
+typedef struct {
+    int32_t input_offset, output_offset;
+    int32_t multiplier_identity, shift_identity;  /* input_scale / output_scale */
+    int32_t multiplier_alpha, shift_alpha;        /* input_scale * alpha / output_scale */
+} afkd_leaky_relu_params;
+
+void afkd_leaky_relu_s8(const afkd_leaky_relu_params *p, const int8_t *in, int8_t *out,
+                        int32_t n);
+void afkd_leaky_relu_s16(const afkd_leaky_relu_params *p, const int16_t *in, int16_t *out,
+                         int32_t n);
+
+/* ---------------------------------------------------------------- sigmoid */
+
+/*
+ * TFLite LOGISTIC int8 (output scale 1/256, zero point -128): out[i] = table[(uint8_t)in[i]],
+ * table from export/intops.py sigmoid_table_s8().
+ */
+void afkd_sigmoid_s8(const int8_t *table, const int8_t *in, int8_t *out, int32_t n);
+
+/*
+ * TFLite LOGISTIC int16 (input zero point 0, output scale 1/32768): the reference's
+ * 256-entry sigmoid table with linear interpolation. Params from intops.sigmoid_params_s16.
+ */
+typedef struct {
+    int32_t input_multiplier;   /* 0 means the power-of-two scale case */
+    int32_t input_left_shift;
+} afkd_sigmoid_s16_params;
+
+void afkd_sigmoid_s16(const afkd_sigmoid_s16_params *p, const int16_t *in, int16_t *out,
+                      int32_t n);
+void afkd_sigmoid_f32(const float *in, float *out, int32_t n);
+
+/* ---------------------------------------------------------------- add, mul, requantize */
+
+/*
+ * TFLite ADD (int8: left_shift 20; int16 general scale: left_shift 15):
+ *   a' = requant((a + in1_offset) << left_shift, m1, s1), b' likewise,
+ *   out = clamp(requant(a' + b', m_out, s_out) + output_offset, act_min, act_max).
+ */
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t left_shift;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} afkd_add_params;
+
+void afkd_add_s8(const afkd_add_params *p, const int8_t *a, const int8_t *b, int8_t *out,
+                 int32_t n);
+void afkd_add_s16(const afkd_add_params *p, const int16_t *a, const int16_t *b, int16_t *out,
+                  int32_t n);
+void afkd_add_f32(const float *a, const float *b, float *out, int32_t n, float act_min,
+                  float act_max);
+
+/* TFLite MUL: out = clamp(requant((a+o1)*(b+o2), m, s) + output_offset, act_min, act_max). */
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+} afkd_mul_params;
+
+void afkd_mul_s8(const afkd_mul_params *p, const int8_t *a, const int8_t *b, int8_t *out,
+                 int32_t n);
+void afkd_mul_s16(const afkd_mul_params *p, const int16_t *a, const int16_t *b, int16_t *out,
+                  int32_t n);
+void afkd_mul_f32(const float *a, const float *b, float *out, int32_t n, float act_min,
+                  float act_max);
+
+/* TFLite QUANTIZE between two quantizations of one type:
+ * out = clamp(requant(in + input_offset, m, s) + output_offset, type range). */
+typedef struct {
+    int32_t input_offset, output_offset;
+    int32_t multiplier, shift;  /* input_scale / output_scale */
+} afkd_requantize_params;
+
+void afkd_requantize_s8(const afkd_requantize_params *p, const int8_t *in, int8_t *out,
+                        int32_t n);
+void afkd_requantize_s16(const afkd_requantize_params *p, const int16_t *in, int16_t *out,
+                         int32_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AFKD_KERNELS_H */

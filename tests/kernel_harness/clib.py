@@ -1,0 +1,134 @@
+"""Compile firmware/runtime's kernels on the host into a shared library and call them.
+
+The ctypes structures mirror firmware/runtime/afkd_kernels.h field for field.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+RUNTIME = Path(__file__).resolve().parents[2] / "firmware" / "runtime"
+CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2"]
+
+
+def kernel_sources() -> list[Path]:
+    """The afkd_<op>_<dtype>.c kernel files (not the protocol/crc sources)."""
+    return sorted(p for p in RUNTIME.glob("afkd_*_*.c")
+                  if p.stem.rsplit("_", 1)[-1] in ("s8", "s16", "f32"))
+
+
+def build(out_dir: Path, dsp_emulation: bool = False) -> C.CDLL:
+    """Host build; with dsp_emulation the __ARM_FEATURE_DSP loops run on C models of the
+    intrinsics (tests/kernel_harness/dsp_emulation.h)."""
+    library = Path(out_dir) / ("libafkd_kernels_dsp.so" if dsp_emulation else "libafkd_kernels.so")
+    extra = (["-I", str(Path(__file__).parent), '-DAFKD_DSP_EMULATION="dsp_emulation.h"']
+             if dsp_emulation else [])
+    subprocess.run(["gcc", *CFLAGS, *extra, "-fPIC", "-shared", "-o", str(library),
+                    *map(str, kernel_sources()), "-lm"], check=True)
+    return C.CDLL(str(library))
+
+
+i32, i64, P = C.c_int32, C.c_int64, C.POINTER
+
+
+class DenseS8(C.Structure):
+    _fields_ = [("rows", i32), ("cols", i32), ("weights", P(C.c_int8)), ("bias", P(i32)),
+                ("multiplier", P(i32)), ("shift", P(i32)), ("output_offset", i32),
+                ("act_min", i32), ("act_max", i32)]
+
+
+class DenseS16(C.Structure):
+    _fields_ = [("rows", i32), ("cols", i32), ("weights", P(C.c_int8)), ("bias", P(i64)),
+                ("multiplier", P(i32)), ("shift", P(i32)), ("act_min", i32), ("act_max", i32)]
+
+
+class DepthwiseS8(C.Structure):
+    _fields_ = [("channels", i32), ("taps", i32), ("weights", P(C.c_int8)), ("bias", P(i32)),
+                ("multiplier", P(i32)), ("shift", P(i32)), ("output_offset", i32),
+                ("act_min", i32), ("act_max", i32)]
+
+
+class DepthwiseS16(C.Structure):
+    _fields_ = [("channels", i32), ("taps", i32), ("weights", P(C.c_int8)), ("bias", P(i64)),
+                ("multiplier", P(i32)), ("shift", P(i32)), ("act_min", i32), ("act_max", i32)]
+
+
+class DecoderS8(C.Structure):
+    _fields_ = [("channels", i32), ("kernel", i32), ("stride", i32), ("weights", P(C.c_int8)),
+                ("tap_offset", P(i32)), ("bias", i32), ("multiplier", i32), ("shift", i32),
+                ("output_offset", i32), ("act_min", i32), ("act_max", i32)]
+
+
+class DecoderS16(C.Structure):
+    _fields_ = [("channels", i32), ("kernel", i32), ("stride", i32), ("weights", P(C.c_int8)),
+                ("bias", i64), ("multiplier", i32), ("shift", i32), ("act_min", i32),
+                ("act_max", i32)]
+
+
+class PreluS8(C.Structure):
+    _fields_ = [("channels", i32), ("alpha_per_channel", i32), ("alpha", P(C.c_int16)),
+                ("input_offset", i32), ("output_offset", i32), ("multiplier_pos", i32),
+                ("shift_pos", i32), ("multiplier_neg", i32), ("shift_neg", i32)]
+
+
+class SigmoidS16(C.Structure):
+    _fields_ = [("input_multiplier", i32), ("input_left_shift", i32)]
+
+
+class AddParams(C.Structure):
+    _fields_ = [(name, i32) for name in (
+        "input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier",
+        "input1_shift", "input2_multiplier", "input2_shift", "output_multiplier",
+        "output_shift", "act_min", "act_max")]
+
+
+class MulParams(C.Structure):
+    _fields_ = [(name, i32) for name in (
+        "input1_offset", "input2_offset", "output_offset", "output_multiplier", "output_shift",
+        "act_min", "act_max")]
+
+
+class Keep:
+    """Holds NumPy arrays alive while C structures point into them."""
+
+    def __init__(self):
+        self.arrays = []
+
+    def ptr(self, values, dtype, ctype):
+        array = np.ascontiguousarray(values, dtype=dtype)
+        self.arrays.append(array)
+        return array.ctypes.data_as(P(ctype))
+
+
+def ptr(array: np.ndarray, ctype):
+    return array.ctypes.data_as(P(ctype))
+
+
+CTYPE = {np.dtype(np.int8): C.c_int8, np.dtype(np.int16): C.c_int16,
+         np.dtype(np.int32): C.c_int32, np.dtype(np.int64): C.c_int64,
+         np.dtype(np.float32): C.c_float}
+
+
+def call_frames(function, params, frames: np.ndarray, out_channels: int) -> np.ndarray:
+    """Call a one-frame kernel f(&params, in, out) on each row of frames (T, Cin)."""
+    frames = np.ascontiguousarray(frames)
+    out = np.zeros((frames.shape[0], out_channels), frames.dtype)
+    ctype = CTYPE[frames.dtype]
+    for t in range(frames.shape[0]):
+        function(C.byref(params), ptr(frames[t], ctype), ptr(out[t], ctype))
+    return out
+
+
+def call_elementwise(function, params, *arrays) -> np.ndarray:
+    """Call f([&params,] in..., out, n) on flat arrays of one dtype."""
+    arrays = [np.ascontiguousarray(a).ravel() for a in arrays]
+    out = np.zeros_like(arrays[0])
+    ctype = CTYPE[out.dtype]
+    head = [] if params is None else [params if isinstance(params, C.Array)
+                                      else C.byref(params)]
+    function(*head, *[ptr(a, ctype) for a in arrays], ptr(out, ctype), i32(out.size))
+    return out

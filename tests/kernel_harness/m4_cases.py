@@ -1,0 +1,159 @@
+"""Generate m4_cases.c: random kernel cases with expected bits from export/intops.py (itself
+checked against TFLite in the other kernel tests), to run the Cortex-M4 DSP paths on QEMU."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from afkd.export import intops
+
+CTYPE = {np.int8: "int8_t", np.int16: "int16_t", np.int32: "int32_t", np.int64: "int64_t"}
+
+
+def _array(name: str, values, dtype, const: bool = True) -> str:
+    values = np.asarray(values).astype(dtype).ravel()
+    suffix = "LL" if dtype == np.int64 else ""
+    body = ", ".join(f"{int(v)}{suffix}" for v in values)
+    return f"static {'const ' if const else ''}{CTYPE[dtype]} {name}[{values.size}] = {{{body}}};\n"
+
+
+def _multipliers(rng, count, real_scale):
+    pairs = [intops.quantize_multiplier(float(r)) for r in rng.uniform(0.5, 2.0, count) * real_scale]
+    return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+
+
+class Cases:
+    def __init__(self, seed: int = 0):
+        self.rng = np.random.default_rng(seed)
+        self.decls: list[str] = []
+        self.body: list[str] = []
+
+    def _report(self, name, out, count, expected, macs, dtype):
+        self.decls.append(_array(f"{name}_expected", expected, np.int32))
+        self.body.append(
+            f"    for (int32_t i = 0; i < {count}; i++) {{ actual[i] = {out}[i]; }}\n"
+            f'    m4_report("{name}", actual, {name}_expected, {count}, n, {macs}u);\n')
+
+    def dense(self, kind: str, rows: int, cols: int, wide: bool):
+        rng, name = self.rng, f"{kind}_{'s16' if wide else 's8'}_{rows}x{cols}"
+        dtype = np.int16 if wide else np.int8
+        info = np.iinfo(dtype)
+        w = rng.integers(-127, 128, (rows, cols))
+        x = rng.integers(info.min, info.max + 1, cols)
+        zp_in = 0 if wide else int(rng.integers(-20, 20))
+        zp_out = 0 if wide else int(rng.integers(-10, 10))
+        typical = np.sqrt(cols) * 127 * (info.max / 2)
+        m, s = _multipliers(rng, rows, (info.max / 3) / typical)
+        bias = rng.integers(-(1 << 12), 1 << 12, rows) * (256 if wide else 1)
+        lo, hi = (-20000, 30000) if wide else (-100, 120)
+        expected = intops.pointwise(x[None].astype(dtype), w, bias, zp_in, m, s, zp_out, lo, hi,
+                                    wide=wide)[0]
+        d = self.decls
+        d.append(_array(f"{name}_w", w, np.int8) + _array(f"{name}_x", x, dtype)
+                 + _array(f"{name}_m", m, np.int32) + _array(f"{name}_s", s, np.int32))
+        if wide:
+            d.append(_array(f"{name}_b", bias, np.int64)
+                     + f"static const afkd_dense_s16_params {name}_p = {{{rows}, {cols}, {name}_w, "
+                       f"{name}_b, {name}_m, {name}_s, {lo}, {hi}}};\n")
+        else:
+            folded = intops.fold_input_offset(bias, w, zp_in)
+            d.append(_array(f"{name}_b", folded, np.int32)
+                     + f"static const afkd_dense_s8_params {name}_p = {{{rows}, {cols}, {name}_w, "
+                       f"{name}_b, {name}_m, {name}_s, {zp_out}, {lo}, {hi}}};\n")
+        d.append(_array(f"{name}_out", np.zeros(rows), dtype, const=False))
+        suffix = "s16" if wide else "s8"
+        self.body.append(f"    cortex_m_counter_start();\n"
+                         f"    afkd_{kind}_{suffix}(&{name}_p, {name}_x, {name}_out);\n"
+                         f"    n = cortex_m_counter_read();\n")
+        self._report(name, f"{name}_out", rows, expected, rows * cols, dtype)
+
+    def depthwise(self, channels: int, wide: bool):
+        rng, name = self.rng, f"depthwise_{'s16' if wide else 's8'}_{channels}"
+        dtype = np.int16 if wide else np.int8
+        info = np.iinfo(dtype)
+        w = rng.integers(-127, 128, (3, channels))
+        frames = rng.integers(info.min, info.max + 1, (3, channels))
+        zp_in = 0 if wide else int(rng.integers(-20, 20))
+        zp_out = 0 if wide else int(rng.integers(-10, 10))
+        m, s = _multipliers(rng, channels, (info.max / 3) / (np.sqrt(3) * 127 * info.max / 2))
+        bias = rng.integers(-(1 << 10), 1 << 10, channels)
+        lo, hi = int(info.min), int(info.max)
+        expected = intops.depthwise(frames.astype(dtype), w, bias, 1, zp_in, m, s, zp_out, lo, hi,
+                                    wide=wide)[0]
+        d = self.decls
+        d.append(_array(f"{name}_w", w, np.int8) + _array(f"{name}_m", m, np.int32)
+                 + _array(f"{name}_s", s, np.int32)
+                 + "".join(_array(f"{name}_f{k}", frames[k], dtype) for k in range(3)))
+        ctype = CTYPE[dtype]
+        d.append(f"static const {ctype} *const {name}_taps[3] = {{{name}_f0, {name}_f1, {name}_f2}};\n")
+        if wide:
+            d.append(_array(f"{name}_b", bias, np.int64)
+                     + f"static const afkd_depthwise_s16_params {name}_p = {{{channels}, 3, "
+                       f"{name}_w, {name}_b, {name}_m, {name}_s, {lo}, {hi}}};\n")
+        else:
+            d.append(_array(f"{name}_b", intops.fold_input_offset(bias, w.T, zp_in), np.int32)
+                     + f"static const afkd_depthwise_s8_params {name}_p = {{{channels}, 3, "
+                       f"{name}_w, {name}_b, {name}_m, {name}_s, {zp_out}, {lo}, {hi}}};\n")
+        d.append(_array(f"{name}_out", np.zeros(channels), dtype, const=False))
+        suffix = "s16" if wide else "s8"
+        self.body.append(f"    cortex_m_counter_start();\n"
+                         f"    afkd_depthwise_{suffix}(&{name}_p, {name}_taps, {name}_out);\n"
+                         f"    n = cortex_m_counter_read();\n")
+        self._report(name, f"{name}_out", channels, expected, 3 * channels, dtype)
+
+    def decoder(self, channels: int, wide: bool, frames: int = 4):
+        rng, name = self.rng, f"decoder_{'s16' if wide else 's8'}_{channels}"
+        dtype = np.int16 if wide else np.int8
+        info = np.iinfo(dtype)
+        w = rng.integers(-127, 128, (16, channels))
+        x = rng.integers(info.min, info.max + 1, (frames, channels))
+        zp_in = 0 if wide else int(rng.integers(-20, 20))
+        x[-1] = zp_in                                  # last frame flushes the tail
+        zp_out = 0 if wide else int(rng.integers(-10, 10))
+        m, s = _multipliers(rng, 1, (info.max / 3) / (np.sqrt(2 * channels) * 127 * info.max / 2))
+        bias = int(rng.integers(-(1 << 10), 1 << 10))
+        lo, hi = int(info.min), int(info.max)
+        expected = intops.transpose_conv(x.astype(dtype), w, bias, 8, zp_in, m[0], s[0], zp_out,
+                                         lo, hi, wide=wide)[: frames * 8]
+        d = self.decls
+        d.append(_array(f"{name}_w", w, np.int8) + _array(f"{name}_x", x, dtype))
+        suffix = "s16" if wide else "s8"
+        if wide:
+            d.append(f"static const afkd_decoder_s16_params {name}_p = {{{channels}, 16, 8, "
+                     f"{name}_w, {bias}LL, {m[0]}, {s[0]}, {lo}, {hi}}};\n"
+                     + _array(f"{name}_tail", np.zeros(16), np.int64, const=False))
+        else:
+            d.append(_array(f"{name}_off", intops.decoder_tap_offsets(w, zp_in), np.int32)
+                     + f"static const afkd_decoder_s8_params {name}_p = {{{channels}, 16, 8, "
+                       f"{name}_w, {name}_off, {bias}, {m[0]}, {s[0]}, {zp_out}, {lo}, {hi}}};\n"
+                     + _array(f"{name}_tail", np.zeros(16), np.int32, const=False))
+        d.append(_array(f"{name}_out", np.zeros(frames * 8), dtype, const=False))
+        self.body.append(f"    cortex_m_counter_start();\n"
+                         f"    for (int32_t t = 0; t < {frames}; t++) {{\n"
+                         f"        afkd_decoder_{suffix}(&{name}_p, {name}_x + t * {channels}, "
+                         f"{name}_tail, {name}_out + t * 8);\n    }}\n"
+                         f"    n = cortex_m_counter_read();\n")
+        self._report(name, f"{name}_out", frames * 8, expected, frames * 16 * channels, dtype)
+
+    def source(self) -> str:
+        return ("/* Generated by tests/kernel_harness/m4_cases.py: kernel cases for QEMU. */\n"
+                "#include <stdint.h>\n\n#include \"afkd_cortex_m.h\"\n#include \"afkd_kernels.h\"\n"
+                "#include \"m4_support.h\"\n\n" + "".join(self.decls)
+                + "\nstatic int32_t actual[4096];\n\nvoid m4_run_cases(void)\n{\n    uint32_t n;\n"
+                + "    cortex_m_counter_start();\n    n = cortex_m_counter_read();\n"
+                + '    m4_report("counter_overhead", actual, actual, 0, n, 0u);\n'
+                + "".join(self.body) + "}\n")
+
+
+def standard_cases() -> str:
+    cases = Cases(seed=0)
+    for wide in (False, True):
+        cases.dense("pointwise", 64, 64, wide)
+        cases.dense("pointwise", 64, 128, wide)        # with 64x64: cost per MAC and per row
+        cases.dense("pointwise", 128, 64, wide)
+        cases.dense("pointwise", 7, 13, wide)          # odd sizes: every tail loop
+        cases.dense("encoder", 64, 16, wide)
+        cases.depthwise(64, wide)
+        cases.decoder(64, wide)
+        cases.decoder(13, wide)
+    return cases.source()

@@ -1,0 +1,161 @@
+"""Conv kernels (pointwise, encoder, depthwise, decoder) against TFLite and TFLM, bit for bit.
+
+Each case converts a one-op Keras model to int8 or int16x8, runs it in the TFLite reference
+interpreter, TFLite's default builtin kernels and TFLM (which must agree), and checks
+export/intops.py and the host-compiled C kernel against it.
+"""
+
+from __future__ import annotations
+
+import ctypes as C
+
+import numpy as np
+import pytest
+
+from afkd.export import intops
+from tests.kernel_harness import clib, conv_cases, tflite_ops
+from tests.kernel_harness.tflite_ops import assert_same
+
+
+@pytest.fixture(scope="module", params=["portable", "dsp_emulated"])
+def lib(request, tmp_path_factory):
+    """The portable C build and the Cortex-M4 DSP loops (run on C models of SMLAD/SXTB16)."""
+    return clib.build(tmp_path_factory.mktemp("afkd_kernels"),
+                      dsp_emulation=request.param == "dsp_emulated")
+
+
+def _convert_and_run(kind, mode, cin, cout, dilation=1, relu=False, seed=0):
+    model = conv_cases.conv_model(kind, cin, cout, dilation=dilation, relu=relu, seed=seed)
+    flatbuffer = tflite_ops.convert(model, mode, seed=seed)
+    case = conv_cases.extract(flatbuffer, kind, relu)
+    assert case["ops"] == [conv_cases.OP_NAME[kind]], case["ops"]
+    rng = np.random.default_rng(seed + 1)
+    x = tflite_ops.random_input(tflite_ops.input_order(flatbuffer)[0], rng)
+    outputs = tflite_ops.run_all(flatbuffer, [x])
+    expected = outputs["tflite_ref"]
+    assert_same(outputs["tflm"], expected, f"{kind} {mode}: TFLM vs TFLite reference")
+    tflite_ops.note_builtin_disagreement(outputs, f"{kind} {mode}")
+    return case, x.reshape(x.shape[2], x.shape[3]), expected
+
+
+def _dense_params(case, keep):
+    rows, cols = case["weights"].shape
+    common = dict(rows=rows, cols=cols, weights=keep.ptr(case["weights"], np.int8, C.c_int8),
+                  multiplier=keep.ptr(case["multiplier"], np.int32, C.c_int32),
+                  shift=keep.ptr(case["shift"], np.int32, C.c_int32),
+                  act_min=case["act_min"], act_max=case["act_max"])
+    if case["dtype"] == np.int8:
+        bias = intops.fold_input_offset(case["bias"], case["weights"], case["input_zero_point"])
+        return clib.DenseS8(bias=keep.ptr(bias, np.int32, C.c_int32),
+                            output_offset=case["output_zero_point"], **common)
+    bias = np.zeros(rows, np.int64) if case["bias"] is None else case["bias"]
+    return clib.DenseS16(bias=keep.ptr(bias, np.int64, C.c_int64), **common)
+
+
+def _intops_args(case):
+    return dict(input_zero_point=case["input_zero_point"], multiplier=case["multiplier"],
+                shift=case["shift"], output_zero_point=case["output_zero_point"],
+                act_min=case["act_min"], act_max=case["act_max"])
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16"])
+@pytest.mark.parametrize("cin,cout,relu", [(8, 12, False), (16, 5, True), (7, 4, False)])
+def test_pointwise_matches_tflite(lib, mode, cin, cout, relu):
+    case, frames, expected = _convert_and_run("pointwise", mode, cin, cout, relu=relu)
+    expected = expected.reshape(frames.shape[0], cout)
+    assert_same(intops.pointwise(frames, case["weights"], case["bias"], **_intops_args(case)),
+                expected, "intops.pointwise")
+    keep = clib.Keep()
+    suffix = "s8" if mode == "int8" else "s16"
+    actual = clib.call_frames(getattr(lib, f"afkd_pointwise_{suffix}"),
+                              _dense_params(case, keep), frames, cout)
+    assert_same(actual, expected, f"afkd_pointwise_{suffix}")
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16"])
+@pytest.mark.parametrize("channels", [6, 16])
+def test_encoder_matches_tflite(lib, mode, channels):
+    case, signal, expected = _convert_and_run("encoder", mode, 1, channels)
+    signal = signal.ravel()
+    frames = expected.shape[2]
+    expected = expected.reshape(frames, channels)
+    assert_same(intops.encoder(signal, case["weights"], case["bias"], 8, **_intops_args(case)),
+                expected, "intops.encoder")
+    keep = clib.Keep()
+    suffix = "s8" if mode == "int8" else "s16"
+    params = _dense_params(case, keep)
+    function = getattr(lib, f"afkd_encoder_{suffix}")
+    ctype = clib.CTYPE[signal.dtype]
+    actual = np.zeros_like(expected)
+    for t in range(frames):                      # the caller slides the window by the stride
+        window = np.ascontiguousarray(signal[t * 8: t * 8 + 16])
+        function(C.byref(params), clib.ptr(window, ctype), clib.ptr(actual[t], ctype))
+    assert_same(actual, expected, f"afkd_encoder_{suffix}")
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16"])
+@pytest.mark.parametrize("channels,dilation,relu", [(8, 1, False), (5, 4, True), (12, 32, False)])
+def test_depthwise_matches_tflite(lib, mode, channels, dilation, relu):
+    case, frames, expected = _convert_and_run("depthwise", mode, channels, channels,
+                                              dilation=dilation, relu=relu)
+    expected = expected.reshape(-1, channels)
+    assert_same(intops.depthwise(frames, case["weights"], case["bias"], dilation,
+                                 **_intops_args(case)), expected, "intops.depthwise")
+    keep = clib.Keep()
+    common = dict(channels=channels, taps=3,
+                  weights=keep.ptr(case["weights"], np.int8, C.c_int8),
+                  multiplier=keep.ptr(case["multiplier"], np.int32, C.c_int32),
+                  shift=keep.ptr(case["shift"], np.int32, C.c_int32),
+                  act_min=case["act_min"], act_max=case["act_max"])
+    if mode == "int8":
+        bias = intops.fold_input_offset(case["bias"], case["weights"].T, case["input_zero_point"])
+        params = clib.DepthwiseS8(bias=keep.ptr(bias, np.int32, C.c_int32),
+                                  output_offset=case["output_zero_point"], **common)
+    else:
+        params = clib.DepthwiseS16(bias=keep.ptr(case["bias"], np.int64, C.c_int64), **common)
+    suffix = "s8" if mode == "int8" else "s16"
+    ctype = clib.CTYPE[frames.dtype]
+    frames = np.ascontiguousarray(frames)
+    actual = np.zeros_like(expected)
+    for t in range(expected.shape[0]):          # causal frame t + 2d reads t, t+d, t+2d
+        taps = (C.POINTER(ctype) * 3)(*[clib.ptr(frames[t + k * dilation], ctype)
+                                        for k in range(3)])
+        getattr(lib, f"afkd_depthwise_{suffix}")(C.byref(params), taps,
+                                                 clib.ptr(actual[t], ctype))
+    assert_same(actual, expected, f"afkd_depthwise_{suffix}")
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16"])
+@pytest.mark.parametrize("channels", [8, 13])
+def test_decoder_matches_tflite(lib, mode, channels):
+    case, frames, expected = _convert_and_run("decoder", mode, channels, 1)
+    expected = expected.ravel()                  # ((T-1)*8 + 16,)
+    bias = None if case["bias"] is None else int(case["bias"][0])
+    assert_same(intops.transpose_conv(frames, case["weights"], bias, 8,
+                                      input_zero_point=case["input_zero_point"],
+                                      multiplier=case["multiplier"][0], shift=case["shift"][0],
+                                      output_zero_point=case["output_zero_point"],
+                                      act_min=case["act_min"], act_max=case["act_max"]),
+                expected, "intops.transpose_conv")
+    keep = clib.Keep()
+    common = dict(channels=channels, kernel=16, stride=8,
+                  weights=keep.ptr(case["weights"], np.int8, C.c_int8),
+                  bias=bias or 0, multiplier=int(case["multiplier"][0]),
+                  shift=int(case["shift"][0]), act_min=case["act_min"], act_max=case["act_max"])
+    if mode == "int8":
+        offsets = intops.decoder_tap_offsets(case["weights"], case["input_zero_point"])
+        params = clib.DecoderS8(tap_offset=keep.ptr(offsets, np.int32, C.c_int32),
+                                output_offset=case["output_zero_point"], **common)
+        tail, suffix = np.zeros(16, np.int32), "s8"
+    else:
+        params, tail, suffix = clib.DecoderS16(**common), np.zeros(16, np.int64), "s16"
+    # One extra frame of real zeros (the input zero point) flushes the last 8 samples.
+    flush = np.full((1, channels), case["input_zero_point"], frames.dtype)
+    stream = np.ascontiguousarray(np.concatenate([frames, flush]))
+    ctype = clib.CTYPE[frames.dtype]
+    actual = np.zeros((stream.shape[0], 8), frames.dtype)
+    for t in range(stream.shape[0]):
+        getattr(lib, f"afkd_decoder_{suffix}")(C.byref(params), clib.ptr(stream[t], ctype),
+                                               clib.ptr(tail, clib.CTYPE[tail.dtype]),
+                                               clib.ptr(actual[t], ctype))
+    assert_same(actual.ravel(), expected, f"afkd_decoder_{suffix}")

@@ -1,0 +1,183 @@
+"""Element-wise kernels (PReLU, sigmoid, add, mul) against TFLite and TFLM, bit for bit."""
+
+from __future__ import annotations
+
+import ctypes as C
+
+import numpy as np
+import pytest
+
+from afkd.export import intops
+from tests.kernel_harness import clib, tflite_ops
+from tests.kernel_harness.conv_cases import randomize
+from tests.kernel_harness.tflite_ops import assert_same
+
+FRAMES, CHANNELS = 32, 6
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory):
+    return clib.build(tmp_path_factory.mktemp("afkd_kernels"))
+
+
+def _run(model, mode, op_name, seed=0, scale=1.0):
+    flatbuffer = tflite_ops.convert(model, mode, seed=seed, scale=scale)
+    op = tflite_ops.TfliteOp(flatbuffer, op_name)
+    rng = np.random.default_rng(seed + 7)
+    inputs = [tflite_ops.random_input(d, rng) for d in tflite_ops.input_order(flatbuffer)]
+    outputs = tflite_ops.run_all(flatbuffer, inputs)
+    assert_same(outputs["tflm"], outputs["tflite_ref"], f"{op_name} {mode}: TFLM vs TFLite ref")
+    tflite_ops.note_builtin_disagreement(outputs, f"{op_name} {mode}")
+    return op, inputs, outputs["tflite_ref"]
+
+
+def _quant(t):
+    return float(t["scales"][0]), int(t["zero_points"][0])
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_prelu_s8_matches_tflite(lib, per_channel):
+    import keras
+
+    x = keras.Input(shape=(1, FRAMES, CHANNELS), batch_size=1)
+    layer = keras.layers.PReLU(shared_axes=[1, 2] if per_channel else [1, 2, 3])
+    model = keras.Model(x, layer(x))
+    layer.set_weights([np.random.default_rng(3).uniform(-0.5, 0.8, layer.get_weights()[0].shape)
+                       .astype(np.float32)])
+    op, (values,), expected = _run(model, "int8", "PRELU")
+    alpha = op.tensor(1)
+    params = intops.prelu_params(*_quant(op.tensor(0)), alpha["value"], *_quant(alpha),
+                                 *_quant(op.output()))
+    frames = values.reshape(FRAMES, CHANNELS)
+    expected = expected.reshape(FRAMES, CHANNELS)
+    assert_same(intops.prelu(frames, params), expected, "intops.prelu")
+    keep = clib.Keep()
+    c_params = clib.PreluS8(
+        channels=CHANNELS, alpha_per_channel=int(len(params.alpha) > 1),
+        alpha=keep.ptr(params.alpha_minus_zero_point(), np.int16, C.c_int16),
+        input_offset=-params.input_zero_point, output_offset=params.output_zero_point,
+        multiplier_pos=params.multiplier_pos, shift_pos=params.shift_pos,
+        multiplier_neg=params.multiplier_neg, shift_neg=params.shift_neg)
+    assert_same(clib.call_frames(lib.afkd_prelu_s8, c_params, frames, CHANNELS), expected,
+                "afkd_prelu_s8")
+
+
+def test_prelu_has_no_16x8_conversion():
+    """Recorded limitation: TFLite's 16x8 quantizer rejects PRELU (decompose it instead)."""
+    import keras
+
+    x = keras.Input(shape=(1, FRAMES, CHANNELS), batch_size=1)
+    model = keras.Model(x, keras.layers.PReLU(shared_axes=[1, 2])(x))
+    with pytest.raises(Exception, match="PRELU"):
+        tflite_ops.convert(model, "int16")
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16"])
+@pytest.mark.parametrize("scale", [0.5, 4.0])
+def test_sigmoid_matches_tflite(lib, mode, scale):
+    import keras
+
+    x = keras.Input(shape=(1, FRAMES, CHANNELS), batch_size=1)
+    model = keras.Model(x, keras.layers.Activation("sigmoid")(x))
+    op, (values,), expected = _run(model, mode, "LOGISTIC", scale=scale)
+    values, expected = values.ravel(), expected.ravel()
+    if mode == "int16":   # add every int16 value near 0 and the extremes to the random ones
+        values = np.concatenate([values, np.arange(-32768, 32768, 7, dtype=np.int16)])
+        expected = None
+    scale_in, zero_point = _quant(op.tensor(0))
+    if mode == "int8":
+        table = intops.sigmoid_table_s8(scale_in, zero_point)
+        assert_same(intops.sigmoid_s8(values, table), expected, "intops.sigmoid_s8")
+        actual = clib.call_elementwise(lib.afkd_sigmoid_s8,
+                                       (C.c_int8 * 256)(*table.tolist()), values)
+        assert_same(actual, expected, "afkd_sigmoid_s8")
+        return
+    multiplier, left_shift = intops.sigmoid_params_s16(scale_in, zero_point)
+    flatbuffer_expected = _logistic_s16_reference(op, values)
+    assert_same(intops.sigmoid_s16(values, multiplier, left_shift), flatbuffer_expected,
+                "intops.sigmoid_s16")
+    actual = clib.call_elementwise(lib.afkd_sigmoid_s16,
+                                   clib.SigmoidS16(multiplier, left_shift), values)
+    assert_same(actual, flatbuffer_expected, "afkd_sigmoid_s16")
+
+
+def _logistic_s16_reference(op, values):
+    """Run the converted model's LOGISTIC on `values` (chunks of its input size)."""
+    size = int(np.prod(op.tensor(0)["shape"]))
+    padded = np.concatenate([values, np.zeros(-len(values) % size, np.int16)])
+    chunks = []
+    for chunk in padded.reshape(-1, size):
+        outputs = tflite_ops.run_all(op.flatbuffer, [chunk.reshape(op.tensor(0)["shape"])])
+        assert_same(outputs["tflm"], outputs["tflite_ref"], "LOGISTIC int16: TFLM vs TFLite")
+        chunks.append(outputs["tflite_ref"].ravel())
+    return np.concatenate(chunks)[: len(values)]
+
+
+def _binary_model(kind):
+    """y = conv(x) (op) x: two inputs with different quantizations into ADD / MUL."""
+    import keras
+
+    x = keras.Input(shape=(1, FRAMES, CHANNELS), batch_size=1)
+    other = keras.layers.Conv2D(CHANNELS, 1)(x)
+    merge = keras.layers.Add() if kind == "add" else keras.layers.Multiply()
+    model = keras.Model(x, merge([other, x]))
+    randomize(model, seed=5, weight_scale=1.5)
+    return model
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16"])
+@pytest.mark.parametrize("kind", ["add", "mul"])
+def test_add_mul_match_tflite(lib, mode, kind):
+    model = _binary_model(kind)
+    flatbuffer = tflite_ops.convert(model, mode)
+    op = tflite_ops.TfliteOp(flatbuffer, kind.upper())
+    a_q, b_q, out_q = op.tensor(0), op.tensor(1), op.output()
+    dtype = np.int8 if mode == "int8" else np.int16
+    rng = np.random.default_rng(11)
+    info = np.iinfo(dtype)
+    a = rng.integers(info.min, info.max + 1, 4096).astype(dtype)
+    b = rng.integers(info.min, info.max + 1, 4096).astype(dtype)
+    expected = _run_binary(op, a, b)
+    if kind == "add":
+        params = intops.add_params(*_quant(a_q), *_quant(b_q), *_quant(out_q), dtype=dtype)
+        assert_same(intops.add(a, b, params), expected, "intops.add")
+        c_params = clib.AddParams(**params.__dict__)
+    else:
+        params = intops.mul_params(*_quant(a_q), *_quant(b_q), *_quant(out_q), dtype=dtype)
+        assert_same(intops.mul(a, b, params, dtype), expected, "intops.mul")
+        c_params = clib.MulParams(**params.__dict__)
+    suffix = "s8" if mode == "int8" else "s16"
+    actual = clib.call_elementwise(getattr(lib, f"afkd_{kind}_{suffix}"), c_params, a, b)
+    assert_same(actual, expected, f"afkd_{kind}_{suffix}")
+
+
+def _run_binary(op, a, b):
+    """The ADD/MUL op alone on arbitrary a, b: rebuild a two-input model around it."""
+    from tests.kernel_harness.isolate import run_isolated_binary
+
+    return run_isolated_binary(op.flatbuffer, op.op, a, b)
+
+
+class LeakyParams(C.Structure):
+    _fields_ = [(name, C.c_int32) for name in (
+        "input_offset", "output_offset", "multiplier_identity", "shift_identity",
+        "multiplier_alpha", "shift_alpha")]
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16"])
+@pytest.mark.parametrize("slope", [0.2, 0.013])
+def test_leaky_relu_matches_tflite(lib, mode, slope):
+    import keras
+
+    from afkd.export.intops_leaky import leaky_relu, leaky_relu_params
+
+    x = keras.Input(shape=(1, FRAMES, CHANNELS), batch_size=1)
+    model = keras.Model(x, keras.layers.LeakyReLU(negative_slope=slope)(x))
+    op, (values,), expected = _run(model, mode, "LEAKY_RELU")
+    params = leaky_relu_params(*_quant(op.tensor(0)), slope, *_quant(op.output()))
+    dtype = np.int8 if mode == "int8" else np.int16
+    assert_same(leaky_relu(values, params, dtype), expected, "intops_leaky.leaky_relu")
+    suffix = "s8" if mode == "int8" else "s16"
+    actual = clib.call_elementwise(getattr(lib, f"afkd_leaky_relu_{suffix}"),
+                                   LeakyParams(**params.__dict__), values)
+    assert_same(actual, expected.ravel(), f"afkd_leaky_relu_{suffix}")
