@@ -92,8 +92,8 @@ def summary_lines(manifest: dict) -> list[str]:
         lines.append(f"ops: {' '.join(op['op'] for op in manifest['ops'])}")
         lines.append(f"{q['mode']}: AA SNR {fig['aa_snr_db']:.1f} dB, VA SNR {fig['va_snr_db']:.1f} dB, "
                      f"|dSC| {fig['sc_abs_diff']:.4f}, input step {fig['input_step_uv']:.3g} uV")
-        lines.append(f"TFLM vs TFLite reference: {'bit exact' if manifest['tflm_bit_exact'] else 'DIFFERENT'} "
-                     f"(max {manifest['tflm_max_lsb_diff']} LSB)")
+        lines.append(f"TFLM vs TFLite reference kernels: {'bit exact' if manifest['tflm_bit_exact'] else 'DIFFERENT'} "
+                     f"(max {manifest['tflm_max_lsb_diff']} LSB; the firmware reproduces TFLM)")
     if "firmware" in manifest:
         fw = manifest["firmware"]
         lines.append(f"firmware ({fw['target']}, board {fw['board']}): {fw['firmware'] or 'not built (--no-build)'}")
@@ -113,5 +113,9 @@ def run(args: argparse.Namespace) -> int:
     manifest = TARGETS[args.target](args)
     for line in summary_lines(manifest):
         print(line)
-    # A model whose firmware twin cannot match the reference is a failed check, not bad input.
-    return 0 if manifest.get("tflm_bit_exact", True) else 1
+    # TFLite's reference kernels and TFLM must agree on an int8 model. In 16x8 they may differ
+    # by 1 LSB on a rare sample (int16 MUL rounds differently); the firmware follows TFLM, the
+    # issue's reference, and export.json records the difference. More than that is a failure.
+    mode = manifest.get("quantization", {}).get("mode")
+    allowed = 1 if mode == "int16x8" else 0
+    return 0 if manifest.get("tflm_max_lsb_diff", 0) <= allowed else 1
