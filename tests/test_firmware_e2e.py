@@ -1,0 +1,146 @@
+"""End to end, as a user runs it: afkd export --target stm32|host -> afkd validate.
+
+The generated firmware must equal the quantized model run in TFLM bit for bit, in both
+quantization modes, on 20 segments, with the stream (step + flush) equal to the one-shot
+model. validate exits 1 when one weight byte of the ELF is changed and 2 on bad input.
+"""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from afkd import cli
+from afkd.training.checkpoint import save_checkpoint
+from conftest import require_tool
+from tiny_tflite import tiny_model
+
+SECONDS = 2  # the exported model's fixed length; segments are as long
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    save_checkpoint(root / "tiny.pt", tiny_model())
+    assert cli.main(["data", "synth", "--records", "20", "--seconds", str(SECONDS), "--seed", "9",
+                     "--dataset", "--out", str(root / "data")]) == 0
+    return root
+
+
+def export(workdir, target: str, quant: str):
+    out = workdir / f"{target}_{quant}"
+    if not out.exists():
+        require_tool("cmake")
+        if target != "host":
+            require_tool("arm-none-eabi-gcc")
+        code = cli.main(["export", "--checkpoint", str(workdir / "tiny.pt"), "--target", target,
+                         "--quant", quant, "--seconds", str(SECONDS), "--calibration-segments", "6",
+                         "--validation-segments", "2", "--out", str(out)])
+        assert code == 0
+    return out
+
+
+def validate(build, data, runner: str, tmp_path, *extra) -> tuple[int, dict | None]:
+    report = tmp_path / "report.json"
+    code = cli.main(["validate", "--build", str(build), "--runner", runner, "--data", str(data),
+                     "--json", str(report), *extra])
+    return code, (json.loads(report.read_text()) if report.exists() else None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quant", ["int16x8", "int8"])
+def test_host_firmware_is_bit_exact_with_tflm_on_20_segments(workdir, tmp_path, quant):
+    code, report = validate(export(workdir, "host", quant), workdir / "data", "host", tmp_path)
+    assert code == 0, report["checks"]["failures"]
+    assert report["records"] and len(report["records"]) == 20
+    exact = report["fidelity"]["vs_tflite"]
+    assert exact["bit_exact"] and exact["max_abs_lsb"] == 0 and exact["samples"] == 2 * 20 * SECONDS * 250
+    assert report["fidelity"]["streaming"]["equal"]
+    assert report["fidelity"]["vs_torch"]["snr_db"] > 20  # quantized vs float, tiny random model
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quant", ["int16x8", "int8"])
+def test_stm32_elf_on_qemu_is_bit_exact_with_deterministic_counts(workdir, tmp_path, quant):
+    require_tool("qemu-system-arm")
+    build = export(workdir, "stm32", quant)
+    code, report = validate(build, workdir / "data", "qemu", tmp_path)
+    assert code == 0, report["checks"]["failures"]
+    assert report["fidelity"]["vs_tflite"]["bit_exact"] and report["target"] == "stm32f4"
+    timing = report["timing"]
+    assert timing["unit"] == "instructions" and timing["instructions_per_hop"] > timing["macs_per_hop"]
+    footprint = report["footprint"]
+    assert footprint["heap"]["uses_heap"] is False and footprint["flash_bytes"] > footprint["flash"]["weights"] > 0
+    # Instruction counts under -icount are deterministic: a second run gives the same figures.
+    _, again = validate(build, workdir / "data", "qemu", tmp_path, "--segments", "20")
+    assert again["timing"]["per_hop_mean"] == timing["per_hop_mean"]
+
+
+def _flip_weight_byte(elf_path, prefix="dtfe"):
+    """Change one byte of the first weights array, in the ELF file itself."""
+    with open(elf_path, "rb") as f:
+        elf = ELFFile(f)
+        symbols = elf.get_section_by_name(".symtab")
+        sym = next(s for s in symbols.iter_symbols() if s.name == f"{prefix}_aa_block0_in_weights")
+        address = sym["st_value"]
+        section = next(s for s in elf.iter_sections()
+                       if s["sh_addr"] <= address < s["sh_addr"] + s["sh_size"] and s["sh_type"] == "SHT_PROGBITS")
+        offset = section["sh_offset"] + address - section["sh_addr"]
+    data = bytearray(elf_path.read_bytes())
+    data[offset] ^= 0x40
+    elf_path.write_bytes(bytes(data))
+
+
+@pytest.mark.slow
+def test_validate_exits_1_when_one_weight_byte_of_the_elf_changes(workdir, tmp_path):
+    require_tool("qemu-system-arm")
+    build = tmp_path / "tampered"
+    shutil.copytree(export(workdir, "stm32", "int8"), build)
+    _flip_weight_byte(build / "build" / "firmware.elf")
+    code, report = validate(build, workdir / "data", "qemu", tmp_path, "--segments", "2")
+    assert code == 1
+    exact = report["fidelity"]["vs_tflite"]
+    assert not exact["bit_exact"] and exact["first"] is not None
+    assert any(line.startswith("bit_exact") for line in report["checks"]["failures"])
+
+
+def test_validate_exits_2_for_a_missing_build(workdir, tmp_path, capsys):
+    code, _ = validate(tmp_path / "nowhere", workdir / "data", "host", tmp_path)
+    assert code == 2
+    assert "nowhere: not an afkd firmware build" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_validate_exits_2_for_an_elf_of_another_target(workdir, tmp_path, capsys):
+    build = tmp_path / "mislabelled"
+    shutil.copytree(export(workdir, "host", "int8"), build)
+    manifest = json.loads((build / "export.json").read_text())
+    manifest["firmware"]["board"] = "stm32f4"  # says stm32, holds an x86-64 program
+    (build / "export.json").write_text(json.dumps(manifest))
+    code, _ = validate(build, workdir / "data", "qemu", tmp_path)
+    assert code == 2
+    assert "an ELF for another machine, but export.json says board stm32f4" in capsys.readouterr().err
+    code, _ = validate(export(workdir, "host", "int8"), workdir / "data", "qemu", tmp_path)
+    assert code == 2
+    assert "the qemu runner needs stm32f4 or mps2_an386" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_validate_exits_2_for_a_dataset_at_another_rate(workdir, tmp_path, capsys):
+    other = tmp_path / "data300"
+    assert cli.main(["data", "synth", "--records", "2", "--seconds", "2", "--fs", "300", "--dataset",
+                     "--out", str(other)]) == 0
+    code, report = validate(export(workdir, "host", "int8"), other, "host", tmp_path)
+    assert code == 2 and report is None
+    assert "dataset at 300 Hz, the firmware runs at 250 Hz" in capsys.readouterr().err
+
+
+def test_generated_sources_say_they_are_generated_and_use_the_prefix(workdir):
+    build = export(workdir, "host", "int8")
+    source = (build / "model" / "dtfe_model.c").read_text()
+    assert "GENERATED by afkd" in source and "sha256" in source
+    names = [line.split()[3].split("[")[0] for line in source.splitlines() if line.startswith("static const int8_t ")]
+    assert names and all(name.startswith("dtfe_") for name in names)
+    assert np.all([(build / "afkd" / "runtime" / "afkd_kernels.h").exists(), (build / "CMakeLists.txt").exists()])

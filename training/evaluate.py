@@ -1,0 +1,164 @@
+"""Evaluate checkpoints and the ABS baseline on a dataset directory: metrics, size and cost.
+
+For every model (a checkpoint path) or method (``"abs"``) the result holds the dataset means
+of :mod:`afkd.training.metrics` (``snr_aa_db, snr_va_db, nmse_aa, nmse_va, sc``, None when
+no segment has ground truth) and the cost of the model: ``params``, ``macs_per_second``
+(multiply-accumulates per second of ECG at the model rate), ``size_bytes`` (float32
+weights, 4 bytes a parameter) and ``checkpoint_bytes`` (the file). ABS has no parameters:
+those are None.
+
+Segments of any length are evaluated whole: the ECG is zero-padded on the right to a
+multiple of the hop and the outputs cropped back.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+
+from afkd.errors import AfkdError
+from afkd.training.abs_baseline import average_beat_subtraction
+from afkd.training.checkpoint import load_checkpoint
+from afkd.training.metrics import segment_metrics, summarize
+from afkd.training.model import DTFENet, count_parameters, macs_per_second
+
+METHODS = ("abs",)
+
+
+@torch.no_grad()
+def predict(model: DTFENet, ecgs: Sequence[np.ndarray], device: torch.device | str = "cpu",
+            batch_size: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Run the model on each ECG (T_i,) mV; returns [(aa_hat, va_hat)] float32 (T_i,), same order.
+
+    Segments are batched by padded length; padding is zeros on the right up to the hop.
+    The caller sets train/eval mode (evaluation wants ``model.eval()``).
+    """
+    hop = model.cfg.hop
+    results: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(ecgs)
+    by_length: dict[int, list[int]] = {}
+    for i, x in enumerate(ecgs):
+        padded = -(-len(x) // hop) * hop
+        by_length.setdefault(padded, []).append(i)
+    for padded, members in by_length.items():
+        for lo in range(0, len(members), batch_size):
+            chunk = members[lo : lo + batch_size]
+            x = np.zeros((len(chunk), padded), dtype=np.float32)  # (batch, T padded)
+            for row, i in enumerate(chunk):
+                x[row, : len(ecgs[i])] = ecgs[i]
+            aa, va = model(torch.from_numpy(x).to(device))
+            aa, va = aa.float().cpu().numpy(), va.float().cpu().numpy()
+            for row, i in enumerate(chunk):
+                n = len(ecgs[i])
+                results[i] = (aa[row, :n].copy(), va[row, :n].copy())
+    return results  # type: ignore[return-value]
+
+
+def load_segments(data_dir: str | os.PathLike, segments: int | None = None) -> tuple[list[dict], float]:
+    """The first ``segments`` segments (all when None) of a dataset, and its rate in Hz."""
+    from afkd.training.data.dataset import Dataset
+
+    ds = Dataset(data_dir)
+    if segments is not None and segments <= 0:
+        raise AfkdError(f"--segments {segments}: must be positive")
+    count = len(ds) if segments is None else min(segments, len(ds))
+    if count == 0:
+        raise AfkdError(f"{data_dir}: the dataset has no segments")
+    return [ds.segment(i) for i in range(count)], ds.fs
+
+
+def _truth(seg: dict) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if not seg.get("has_ground_truth"):
+        return None, None
+    return seg["aa"], seg["va"]
+
+
+def score(segs: Iterable[dict], estimates: Iterable[tuple[np.ndarray, np.ndarray]], fs: float) -> dict:
+    """Dataset means of the metrics for estimates aligned with segments."""
+    rows = [segment_metrics(seg["ecg"], aa_hat, va_hat, fs, *_truth(seg))
+            for seg, (aa_hat, va_hat) in zip(segs, estimates)]
+    return summarize(rows)
+
+
+def evaluate_model(model: DTFENet, segs: list[dict], fs: float, device: torch.device | str = "cpu",
+                   batch_size: int = 8) -> dict:
+    """Metrics of one in-memory model on loaded segments (no cost figures)."""
+    if abs(model.cfg.fs - fs) > 1e-6:
+        raise AfkdError(f"model rate {model.cfg.fs} Hz differs from the dataset rate {fs} Hz")
+    was_training = model.training
+    model.eval()
+    try:
+        estimates = predict(model, [s["ecg"] for s in segs], device, batch_size)
+    finally:
+        model.train(was_training)
+    return score(segs, estimates, fs)
+
+
+def evaluate_abs(segs: list[dict], fs: float) -> dict:
+    estimates = [average_beat_subtraction(s["ecg"], fs) for s in segs]
+    result = score(segs, estimates, fs)
+    result.update(kind="method", method="abs", params=None, macs_per_second=None, size_bytes=None,
+                  checkpoint_bytes=None)
+    return result
+
+
+def evaluate_checkpoint(path: str | os.PathLike, segs: list[dict], fs: float,
+                        device: torch.device | str = "cpu", batch_size: int = 8) -> dict:
+    model, meta = load_checkpoint(path)
+    model.to(device)
+    result = evaluate_model(model, segs, fs, device, batch_size)
+    params = count_parameters(model)
+    result.update(kind="model", path=str(path), role=meta.get("role"), params=params,
+                  macs_per_second=float(macs_per_second(model.cfg)), size_bytes=4 * params,
+                  checkpoint_bytes=Path(path).stat().st_size, config=model.cfg.to_dict())
+    return result
+
+
+def evaluate(models_or_methods: Sequence[str | os.PathLike], data_dir: str | os.PathLike,
+             segments: int | None = None, device: torch.device | str | None = None,
+             batch_size: int = 8) -> dict[str, dict]:
+    """{name: result} for each checkpoint path or method name (``"abs"``), in the order given.
+
+    The name is the argument as given (a path or ``abs``). See the module docstring for
+    the keys of a result.
+    """
+    if not models_or_methods:
+        raise AfkdError("eval: give at least one --model or --method")
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    segs, fs = load_segments(data_dir, segments)
+    results: dict[str, dict] = {}
+    for item in models_or_methods:
+        name = str(item)
+        if name in results:
+            continue
+        if name in METHODS:
+            results[name] = evaluate_abs(segs, fs)
+        elif Path(name).is_file():
+            results[name] = evaluate_checkpoint(name, segs, fs, device, batch_size)
+        else:
+            raise AfkdError(f"{name}: neither a checkpoint file nor a method ({', '.join(METHODS)})")
+    return results
+
+
+def _cell(value, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def format_table(results: dict[str, dict]) -> str:
+    """A fixed-width text table, one row per model or method."""
+    header = ["model/method", "SNR_AA dB", "SNR_VA dB", "NMSE_AA", "NMSE_VA", "SC", "params", "MMAC/s", "bytes"]
+    rows = [header]
+    for name, r in results.items():
+        macs = None if r.get("macs_per_second") is None else r["macs_per_second"] / 1e6
+        rows.append([name, _cell(r["snr_aa_db"], ".2f"), _cell(r["snr_va_db"], ".2f"),
+                     _cell(r["nmse_aa"], ".4f"), _cell(r["nmse_va"], ".4f"), _cell(r["sc"], ".3f"),
+                     _cell(r.get("params"), "d"), _cell(macs, ".2f"), _cell(r.get("size_bytes"), "d")])
+    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
