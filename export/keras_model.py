@@ -62,7 +62,11 @@ def _prelu(act: torch.nn.PReLU, name: str, leaky: bool):
     if act.weight.numel() != 1:
         raise AfkdError(f"layer {name}: PReLU with {act.weight.numel()} slopes, the graph expects one")
     if leaky:
-        return layers.LeakyReLU(negative_slope=float(act.weight.item()), name=name), []
+        slope = float(act.weight.item())
+        if slope < 0:
+            raise AfkdError(f"layer {name}: PReLU slope {slope:.4g} < 0 has no 16x8 form (LEAKY_RELU needs "
+                            f"a slope >= 0); export with --quant int8, or retrain (afkd training clamps slopes)")
+        return layers.LeakyReLU(negative_slope=slope, name=name), []
     layer = layers.PReLU(shared_axes=[1, 2, 3], name=name)
     return layer, [_np(act.weight).reshape(1, 1, 1)]
 

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium: the report test opens the HTML page headless, as a person would.
-APT_PACKAGES="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake chromium"
+# clang + libclang-rt: libFuzzer with ASan/UBSan for the firmware fuzz tests.
+APT_PACKAGES="gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm cmake chromium clang libclang-rt-14-dev"
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.afkd-installed
@@ -19,6 +20,8 @@ missing_tools() {
     command -v qemu-system-arm >/dev/null || missing="$missing qemu-system-arm"
     command -v cmake >/dev/null || missing="$missing cmake"
     command -v chromium >/dev/null || missing="$missing chromium"
+    command -v clang >/dev/null || missing="$missing clang"
+    ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || missing="$missing libclang-rt-14-dev"
     echo "$missing"
 }
 

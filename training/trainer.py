@@ -128,6 +128,20 @@ def validate(model: DTFENet, data: TrainingData, placement: ddp.Placement) -> di
     return summarize(r for part in ddp.gather(rows, placement) for r in part)
 
 
+
+def keep_slopes_deployable(model: torch.nn.Module) -> None:
+    """Clamp every PReLU slope at >= 0 after a step.
+
+    The int16x8 graph replaces each one-slope PReLU by LEAKY_RELU, and Keras (the export
+    route) refuses a negative leaky slope; a slope below zero is also rarely what a TCN
+    needs. Clamping keeps every trained model exportable in both modes.
+    """
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.PReLU):
+                module.weight.clamp_(min=0.0)
+
+
 def fit(model_cfg: DTFENetConfig | None, settings: TrainSettings, data_dir: str | os.PathLike,
         out_dir: str | os.PathLike, val_dir: str | os.PathLike | None = None,
         teacher_path: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
@@ -215,6 +229,7 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), settings.clip_norm)
             optimizer.step()
+            keep_slopes_deployable(model)
             sums["loss"] += loss.item()
             sums["task"] += task.item()
             sums["kd"] += kd_loss.item()

@@ -1,0 +1,91 @@
+"""``afkd demo``: the whole job on embedded defaults, in a few minutes on 2 cores.
+
+synthesize AF ECG -> train a tiny teacher -> distil a causal student (FitNet) -> evaluate
+(teacher, student, ABS) -> export the student for STM32F4 (TFLite reference + C project +
+firmware.elf) -> validate the ELF on QEMU (netduinoplus2) against TFLM and PyTorch -> report.
+
+Every stage is the same code path as its own command; the demo only picks small sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+# A teacher small enough to train in a minute or two on 2 cores, still non-causal and wider
+# than the student: what `afkd train --preset teacher` is, scaled down.
+DEMO_TEACHER = {"enc_channels": 64, "bottleneck": 32, "hidden": 64, "blocks": 5, "repeats": 2,
+                "causal": False, "norm": "gln"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="build/demo", help="working directory (default build/demo)")
+    parser.add_argument("--records", type=int, default=48, help="synthetic training records of 30 s (default 48)")
+    parser.add_argument("--val-records", type=int, default=10,
+                        help="synthetic validation records of 30 s, another seed (default 10)")
+    parser.add_argument("--steps", type=int, default=150, help="training steps per epoch (default 150)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs for teacher and student (default 2)")
+    parser.add_argument("--quant", choices=("int16x8", "int8"), default="int16x8",
+                        help="firmware quantization (default int16x8, the mode that meets 30 dB)")
+    parser.add_argument("--runner", default="qemu", help="where the firmware runs (default qemu)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of data, weights and crops (default 0)")
+
+
+def _stage(name: str, started: float) -> None:
+    print(f"[{time.perf_counter() - started:6.1f} s] {name}", flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from afkd.export import cli as export_cli
+    from afkd.host_tools import cli_validate, report
+    from afkd.training.data.synth import synth_dataset
+    from afkd.training.evaluate import evaluate, format_table
+    from afkd.training.runs import distill_student, train_model
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    common = dict(epochs=args.epochs, steps_per_epoch=args.steps, batch_size=4, crop_seconds=6.0,
+                  seed=args.seed, threads=args.threads, progress=False, val_segments=args.val_records)
+
+    _stage(f"synthesizing {args.records} + {args.val_records} AF records of 30 s at 250 Hz", t0)
+    train = synth_dataset(out / "data" / "train", args.records, 30.0, 250.0, seed=1 + 1000 * args.seed)
+    val = synth_dataset(out / "data" / "val", args.val_records, 30.0, 250.0, seed=2 + 1000 * args.seed)
+
+    _stage("training a tiny non-causal teacher", t0)
+    teacher = train_model(DEMO_TEACHER, train, out / "teacher", val_dir=val, role="teacher", **common)
+
+    _stage("distilling the causal student from it (FitNet)", t0)
+    student = distill_student(teacher, "fitnet", train, out / "student", val_dir=val, **common)
+
+    _stage("evaluating teacher, student and average beat subtraction on the validation set", t0)
+    results = evaluate([str(teacher), str(student), "abs"], val)
+    print(format_table(results))
+    (out / "eval.json").write_text(json.dumps({"data": str(val), "results": results}, indent=2, default=str))
+
+    _stage(f"exporting the student for STM32F4 ({args.quant}) and building firmware.elf", t0)
+    build = out / "firmware"
+    export_args = argparse.Namespace(
+        checkpoint=str(student), target="stm32", out=str(build), seconds=30.0, dynamic=False, quant=args.quant,
+        calibration=str(train), calibration_segments=16, validation_segments=4, prefix="dtfe", no_build=False)
+    for line in export_cli.summary_lines(export_cli.TARGETS["stm32"](export_args)):
+        print("  " + line)
+
+    _stage(f"validating the ELF on {args.runner}", t0)
+    validate_args = argparse.Namespace(
+        build=str(build), runner=args.runner, data=str(val), segments=args.val_records, checkpoint=str(student),
+        json_path=str(out / "report.json"), md_path=str(out / "report.md"), html_path=str(out / "report.html"),
+        thresholds=None, timeout=30.0, baud=115200)
+    result, traces = cli_validate.validate(validate_args)
+    report.write_json(validate_args.json_path, result)
+    report.write_markdown(validate_args.md_path, result)
+    report.write_html(validate_args.html_path, result, traces)
+    _stage("done", t0)
+    print()
+    for line in report.summary_lines(result):
+        print(line)
+    print(f"report: {Path(validate_args.html_path).resolve()}  (also report.json, report.md)")
+    return 0 if result["checks"]["passed"] else 1
