@@ -47,9 +47,14 @@ if [ ! -x $VENV/bin/python ]; then
 fi
 if [ "$(cat $STAMP 2>/dev/null)" != "$want" ]; then
     echo "setup: installing Python packages into $VENV (first time: a few minutes, about 3 GB)"
-    $VENV/bin/python -m pip install -q --upgrade pip
+    log=$VENV/.afkd-install.log
     # requirements.lock pins torch==2.13.0, the small CPU build; the package itself adds no new versions.
-    $VENV/bin/python -m pip install -q -r requirements.lock
-    $VENV/bin/python -m pip install -q --no-deps -e .
+    if ! { $VENV/bin/python -m pip install -q --upgrade pip \
+           && $VENV/bin/python -m pip install -q -r requirements.lock \
+           && $VENV/bin/python -m pip install -q --no-deps -e .; } >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        echo "setup: pip failed; the whole log is in $log" >&2
+        exit 1
+    fi
     echo "$want" > $STAMP
 fi
