@@ -1,0 +1,57 @@
+"""Quantized vs float, both TFLite modes, for the shipped students: a printed table.
+
+    python -m benchmarks.bench_export [--models models] [--work build/bench]
+
+Each student is exported with ``--quant int8`` and ``--quant int16x8``, calibrated on 16
+windows of 30 s from the synthetic training distribution (seed 1) and measured on 4 other
+windows (not used for calibration): AA and VA SNR of the quantized model against PyTorch
+float, the SC difference, the input step, and TFLM against TFLite's reference kernels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+STUDENTS = ("student_fitnet.pt", "student_at.pt", "student_none.pt")
+
+
+def main() -> None:
+    from afkd.export.tflite_export import export_tflite
+    from afkd.training.data.synth import synth_dataset
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, default=REPO / "models")
+    parser.add_argument("--work", type=Path, default=REPO / "build" / "bench")
+    args = parser.parse_args()
+    calibration = args.work / "calibration_seed1_20"
+    if not (calibration / "dataset.json").exists():
+        synth_dataset(calibration, 20, 30.0, 250.0, seed=1)
+    rows = []
+    for name in STUDENTS:
+        checkpoint = args.models / name
+        if not checkpoint.exists():
+            continue
+        for quant in ("int8", "int16x8"):
+            m = export_tflite(checkpoint, args.work / "export" / f"{checkpoint.stem}_{quant}", quant=quant,
+                              calibration=calibration, calibration_segments=16, validation_segments=4)
+            fig = m["quantized_vs_float"]
+            rows.append({"model": checkpoint.stem, "mode": quant, "aa_snr_db": fig["aa_snr_db"],
+                         "va_snr_db": fig["va_snr_db"], "sc_abs_diff": fig["sc_abs_diff"],
+                         "input_step_uv": fig["input_step_uv"], "tflm_max_lsb_diff": m["tflm_max_lsb_diff"]})
+    lines = ["| model | mode | AA SNR vs float (dB) | VA SNR (dB) | abs. SC diff | input step (uV) | TFLM vs TFLite ref |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for r in rows:
+        exact = "bit-exact" if r["tflm_max_lsb_diff"] == 0 else f"max {r['tflm_max_lsb_diff']} LSB"
+        lines.append(f"| {r['model']} | {r['mode']} | {r['aa_snr_db']:.1f} | {r['va_snr_db']:.1f} | "
+                     f"{r['sc_abs_diff']:.4f} | {r['input_step_uv']:.3g} | {exact} |")
+    table = "\n".join(lines)
+    print(table)
+    (args.work / "export_table.md").write_text(table + "\n")
+    (args.work / "export_table.json").write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""The paper's Tables 2-4 for the shipped models: a printed table, not a timed test.
+
+    python -m benchmarks.bench_models [--models models] [--work build/bench] [--cinc ../shared/data/cinc2017]
+
+Rows: teacher, student without KD, FitNet student, AT student, the no-interaction ablation,
+and average beat subtraction (ABS). Columns: SNR_AA, NMSE_AA, SC on a fixed synthetic
+validation set (200 segments of 30 s, seed 2: the training set used seed 1), SC on the AF
+records of CinC 2017 (no ground truth there, so SC only), parameters and MACs per second.
+Writes the table as Markdown and JSON next to the work folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+ROWS = [("teacher", "teacher.pt"), ("student, no KD", "student_none.pt"), ("student, FitNet", "student_fitnet.pt"),
+        ("student, AT", "student_at.pt"), ("student, no KD, no interaction", "student_none_no_interaction.pt"),
+        ("ABS (average beat subtraction)", "abs")]
+REPO = Path(__file__).resolve().parents[1]
+
+
+def synthetic_validation(work: Path, records: int) -> Path:
+    from afkd.training.data.synth import synth_dataset
+
+    out = work / f"val_seed2_{records}"
+    if not (out / "dataset.json").exists():
+        synth_dataset(out, records, 30.0, 250.0, seed=2)
+    return out
+
+
+def cinc_af(work: Path, cinc: Path) -> Path | None:
+    """The AF-labelled CinC 2017 records at 250 Hz, as a dataset (None without the data)."""
+    from afkd.training.data.dataset import Dataset, write_dataset
+    from afkd.training.data.importer import ImportOptions, import_dataset
+
+    if not (cinc / "REFERENCE.csv").exists():
+        return None
+    out = work / "cinc2017_af"
+    if (out / "dataset.json").exists():
+        return out
+    every = work / "cinc2017_all"
+    import_dataset(every, [cinc], ImportOptions(fs=250.0), warn=lambda line: None)
+    data = Dataset(every)
+    segments = [data.segment(i) for i in range(len(data)) if data.segment(i)["label"] == "A"]
+    write_dataset(out, segments, fs=data.fs, segment_seconds=30.0)
+    return out
+
+
+def measure(models: Path, work: Path, cinc: Path, records: int) -> list[dict]:
+    from afkd.training.evaluate import evaluate
+
+    val = synthetic_validation(work, records)
+    real = cinc_af(work, cinc)
+    items = [(name, "abs" if file == "abs" else str(models / file)) for name, file in ROWS
+             if file == "abs" or (models / file).exists()]
+    synthetic = evaluate([item for _, item in items], val)
+    on_cinc = evaluate([item for _, item in items], real) if real is not None else {}
+    rows = []
+    for name, item in items:
+        r = synthetic[item]
+        rows.append({"model": name, "snr_aa_db": r["snr_aa_db"], "nmse_aa": r["nmse_aa"], "sc": r["sc"],
+                     "sc_cinc2017_af": on_cinc.get(item, {}).get("sc"), "params": r.get("params"),
+                     "macs_per_second": r.get("macs_per_second"), "segments": r["segments"],
+                     "cinc_segments": on_cinc.get(item, {}).get("segments")})
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    def cell(value, fmt):
+        return "-" if value is None else format(value, fmt)
+
+    lines = ["| model | SNR_AA (dB) | NMSE_AA | SC synthetic | SC CinC 2017 AF | params | MACs/s |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        macs = None if r["macs_per_second"] is None else r["macs_per_second"] / 1e6
+        lines.append(f"| {r['model']} | {cell(r['snr_aa_db'], '.2f')} | {cell(r['nmse_aa'], '.4f')} | "
+                     f"{cell(r['sc'], '.3f')} | {cell(r['sc_cinc2017_af'], '.3f')} | {cell(r['params'], ',d')} | "
+                     f"{'-' if macs is None else f'{macs:.2f} M'} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=Path, default=REPO / "models")
+    parser.add_argument("--work", type=Path, default=REPO / "build" / "bench")
+    parser.add_argument("--cinc", type=Path, default=REPO.parent / "shared" / "data" / "cinc2017")
+    parser.add_argument("--records", type=int, default=200, help="synthetic validation segments (default 200)")
+    args = parser.parse_args()
+    rows = measure(args.models, args.work, args.cinc, args.records)
+    table = markdown(rows)
+    print(table)
+    args.work.mkdir(parents=True, exist_ok=True)
+    (args.work / "models_table.md").write_text(table + "\n")
+    (args.work / "models_table.json").write_text(json.dumps(rows, indent=2, default=float) + "\n")
+
+
+if __name__ == "__main__":
+    main()
