@@ -102,8 +102,8 @@ def _write_renode(out: Path, plan, context: dict[str, Any]) -> None:
     renode = out / "renode"
     renode.mkdir()
     shutil.copy(REPL, renode / REPL.name)
-    elf = out / "build" / "firmware.elf"
-    (renode / "afkd.resc").write_text(render_resc(elf, 3456, renode / REPL.name))
+    # Paths relative to the files themselves: the project may be moved or copied to a board PC.
+    (renode / "afkd.resc").write_text(render_resc("$ORIGIN/../build/firmware.elf", 3456, f"$ORIGIN/{REPL.name}"))
     dtype = np.int8 if plan.mode == "int8" else np.int16
     samples = np.random.default_rng(0).integers(-1000, 1000, plan.hop).clip(np.iinfo(dtype).min,
                                                                             np.iinfo(dtype).max).astype(dtype)
@@ -111,7 +111,8 @@ def _write_renode(out: Path, plan, context: dict[str, Any]) -> None:
     info = proto.FirmwareInfo(proto.PROTOCOL_VERSION, np.dtype(dtype).itemsize, plan.hop, plan.macs_per_hop,
                               168_000_000, "dwt_cycles", None, 256, 1, 0, context["prefix"],
                               context["source_sha256"][:16], "stm32f4")
-    (renode / "afkd.robot").write_text(render_robot(elf, info, samples, first["aa"], first["va"], renode / REPL.name))
+    (renode / "afkd.robot").write_text(render_robot("${CURDIR}/../build/firmware.elf", info, samples, first["aa"],
+                                                    first["va"], f"${{CURDIR}}/{REPL.name}"))
 
 
 def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> dict[str, Any] | None:

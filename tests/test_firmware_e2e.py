@@ -144,3 +144,36 @@ def test_generated_sources_say_they_are_generated_and_use_the_prefix(workdir):
     names = [line.split()[3].split("[")[0] for line in source.splitlines() if line.startswith("static const int8_t ")]
     assert names and all(name.startswith("dtfe_") for name in names)
     assert np.all([(build / "afkd" / "runtime" / "afkd_kernels.h").exists(), (build / "CMakeLists.txt").exists()])
+
+
+@pytest.mark.slow
+def test_qemu_target_runs_on_mps2_an386_bit_exact(workdir, tmp_path):
+    require_tool("qemu-system-arm")
+    build = export(workdir, "qemu", "int8")
+    code, report = validate(build, workdir / "data", "qemu", tmp_path, "--segments", "4")
+    assert code == 0, report["checks"]["failures"]
+    assert report["target"] == "mps2_an386" and report["fidelity"]["vs_tflite"]["bit_exact"]
+
+
+@pytest.mark.slow
+def test_renode_target_writes_offline_platform_and_robot_test(workdir):
+    build = export(workdir, "renode", "int8")
+    repl = (build / "renode" / "afkd_stm32f407.repl").read_text()
+    resc = (build / "renode" / "afkd.resc").read_text()
+    robot = (build / "renode" / "afkd.robot").read_text()
+    # Offline: no SVD download, and a DWT the firmware's cycle counter can read.
+    assert "ApplySVD" not in repl and "http" not in repl and "DWT" in repl
+    # Paths relative to the files, so the exported project can move.
+    assert "@$ORIGIN/../build/firmware.elf" in resc and "usart1" in resc.lower() and str(build) not in resc
+    assert "${CURDIR}/../build/firmware.elf" in robot
+    assert "*** Test Cases ***" in robot and "0xA5    0x5A" in robot
+    if shutil.which("renode") is None:
+        pytest.skip("renode is not on PATH (no reachable registry has it): files written, not run")
+    import os
+    import subprocess
+
+    own_tmp = workdir / "renode-tmp"  # Renode deletes every $TMPDIR/renode-* at start
+    own_tmp.mkdir(exist_ok=True)
+    result = subprocess.run(["renode-test", str(build / "renode" / "afkd.robot")], capture_output=True, text=True,
+                            timeout=600, env={**os.environ, "TMPDIR": str(own_tmp)})
+    assert result.returncode == 0, result.stdout[-2000:]

@@ -34,16 +34,22 @@ def _render(template: str, **values) -> str:
     return environment.get_template(template).render(**values)
 
 
-def render_resc(elf: Path, port: int, repl: Path = REPL) -> str:
-    return _render("afkd.resc.j2", elf=str(Path(elf).resolve()), repl=str(repl), port=port)
+def _path(path: Path | str) -> str:
+    """An absolute path, or a Renode/Robot variable path (``$ORIGIN/...``, ``${CURDIR}/...``) as is,
+    so that exported files can point next to themselves wherever the project is moved."""
+    return path if isinstance(path, str) and path.startswith("$") else str(Path(path).resolve())
+
+
+def render_resc(elf: Path | str, port: int, repl: Path | str = REPL) -> str:
+    return _render("afkd.resc.j2", elf=_path(elf), repl=_path(repl), port=port)
 
 
 def _robot_bytes(data: bytes) -> str:
     return "    ".join(f"0x{b:02X}" for b in data)
 
 
-def render_robot(elf: Path, info: proto.FirmwareInfo, samples: np.ndarray, aa: np.ndarray,
-                 va: np.ndarray, repl: Path = REPL) -> str:
+def render_robot(elf: Path | str, info: proto.FirmwareInfo, samples: np.ndarray, aa: np.ndarray,
+                 va: np.ndarray, repl: Path | str = REPL) -> str:
     """A Robot test streaming one SAMPLES frame (one hop of ``samples``) and checking the
     expected aa/va of that hop; info supplies hop and sample width."""
     hop = info.hop
@@ -52,7 +58,7 @@ def render_robot(elf: Path, info: proto.FirmwareInfo, samples: np.ndarray, aa: n
     output_header = proto.encode_frame(proto.OUTPUT, 1, bytes(2 * hop * info.sample_bytes + 4))[:6]
     boot_info_prefix = proto.encode_frame(proto.INFO, 0, b"")[:4]  # sync, INFO, seq 0
     return _render(
-        "afkd.robot.j2", elf=str(Path(elf).resolve()), repl=str(repl),
+        "afkd.robot.j2", elf=_path(elf), repl=_path(repl),
         boot_info_prefix=boot_info_prefix.hex(" "),
         reset_frame=_robot_bytes(proto.encode_frame(proto.RESET, 2)),
         reset_done_frame=proto.encode_frame(proto.RESET_DONE, 2).hex(" "),
