@@ -167,8 +167,14 @@ def test_renode_target_writes_offline_platform_and_robot_test(workdir):
     assert "@$ORIGIN/../build/firmware.elf" in resc and "usart1" in resc.lower() and str(build) not in resc
     assert "${CURDIR}/../build/firmware.elf" in robot
     assert "*** Test Cases ***" in robot and "0xA5    0x5A" in robot
-    if shutil.which("renode") is None:
-        pytest.skip("renode is not on PATH (no reachable registry has it): files written, not run")
+
+
+@pytest.mark.slow
+def test_renode_runs_the_generated_robot_test(workdir):
+    from conftest import require_renode
+
+    require_renode()
+    build = export(workdir, "renode", "int8")
     import os
     import subprocess
 
