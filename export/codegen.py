@@ -89,6 +89,28 @@ def _allocate_slots(plan: StreamingPlan) -> tuple[dict[str, str], int]:
     return slot_of, count
 
 
+def _s8_stage_fields(ctx: _Context, name: str, a: dict[str, np.ndarray]) -> list[tuple[str, str]]:
+    """int8 bias (input zero point folded in) / multiplier / shift fields, TFLite's encodings."""
+    b = ctx.array(name, "bias", a["bias"], "int32_t", f"{name}: bias with the input zero point folded in")
+    m = ctx.array(name, "multiplier", a["multiplier"], "int32_t", f"{name}: per-channel multipliers")
+    sh = ctx.array(name, "shift", a["shift"], "int32_t", f"{name}: per-channel shifts")
+    return [("bias", b), ("multiplier", m), ("shift", sh)]
+
+
+def _wide_stage_fields(ctx: _Context, name: str, a: dict[str, np.ndarray]) -> list[tuple[str, str]]:
+    """16x8 bias / bias64 / multiplier / shift fields (encodings: export/intops_pack.py)."""
+    fields = []
+    for key, field_name, ctype, what in (("bias32", "bias", "int32_t", "bias (int32 sums proved exact)"),
+                                         ("bias64", "bias64", "int64_t", "bias (int64: too large for int32 sums)")):
+        if key in a:
+            fields.append((field_name, ctx.array(name, field_name, a[key], ctype, f"{name}: {what}")))
+        else:
+            fields.append((field_name, "NULL"))
+    m = ctx.array(name, "multiplier", a["m16"], "int16_t", f"{name}: per-channel multipliers rounded to 16 bits")
+    sh = ctx.array(name, "shift", a["ts"], "uint8_t", f"{name}: per-channel right shifts (15 - TFLite shift)")
+    return fields + [("multiplier", m), ("shift", sh)]
+
+
 def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[str, str]) -> dict[str, Any]:
     layer, a, s = p.layer, p.arrays, p.scalars
     sfx, wide = ctx.sfx, p.wide
@@ -98,30 +120,35 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
     bias_t = "int64_t" if wide else "int32_t"
     if layer.kind in ("encoder", "pointwise"):
         rows, cols = layer.weights.shape
-        w = ctx.array(layer.name, "weights", a["weights"], "int8_t", f"{layer.name}: int8 weights [{rows}][{cols}]")
-        b = ctx.array(layer.name, "bias", a["bias"], bias_t,
-                      f"{layer.name}: bias{'' if wide else ' with the input zero point folded in'}")
-        m = ctx.array(layer.name, "multiplier", a["multiplier"], "int32_t", f"{layer.name}: per-channel multipliers")
-        sh = ctx.array(layer.name, "shift", a["shift"], "int32_t", f"{layer.name}: per-channel shifts")
-        fields = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", w), ("bias", b), ("multiplier", m),
-                  ("shift", sh)]
+        w = ctx.array(layer.name, "weights", a["weights_packed"], "int8_t",
+                      f"{layer.name}: int8 weights [{rows}][{cols}], packed 4 rows at a time (intops_pack)")
+        fields = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", w)]
+        if wide:
+            fields += _wide_stage_fields(ctx, layer.name, a)
+        else:
+            fields += _s8_stage_fields(ctx, layer.name, a)
         if not wide:
             fields.append(("output_offset", c_int(s["output_offset"])))
         fields += [("act_min", c_int(s["act_min"])), ("act_max", c_int(s["act_max"]))]
-        what = f"encoder, {rows} channels from {cols} samples" if layer.kind == "encoder" else f"1x1 conv {cols} -> {rows}"
+        if not wide:
+            fields.append(("requant_32bit", c_int(s["requant_32bit"])))
+        what = (f"encoder, {rows} channels from {cols} samples" if layer.kind == "encoder"
+                else f"1x1 conv {cols} -> {rows}")
         entry["params"] = ctx.struct(layer.name, f"afkd_dense_{sfx}_params", fields, f"{layer.name}: {what}")
         entry["comment"] = f"{layer.name}: {what}{', ReLU' if layer.activation == 'RELU' else ''}"
     elif layer.kind == "depthwise":
         k, c = layer.weights.shape
         w = ctx.array(layer.name, "weights", a["weights"], "int8_t", f"{layer.name}: int8 weights [{k}][{c}]")
-        b = ctx.array(layer.name, "bias", a["bias"], bias_t, f"{layer.name}: bias")
-        m = ctx.array(layer.name, "multiplier", a["multiplier"], "int32_t", f"{layer.name}: per-channel multipliers")
-        sh = ctx.array(layer.name, "shift", a["shift"], "int32_t", f"{layer.name}: per-channel shifts")
-        fields = [("channels", c_int(c)), ("taps", c_int(k)), ("weights", w), ("bias", b), ("multiplier", m),
-                  ("shift", sh)]
+        fields = [("channels", c_int(c)), ("taps", c_int(k)), ("weights", w)]
+        if wide:
+            fields += _wide_stage_fields(ctx, layer.name, a)
+        else:
+            fields += _s8_stage_fields(ctx, layer.name, a)
         if not wide:
             fields.append(("output_offset", c_int(s["output_offset"])))
         fields += [("act_min", c_int(s["act_min"])), ("act_max", c_int(s["act_max"]))]
+        if not wide:
+            fields.append(("requant_32bit", c_int(s["requant_32bit"])))
         entry["params"] = ctx.struct(layer.name, f"afkd_depthwise_{sfx}_params", fields,
                                      f"{layer.name}: depthwise kernel {k}, dilation {layer.dilation}")
         entry.update(kernel=k, channels=c, ring=f"{layer.name}_ring", ring_frames=layer.history_frames,
@@ -129,7 +156,8 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
                      comment=f"{layer.name}: causal depthwise conv, kernel {k}, dilation {layer.dilation}")
     elif layer.kind == "decoder":
         L, n = layer.weights.shape
-        w = ctx.array(layer.name, "weights", a["weights"], "int8_t", f"{layer.name}: int8 weights [{L}][{n}]")
+        w = ctx.array(layer.name, "weights", a["weights_packed"] if wide else a["weights"], "int8_t",
+                      f"{layer.name}: int8 weights [{L}][{n}]{', packed (intops_pack)' if wide else ''}")
         fields = [("channels", c_int(n)), ("kernel", c_int(L)), ("stride", c_int(layer.stride)), ("weights", w)]
         if not wide:
             t = ctx.array(layer.name, "tap_offset", a["tap_offset"], "int32_t",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from afkd.errors import AfkdError
-from afkd.export import intops
+from afkd.export import intops, intops_pack
 from afkd.export.intops_leaky import LeakyReluParams, leaky_relu_params
 from afkd.export.plan import Buffer, Layer, StreamingPlan
 
@@ -75,20 +75,27 @@ def layer_params(plan: StreamingPlan) -> list[LayerParams]:
         if layer.kind in ("encoder", "pointwise"):
             _dense(p, src, dst, layer.weights, layer.weights.shape[0])
             p.arrays["bias_raw"] = _bias(layer, layer.weights.shape[0], p.wide)
+            p.arrays["weights_packed"] = intops_pack.pack_dense_weights(layer.weights, p.wide)
             if not p.wide:
                 p.arrays["bias"] = intops.fold_input_offset(layer.bias, layer.weights, src.zero_point)
+                p.scalars["requant_32bit"] = int(intops_pack.requant_fits_32bit(
+                    p.arrays["bias"], layer.weights.shape[1], p.arrays["shift"]))
             else:
-                p.arrays["bias"] = p.arrays["bias_raw"]
+                _wide_output_stage(p, layer.weights.shape[1])
         elif layer.kind == "depthwise":
             _dense(p, src, dst, layer.weights, layer.weights.shape[1])
             p.arrays["bias_raw"] = _bias(layer, layer.weights.shape[1], p.wide)
             if not p.wide:
                 p.arrays["bias"] = intops.fold_input_offset(layer.bias, layer.weights.T, src.zero_point)
+                p.scalars["requant_32bit"] = int(intops_pack.requant_fits_32bit(
+                    p.arrays["bias"], layer.weights.shape[0], p.arrays["shift"]))
             else:
-                p.arrays["bias"] = p.arrays["bias_raw"]
+                _wide_output_stage(p, layer.weights.shape[0])
         elif layer.kind == "decoder":
             _dense(p, src, dst, layer.weights, 1)
             p.scalars["bias"] = int(_bias(layer, 1, p.wide)[0])
+            if p.wide:  # the 16x8 decoder reads its [L][N] taps packed like a dense layer
+                p.arrays["weights_packed"] = intops_pack.pack_dense_weights(layer.weights, True)
             if not p.wide:
                 p.arrays["tap_offset"] = intops.decoder_tap_offsets(layer.weights, src.zero_point)
         elif layer.kind == "prelu":
@@ -118,6 +125,17 @@ def layer_params(plan: StreamingPlan) -> list[LayerParams]:
             raise AfkdError(f"layer {layer.name}: no kernel for {layer.kind!r}")
         out.append(p)
     return out
+
+
+def _wide_output_stage(p: LayerParams, terms: int) -> None:
+    """16x8 flash encodings (export/intops_pack.py): int32 bias where int32 sums are provably
+    exact (else int64), none when all zero; multipliers as m16 (int16), shifts as 15 - shift."""
+    raw = p.arrays["bias_raw"]
+    bias32, bias64 = intops_pack.split_bias_s16(raw if np.any(raw) else None, raw.size, terms)
+    for key, value in (("bias32", bias32), ("bias64", bias64)):
+        if value is not None:
+            p.arrays[key] = value
+    p.arrays["m16"], p.arrays["ts"] = intops_pack.reduced_multiplier_s16(p.arrays["multiplier"], p.arrays["shift"])
 
 
 def _bias(layer: Layer, rows: int, wide: bool) -> np.ndarray:

@@ -12,7 +12,7 @@ import ctypes as C
 import numpy as np
 import pytest
 
-from afkd.export import intops
+from afkd.export import intops, intops_pack
 from tests.kernel_harness import clib, conv_cases, tflite_ops
 from tests.kernel_harness.tflite_ops import assert_same
 
@@ -38,18 +38,26 @@ def _convert_and_run(kind, mode, cin, cout, dilation=1, relu=False, seed=0):
     return case, x.reshape(x.shape[2], x.shape[3]), expected
 
 
-def _dense_params(case, keep):
+def _dense_params(case, keep, bias_offset: int = 0):
+    """Kernel parameters with the weights packed as the exporter packs them; bias_offset (16x8)
+    is added to row 0's bias, far enough for the kernel's int64 path."""
     rows, cols = case["weights"].shape
-    common = dict(rows=rows, cols=cols, weights=keep.ptr(case["weights"], np.int8, C.c_int8),
-                  multiplier=keep.ptr(case["multiplier"], np.int32, C.c_int32),
-                  shift=keep.ptr(case["shift"], np.int32, C.c_int32),
+    wide = case["dtype"] != np.int8
+    packed = intops_pack.pack_dense_weights(case["weights"], wide)
+    common = dict(rows=rows, cols=cols, weights=keep.ptr(packed, np.int8, C.c_int8),
                   act_min=case["act_min"], act_max=case["act_max"])
-    if case["dtype"] == np.int8:
+    if not wide:
         bias = intops.fold_input_offset(case["bias"], case["weights"], case["input_zero_point"])
         return clib.DenseS8(bias=keep.ptr(bias, np.int32, C.c_int32),
-                            output_offset=case["output_zero_point"], **common)
-    bias = np.zeros(rows, np.int64) if case["bias"] is None else case["bias"]
-    return clib.DenseS16(bias=keep.ptr(bias, np.int64, C.c_int64), **common)
+                            multiplier=keep.ptr(case["multiplier"], np.int32, C.c_int32),
+                            shift=keep.ptr(case["shift"], np.int32, C.c_int32),
+                            output_offset=case["output_zero_point"],
+                            requant_32bit=int(intops_pack.requant_fits_32bit(bias, cols, case["shift"])),
+                            **common)
+    bias = (np.zeros(rows, np.int64) if case["bias"] is None else case["bias"]).astype(np.int64)
+    bias[0] += bias_offset                 # one row is enough to need int64 sums
+    return clib.DenseS16(**clib.wide_stage(keep, bias, case["multiplier"], case["shift"], rows, cols),
+                         **common)
 
 
 def _intops_args(case):
@@ -70,6 +78,21 @@ def test_pointwise_matches_tflite(lib, mode, cin, cout, relu):
     actual = clib.call_frames(getattr(lib, f"afkd_pointwise_{suffix}"),
                               _dense_params(case, keep), frames, cout)
     assert_same(actual, expected, f"afkd_pointwise_{suffix}")
+
+
+def test_pointwise_s16_int64_bias_path(lib):
+    """A bias too large for int32 sums sends the 16x8 kernel down its int64 path; the bits
+    must still be TFLite's formula (intops, itself checked against TFLite above)."""
+    case, frames, _ = _convert_and_run("pointwise", "int16", 7, 9)
+    offset = (1 << 31) + 12345              # TFLite needs the requantized value in int32
+    keep = clib.Keep()
+    params = _dense_params(case, keep, bias_offset=offset)
+    assert params.bias64 and not params.bias
+    bias = (np.zeros(9, np.int64) if case["bias"] is None else case["bias"]).astype(np.int64)
+    bias[0] += offset
+    expected = intops.pointwise(frames, case["weights"], bias, **_intops_args(case))
+    assert_same(clib.call_frames(lib.afkd_pointwise_s16, params, frames, 9), expected,
+                "afkd_pointwise_s16 (int64 bias)")
 
 
 @pytest.mark.parametrize("mode", ["int8", "int16"])
@@ -104,15 +127,18 @@ def test_depthwise_matches_tflite(lib, mode, channels, dilation, relu):
     keep = clib.Keep()
     common = dict(channels=channels, taps=3,
                   weights=keep.ptr(case["weights"], np.int8, C.c_int8),
-                  multiplier=keep.ptr(case["multiplier"], np.int32, C.c_int32),
-                  shift=keep.ptr(case["shift"], np.int32, C.c_int32),
                   act_min=case["act_min"], act_max=case["act_max"])
     if mode == "int8":
         bias = intops.fold_input_offset(case["bias"], case["weights"].T, case["input_zero_point"])
         params = clib.DepthwiseS8(bias=keep.ptr(bias, np.int32, C.c_int32),
-                                  output_offset=case["output_zero_point"], **common)
+                                  multiplier=keep.ptr(case["multiplier"], np.int32, C.c_int32),
+                                  shift=keep.ptr(case["shift"], np.int32, C.c_int32),
+                                  output_offset=case["output_zero_point"],
+                                  requant_32bit=int(intops_pack.requant_fits_32bit(bias, 3, case["shift"])),
+                                  **common)
     else:
-        params = clib.DepthwiseS16(bias=keep.ptr(case["bias"], np.int64, C.c_int64), **common)
+        params = clib.DepthwiseS16(**clib.wide_stage(keep, case["bias"], case["multiplier"],
+                                                     case["shift"], channels, 3), **common)
     suffix = "s8" if mode == "int8" else "s16"
     ctype = clib.CTYPE[frames.dtype]
     frames = np.ascontiguousarray(frames)
@@ -138,8 +164,8 @@ def test_decoder_matches_tflite(lib, mode, channels):
                                       act_min=case["act_min"], act_max=case["act_max"]),
                 expected, "intops.transpose_conv")
     keep = clib.Keep()
-    common = dict(channels=channels, kernel=16, stride=8,
-                  weights=keep.ptr(case["weights"], np.int8, C.c_int8),
+    weights = case["weights"] if mode == "int8" else intops_pack.pack_dense_weights(case["weights"], True)
+    common = dict(channels=channels, kernel=16, stride=8, weights=keep.ptr(weights, np.int8, C.c_int8),
                   bias=bias or 0, multiplier=int(case["multiplier"][0]),
                   shift=int(case["shift"][0]), act_min=case["act_min"], act_max=case["act_max"])
     if mode == "int8":

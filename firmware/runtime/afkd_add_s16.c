@@ -4,11 +4,16 @@
  * scaled by in_scale / (2 * max_in_scale) <= 1/2), added, and rescaled to the output.
  *   |(x + offset) << left_shift| <= 2^(8+20) (int8) or 2^(16+15) (int16): fits int32, and
  *   each scaled term is at most half of that, so the sum fits too.
+ * Fast loop (afkd_requant.h prepared requant, needs -2^30 <= value * 2^shift < 2^30): with
+ * zero points 0 (16x8) (a << 15) is in [-2^30, 2^30 - 2^15]; input multipliers are <= 1/2
+ * (shift <= 0), so each scaled term is in [-2^29, 2^29) and their sum in [-2^30, 2^30).
+ * Other parameters (offsets, positive shifts) take the general loop.
  */
 #include "afkd_kernels.h"
 #include "afkd_requant.h"
 
-void afkd_add_s16(const afkd_add_params *p, const int16_t *a, const int16_t *b, int16_t *out, int32_t n)
+static void afkd_add_s16_general(const afkd_add_params *p, const int16_t *a, const int16_t *b,
+                                 int16_t *out, int32_t n)
 {
     for (int32_t i = 0; i < n; i++) {
         const int32_t a_shifted = (int32_t)((uint32_t)(a[i] + p->input1_offset) << p->left_shift);
@@ -18,5 +23,79 @@ void afkd_add_s16(const afkd_add_params *p, const int16_t *a, const int16_t *b, 
         const int32_t y = afkd_requantize(a_scaled + b_scaled, p->output_multiplier,
                                           p->output_shift) + p->output_offset;
         out[i] = (int16_t)afkd_clamp(y, p->act_min, p->act_max);
+    }
+}
+
+/*
+ * The common 16x8 case, 20 instructions an element instead of 40: zero points 0, left shift
+ * 15, and the input with the larger scale gets multiplier 2^30, shift 0 (its factor
+ * s / (2 max s) is exactly 1/2). For that input DoublingHighMul(v << 15, 2^30) =
+ * floor((v * 2^15 + 1) / 2) = v << 14 exactly (v << 15 is even). The other input's factor is
+ * below 1/2, so its right shift is >= 1, as is the output stage's (checked): with
+ * h = SMMULR(2x, m), RoundingDivideByPOT(h, e) = (h + 2^(e-1) + (h >> 31)) >> e
+ * (afkd_requant.h). Returns 0 when the parameters are not of this form.
+ */
+static int afkd_add_s16_halves(const afkd_add_params *p, const int16_t *a, const int16_t *b,
+                               int16_t *out, int32_t n)
+{
+    const int32_t half_scale = 1 << 30;
+    if (p->input1_offset != 0 || p->input2_offset != 0 || p->output_offset != 0 || p->left_shift != 15 ||
+        p->output_shift >= 0 || p->input1_shift > 0 || p->input2_shift > 0) {
+        return 0;
+    }
+    int32_t multiplier, shift;
+    if (p->input1_multiplier == half_scale && p->input1_shift == 0) {
+        multiplier = p->input2_multiplier;
+        shift = p->input2_shift;
+    } else if (p->input2_multiplier == half_scale && p->input2_shift == 0) {
+        const int16_t *swap = a; /* a + b = b + a: put the exact half first */
+        a = b;
+        b = swap;
+        multiplier = p->input1_multiplier;
+        shift = p->input1_shift;
+    } else {
+        return 0;
+    }
+    if (shift == 0 && multiplier != half_scale) {
+        return 0; /* factor in (1/2, 1): not produced by TFLite's ADD Prepare */
+    }
+    const int32_t lo = p->act_min, hi = p->act_max, out_m = p->output_multiplier;
+    const int32_t out_down = -p->output_shift, out_half = 1 << (out_down - 1);
+    if (shift == 0) { /* equal scales: both inputs exact halves */
+        for (int32_t i = 0; i < n; i++) {
+            const int32_t high = afkd_smmulr(afkd_shl((int32_t)a[i] + b[i], 15), out_m);
+            out[i] = (int16_t)afkd_clamp((high + out_half + (high >> 31)) >> out_down, lo, hi);
+        }
+        return 1;
+    }
+    const int32_t down = -shift, half = 1 << (down - 1);
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t b_high = afkd_smmulr(afkd_shl(b[i], 16), multiplier);
+        const int32_t b_scaled = (b_high + half + (b_high >> 31)) >> down;
+        const int32_t high = afkd_smmulr(afkd_shl(afkd_shl(a[i], 14) + b_scaled, 1), out_m);
+        out[i] = (int16_t)afkd_clamp((high + out_half + (high >> 31)) >> out_down, lo, hi);
+    }
+    return 1;
+}
+
+void afkd_add_s16(const afkd_add_params *p, const int16_t *a, const int16_t *b, int16_t *out, int32_t n)
+{
+    if (afkd_add_s16_halves(p, a, b, out, n)) {
+        return;
+    }
+    if (p->input1_offset != 0 || p->input2_offset != 0 || p->left_shift > 15 ||
+        p->input1_shift > 0 || p->input2_shift > 0 || p->output_shift > 0) {
+        afkd_add_s16_general(p, a, b, out, n);
+        return;
+    }
+    afkd_requant_prepared q1 = afkd_requant_prepare(p->input1_multiplier, p->input1_shift);
+    afkd_requant_prepared q2 = afkd_requant_prepare(p->input2_multiplier, p->input2_shift);
+    q1.doubling_shift += p->left_shift; /* (a << left_shift), then the requant's doubling */
+    q2.doubling_shift += p->left_shift;
+    const afkd_requant_prepared qo = afkd_requant_prepare(p->output_multiplier, p->output_shift);
+    const int32_t output_offset = p->output_offset, lo = p->act_min, hi = p->act_max;
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t sum = afkd_requant_apply(&q1, a[i]) + afkd_requant_apply(&q2, b[i]);
+        out[i] = (int16_t)afkd_clamp(afkd_requant_apply(&qo, sum) + output_offset, lo, hi);
     }
 }

@@ -3,6 +3,7 @@
  * stride S): TFLite's reference TRANSPOSE_CONV with int16 input accumulates in an int64
  * scratch, adds the int64 bias once per output position and uses the int64 requant.
  *   tail[k] += sum_c x[c] * w[k][c]   (input zero point is 0 in 16x8)
+ * The [L][N] weights are packed like a dense layer's (rows = L taps, cols = N; afkd_dot.h).
  */
 #include <string.h>
 
@@ -14,14 +15,38 @@ void afkd_decoder_s16(const afkd_decoder_s16_params *p, const int16_t *frame, in
                       int16_t *out)
 {
     const int32_t n = p->channels, kernel = p->kernel, stride = p->stride;
+    const int32_t blocks = n >> 2, rem = n & 3, chunk_blocks = AFKD_S16_CHUNK / 4;
+    const int8_t *w = p->weights;
     int32_t k = 0;
-    for (; k + 2 <= kernel; k += 2) {
-        afkd_dot2_s16(p->weights + k * n, p->weights + (k + 1) * n, frame, n, &tail[k],
-                      &tail[k + 1]);
+    /* Four taps at a time from the packed [L][N] weights: int32 sums of at most
+     * AFKD_S16_CHUNK products (< 2^30, exact), added into the int64 tail. */
+    for (; k + 4 <= kernel; k += 4) {
+        const int16_t *x = frame;
+        for (int32_t b = 0; b < blocks; b += chunk_blocks) {
+            const int32_t end = blocks - b < chunk_blocks ? blocks : b + chunk_blocks;
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (int32_t j = b; j < end; j++, w += 16, x += 4) {
+                afkd_block4_s16(w, x, &a0, &a1, &a2, &a3);
+            }
+            tail[k] += a0;
+            tail[k + 1] += a1;
+            tail[k + 2] += a2;
+            tail[k + 3] += a3;
+        }
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        afkd_tail4_s16(w, x, rem, &a0, &a1, &a2, &a3);
+        w += 4 * rem;
+        tail[k] += a0;
+        tail[k + 1] += a1;
+        tail[k + 2] += a2;
+        tail[k + 3] += a3;
     }
-    if (k < kernel) {
-        int64_t unused = 0;
-        afkd_dot2_s16(p->weights + k * n, p->weights + k * n, frame, n, &tail[k], &unused);
+    for (; k < kernel; k++, w += n) { /* single packed rows */
+        for (int32_t b = 0; b < blocks; b += chunk_blocks) {
+            const int32_t count = blocks - b < chunk_blocks ? blocks - b : chunk_blocks;
+            tail[k] += afkd_dot1_packed_s16(w + 4 * b, frame + 4 * b, count, 0);
+        }
+        tail[k] += afkd_dot1_packed_s16(w + 4 * blocks, frame + 4 * blocks, 0, rem);
     }
     for (int32_t s = 0; s < stride; s++) {
         const int32_t y = afkd_requantize64(tail[s] + p->bias, p->multiplier, p->shift);

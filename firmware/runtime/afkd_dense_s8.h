@@ -1,6 +1,7 @@
 /*
  * afkd_dense_s8.h - internal: the int8 matrix-vector product behind the pointwise conv and
- * the encoder (TFLite reference_integer_ops::ConvPerChannel for a 1-wide output).
+ * the encoder (TFLite reference_integer_ops::ConvPerChannel for a 1-wide output), with the
+ * weights packed 4 rows at a time (afkd_dot.h, export/intops_pack.py).
  *   acc[r] = bias[r] + sum_k w[r][k] * x[k]        (bias already holds input_offset terms)
  *   out[r] = clamp(requant(acc[r], m[r], s[r]) + output_offset, act_min, act_max)
  * No overflow: |w*x| <= 2^14 and cols <= 2^16 give |sum| <= 2^30, and TFLite keeps the
@@ -26,23 +27,64 @@ static inline int8_t afkd_finish_s8(const afkd_out_stage_s8 *o, int32_t r, int32
     return (int8_t)afkd_clamp(y, o->act_min, o->act_max);
 }
 
-static inline void afkd_dense_s8(const afkd_dense_s8_params *p, const int8_t *x, int8_t *out)
+/*
+ * The output stage when requant_32bit is set: |acc * 2^left_shift| < 2^30, so
+ * DoublingHighMul = SMMULR of the doubled value and RoundingDivideByPOT(h, e) =
+ * (h + 2^(e-1) - [h < 0]) >> e (e >= 1; afkd_requant.h), about half the instructions.
+ */
+static inline int8_t afkd_finish_s8_32(const afkd_out_stage_s8 *o, int32_t r, int32_t acc)
+{
+    const int32_t shift = o->shift[r];
+    int32_t y;
+    if (shift > 0) {
+        y = afkd_smmulr(afkd_shl(acc, shift + 1), o->multiplier[r]);
+    } else {
+        const int32_t down = -shift;
+        const int32_t high = afkd_smmulr(afkd_shl(acc, 1), o->multiplier[r]);
+        y = down > 0 ? (high + (1 << (down - 1)) + (high >> 31)) >> down : high;
+    }
+    return (int8_t)afkd_clamp(y + o->output_offset, o->act_min, o->act_max);
+}
+
+static inline int8_t afkd_finish_any_s8(const afkd_out_stage_s8 *o, int32_t r, int32_t acc, int fast)
+{
+    return fast ? afkd_finish_s8_32(o, r, acc) : afkd_finish_s8(o, r, acc);
+}
+
+/* fast is a constant at both call sites (afkd_dense_s8), so each gets its own loop. */
+__attribute__((always_inline)) static inline void afkd_dense_s8_rows(const afkd_dense_s8_params *p, const int8_t *x, int8_t *out,
+                                      int fast)
 {
     const afkd_out_stage_s8 o = {p->multiplier, p->shift, p->output_offset, p->act_min,
                                  p->act_max};
-    const int32_t cols = p->cols, rows = p->rows;
-    const int8_t *w = p->weights;
+    const int32_t cols = p->cols, rows = p->rows, blocks = cols >> 2, rem = cols & 3;
+    const int8_t *w = p->weights;   /* packed: groups of 4 rows, then single plain rows */
     const int32_t *bias = p->bias;
     int32_t r = 0;
-    for (; r + 3 <= rows; r += 3, w += 3 * cols) {
-        int32_t acc0 = bias[r], acc1 = bias[r + 1], acc2 = bias[r + 2];
-        afkd_dot3_s8(w, w + cols, w + 2 * cols, x, cols, &acc0, &acc1, &acc2);
-        out[r] = afkd_finish_s8(&o, r, acc0);
-        out[r + 1] = afkd_finish_s8(&o, r + 1, acc1);
-        out[r + 2] = afkd_finish_s8(&o, r + 2, acc2);
+    for (; r + 4 <= rows; r += 4) {
+        int32_t a0 = bias[r], a1 = bias[r + 1], a2 = bias[r + 2], a3 = bias[r + 3];
+        const int8_t *xp = x;
+        for (int32_t j = 0; j < blocks; j++, w += 16, xp += 4) {
+            afkd_block4_s8(w, xp, &a0, &a1, &a2, &a3);
+        }
+        afkd_tail4_s8(w, xp, rem, &a0, &a1, &a2, &a3);
+        w += 4 * rem;
+        out[r] = afkd_finish_any_s8(&o, r, a0, fast);
+        out[r + 1] = afkd_finish_any_s8(&o, r + 1, a1, fast);
+        out[r + 2] = afkd_finish_any_s8(&o, r + 2, a2, fast);
+        out[r + 3] = afkd_finish_any_s8(&o, r + 3, a3, fast);
     }
     for (; r < rows; r++, w += cols) {
-        out[r] = afkd_finish_s8(&o, r, bias[r] + afkd_dot_s8(w, x, cols));
+        out[r] = afkd_finish_any_s8(&o, r, bias[r] + afkd_dot_s8(w, x, cols), fast);
+    }
+}
+
+static inline void afkd_dense_s8(const afkd_dense_s8_params *p, const int8_t *x, int8_t *out)
+{
+    if (p->requant_32bit) {
+        afkd_dense_s8_rows(p, x, out, 1);
+    } else {
+        afkd_dense_s8_rows(p, x, out, 0);
     }
 }
 

@@ -6,7 +6,10 @@
  * split by SXTB16 into the even pair [w0 w2] and the odd pair [w1 w3]; the input is
  * split the same way, and SMLAD multiplies and adds both halves in one cycle. Integer
  * sums are exact, so the pairing order changes nothing: the DSP and portable paths give
- * the same bits. Weights keep TFLite's plain row-major layout (no packing needed).
+ * the same bits. The decoder_s8 helpers (afkd_dot*_s8) read plain row-major weights; the
+ * dense kernels and the 16x8 decoder read weights packed 4 rows at a time (afkd_block4_*,
+ * layout in export/intops_pack.py), so one pointer streams them and each input load
+ * serves 4 rows.
  */
 #ifndef AFKD_DOT_H
 #define AFKD_DOT_H
@@ -31,21 +34,6 @@ static inline int16x2_t afkd_sxtb16_odd(int32_t x)
     return r;
 }
 
-/* PKHBT / PKHTB: regroup int16 pairs [x0 x1], [x2 x3] into [x0 x2] and [x1 x3], the pairs
- * SXTB16 makes of four int8 weights (GCC neither has them in ACLE nor finds them in C). */
-static inline int16x2_t afkd_pack_low_halves(uint32_t x01, uint32_t x23)
-{
-    int16x2_t r;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(x01), "r"(x23));
-    return r;
-}
-
-static inline int16x2_t afkd_pack_high_halves(uint32_t x01, uint32_t x23)
-{
-    int16x2_t r;
-    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(x23), "r"(x01));
-    return r;
-}
 #else
 #define AFKD_USE_DSP 0
 #endif
@@ -134,52 +122,122 @@ static inline int32_t afkd_dot_s8(const int8_t *w, const int8_t *x, int32_t n)
 }
 
 /*
+ * ---- Packed dense rows (export/intops_pack.py pack_dense_weights) ----
+ * A group of 4 rows stores, per block of 4 columns, 16 bytes: 4 bytes of row 0, then rows
+ * 1, 2, 3; after all blocks, each row's cols % 4 tail bytes. One pointer streams the group,
+ * and each input word (and its SXTB16/PKH split) is loaded once for 4 rows.
+ * Per block and 4 rows (16 MACs) the DSP loop issues 4 weight loads, 8 SXTB16, 8 SMLAD
+ * plus the input's 1-2 loads and 2 splits (int8) or none (int16, see below).
+ * The functions add into acc[0..3] (int32); callers bound the sums (see the kernels).
+ */
+
+/* One block (4 columns) of a packed int8 group: a0..a3 += w_i[0..3] . x[0..3]. */
+static inline void afkd_block4_s8(const int8_t *w, const int8_t *x, int32_t *a0, int32_t *a1,
+                                  int32_t *a2, int32_t *a3)
+{
+#if AFKD_USE_DSP
+    const int32_t xv = afkd_load_word(x);
+    const int16x2_t x_even = __sxtb16(xv);        /* [x0 x2] */
+    const int16x2_t x_odd = afkd_sxtb16_odd(xv);  /* [x1 x3] */
+    int32_t wv = afkd_load_word(w);
+    *a0 = __smlad(__sxtb16(wv), x_even, *a0);
+    *a0 = __smlad(afkd_sxtb16_odd(wv), x_odd, *a0);
+    wv = afkd_load_word(w + 4);
+    *a1 = __smlad(__sxtb16(wv), x_even, *a1);
+    *a1 = __smlad(afkd_sxtb16_odd(wv), x_odd, *a1);
+    wv = afkd_load_word(w + 8);
+    *a2 = __smlad(__sxtb16(wv), x_even, *a2);
+    *a2 = __smlad(afkd_sxtb16_odd(wv), x_odd, *a2);
+    wv = afkd_load_word(w + 12);
+    *a3 = __smlad(__sxtb16(wv), x_even, *a3);
+    *a3 = __smlad(afkd_sxtb16_odd(wv), x_odd, *a3);
+#else
+    *a0 += w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + w[3] * x[3];
+    *a1 += w[4] * x[0] + w[5] * x[1] + w[6] * x[2] + w[7] * x[3];
+    *a2 += w[8] * x[0] + w[9] * x[1] + w[10] * x[2] + w[11] * x[3];
+    *a3 += w[12] * x[0] + w[13] * x[1] + w[14] * x[2] + w[15] * x[3];
+#endif
+}
+
+/*
+ * The int16-input block. Each row's 4 bytes are stored (w0, w2, w1, w3): SXTB16 gives
+ * [w0 w1] and SXTB16 ROR 8 gives [w2 w3], which pair with the input words [x0 x1] and
+ * [x2 x3] as they lie in memory, so SMLAD needs no input repacking: 16 MACs in 2 + 4
+ * loads, 8 SXTB16 and 8 SMLAD.
+ */
+static inline void afkd_block4_s16(const int8_t *w, const int16_t *x, int32_t *a0, int32_t *a1,
+                                   int32_t *a2, int32_t *a3)
+{
+#if AFKD_USE_DSP
+    const int32_t x01 = afkd_load_word(x);
+    const int32_t x23 = afkd_load_word(x + 2);
+    int32_t wv = afkd_load_word(w);
+    *a0 = __smlad(__sxtb16(wv), x01, *a0);
+    *a0 = __smlad(afkd_sxtb16_odd(wv), x23, *a0);
+    wv = afkd_load_word(w + 4);
+    *a1 = __smlad(__sxtb16(wv), x01, *a1);
+    *a1 = __smlad(afkd_sxtb16_odd(wv), x23, *a1);
+    wv = afkd_load_word(w + 8);
+    *a2 = __smlad(__sxtb16(wv), x01, *a2);
+    *a2 = __smlad(afkd_sxtb16_odd(wv), x23, *a2);
+    wv = afkd_load_word(w + 12);
+    *a3 = __smlad(__sxtb16(wv), x01, *a3);
+    *a3 = __smlad(afkd_sxtb16_odd(wv), x23, *a3);
+#else
+    *a0 += w[0] * x[0] + w[1] * x[2] + w[2] * x[1] + w[3] * x[3];
+    *a1 += w[4] * x[0] + w[5] * x[2] + w[6] * x[1] + w[7] * x[3];
+    *a2 += w[8] * x[0] + w[9] * x[2] + w[10] * x[1] + w[11] * x[3];
+    *a3 += w[12] * x[0] + w[13] * x[2] + w[14] * x[1] + w[15] * x[3];
+#endif
+}
+
+/* The cols % 4 tail of a packed group (stored plainly, row after row). */
+static inline void afkd_tail4_s16(const int8_t *w, const int16_t *x, int32_t rem, int32_t *a0,
+                                  int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    for (int32_t k = 0; k < rem; k++) {
+        *a0 += w[k] * x[k];
+        *a1 += w[rem + k] * x[k];
+        *a2 += w[2 * rem + k] * x[k];
+        *a3 += w[3 * rem + k] * x[k];
+    }
+}
+
+static inline void afkd_tail4_s8(const int8_t *w, const int8_t *x, int32_t rem, int32_t *a0,
+                                 int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    for (int32_t k = 0; k < rem; k++) {
+        *a0 += w[k] * x[k];
+        *a1 += w[rem + k] * x[k];
+        *a2 += w[2 * rem + k] * x[k];
+        *a3 += w[3 * rem + k] * x[k];
+    }
+}
+
+/* One packed int16-input row (the rows after the last group of 4): returns w . x. */
+static inline int32_t afkd_dot1_packed_s16(const int8_t *w, const int16_t *x, int32_t blocks,
+                                           int32_t rem)
+{
+    int32_t a = 0;
+    for (int32_t j = 0; j < blocks; j++, w += 4, x += 4) {
+#if AFKD_USE_DSP
+        const int32_t wv = afkd_load_word(w);
+        a = __smlad(__sxtb16(wv), afkd_load_word(x), a);
+        a = __smlad(afkd_sxtb16_odd(wv), afkd_load_word(x + 2), a);
+#else
+        a += w[0] * x[0] + w[1] * x[2] + w[2] * x[1] + w[3] * x[3];
+#endif
+    }
+    for (int32_t k = 0; k < rem; k++) {
+        a += w[k] * x[k];
+    }
+    return a;
+}
+
+/*
  * Chunk length for int16 x int8 sums: |w*x| <= 2^22, so 256 terms stay below 2^30 in
  * int32 before being flushed into the int64 accumulator that TFLite's 16x8 kernels use.
  */
 #define AFKD_S16_CHUNK 256
-
-/* *acc0 = w0 . x, *acc1 = w1 . x over n <= AFKD_S16_CHUNK terms in int32 (exact, see
- * above). Kept out of line: inlined among the callers' int64 accumulators, GCC spills the
- * loop's registers to the stack on every iteration. */
-__attribute__((noinline)) static void afkd_dot2_s16_chunk(const int8_t *w0, const int8_t *w1, const int16_t *x,
-                                       int32_t n, int32_t *acc0, int32_t *acc1)
-{
-    int32_t a0 = 0, a1 = 0;
-    int32_t k = 0;
-#if AFKD_USE_DSP
-    for (; k + 4 <= n; k += 4) {
-        const uint32_t x01 = (uint32_t)afkd_load_word(x + k);
-        const uint32_t x23 = (uint32_t)afkd_load_word(x + k + 2);
-        const int16x2_t x_even = afkd_pack_low_halves(x01, x23);
-        const int16x2_t x_odd = afkd_pack_high_halves(x01, x23);
-        const int32_t wv0 = afkd_load_word(w0 + k);
-        const int32_t wv1 = afkd_load_word(w1 + k);
-        a0 = __smlad(__sxtb16(wv0), x_even, a0);
-        a0 = __smlad(afkd_sxtb16_odd(wv0), x_odd, a0);
-        a1 = __smlad(__sxtb16(wv1), x_even, a1);
-        a1 = __smlad(afkd_sxtb16_odd(wv1), x_odd, a1);
-    }
-#endif
-    for (; k < n; k++) {
-        a0 += (int32_t)w0[k] * x[k];
-        a1 += (int32_t)w1[k] * x[k];
-    }
-    *acc0 = a0;
-    *acc1 = a1;
-}
-
-/* acc0 += w0 . x, acc1 += w1 . x over n terms, x int16, w int8, exact in int64. */
-static inline void afkd_dot2_s16(const int8_t *w0, const int8_t *w1, const int16_t *x, int32_t n,
-                                 int64_t *acc0, int64_t *acc1)
-{
-    for (int32_t start = 0; start < n; start += AFKD_S16_CHUNK) {
-        const int32_t length = (n - start > AFKD_S16_CHUNK) ? AFKD_S16_CHUNK : n - start;
-        int32_t a0, a1;
-        afkd_dot2_s16_chunk(w0 + start, w1 + start, x + start, length, &a0, &a1);
-        *acc0 += a0;
-        *acc1 += a1;
-    }
-}
 
 #endif /* AFKD_DOT_H */

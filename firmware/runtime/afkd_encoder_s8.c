@@ -1,11 +1,12 @@
 /*
  * afkd_encoder_s8.c - encoder conv1d (1 input channel, kernel L, stride S), one frame:
- * a dense product of the [N][L] weights with the current L-sample window. The stride is
- * the caller's: it advances the window by S samples per frame. See afkd_kernels.h.
+ * a dense product of the [N][L] weights with the current L-sample window, i.e. exactly the
+ * pointwise kernel with cols = L, so it is that function (one copy of the dense code in
+ * flash). The stride is the caller's: it advances the window by S samples per frame.
  */
-#include "afkd_dense_s8.h"
+#include "afkd_kernels.h"
 
 void afkd_encoder_s8(const afkd_dense_s8_params *p, const int8_t *window, int8_t *out)
 {
-    afkd_dense_s8(p, window, out);
+    afkd_pointwise_s8(p, window, out);
 }

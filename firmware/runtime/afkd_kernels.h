@@ -15,8 +15,10 @@
  * - *_offset fields are "minus the input zero point" for inputs and "plus the output zero
  *   point" for outputs, as in TFLite's params; act_min/act_max clamp the output integer
  *   (fused ReLU or the type's full range).
- * - Weights keep TFLite's layouts (listed per kernel); int8 weights are symmetric
- *   (zero point 0). In the 16x8 mode all activation zero points are 0.
+ * - Weights keep TFLite's layouts (listed per kernel) except the dense ones (pointwise,
+ *   encoder), which are packed 4 rows at a time by export/intops_pack.py so one input load
+ *   serves 4 rows; int8 weights are symmetric (zero point 0). In the 16x8 mode all
+ *   activation zero points are 0.
  * - The *_s8 convolutions take a *folded* bias: bias[c] + input_offset * sum_k w[c][k]
  *   (export/intops.py fold_input_offset), exact in int32, so the inner loop multiplies raw
  *   int8 values. This is valid because every tap reads a real input value (valid padding;
@@ -25,6 +27,7 @@
 #ifndef AFKD_KERNELS_H
 #define AFKD_KERNELS_H
 
+#include <stddef.h> /* NULL for the optional arrays */
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -41,21 +44,33 @@ extern "C" {
 typedef struct {
     int32_t rows;               /* output channels, >= 1 */
     int32_t cols;               /* input terms per output, 1 .. 65536 */
-    const int8_t *weights;      /* [rows][cols] row-major */
+    const int8_t *weights;      /* packed (export/intops_pack.py): 4 rows interleaved */
     const int32_t *bias;        /* [rows] folded bias (see above) */
     const int32_t *multiplier;  /* [rows] per-channel input_scale*w_scale[r]/output_scale */
     const int32_t *shift;       /* [rows] */
     int32_t output_offset;      /* output zero point */
     int32_t act_min, act_max;   /* in [-128, 127] */
+    /* Nonzero when the exporter proved (|bias[r]| + cols * 2^14) * 2^max(shift[r], 0) < 2^30
+     * for every row (export/intops_pack.py requant_fits_32bit): the output stage may then use
+     * the 32-bit prepared requant (afkd_requant.h). 0 is always correct, only slower. */
+    int32_t requant_32bit;
 } afkd_dense_s8_params;
 
-/* 16x8 version: int16 activations (zero point 0), int64 bias, TFLite's int64 requant. */
+/*
+ * 16x8 version: int16 activations (zero point 0), TFLite's int64 requant
+ *   y = (acc * m16 + 2^(ts-1)) >> ts   (m16: multiplier rounded to 16 bits, ts = 15 - shift).
+ * Bias: the exporter (export/intops_pack.py split_bias_s16) proves whether int32 holds
+ * |bias| + cols * 2^22; then `bias` is int32 (NULL for none) and bias64 is NULL, and the
+ * kernel accumulates in int32. Otherwise bias64 holds the int64 bias and the kernel
+ * accumulates in int64 as TFLite does (cols <= 2^24 keeps |acc| < 2^47).
+ */
 typedef struct {
-    int32_t rows, cols;         /* cols <= 2^24 keeps |acc| < 2^47 as TFLite requires */
-    const int8_t *weights;      /* [rows][cols] */
-    const int64_t *bias;        /* [rows] (zero when the op has none) */
-    const int32_t *multiplier;  /* [rows] */
-    const int32_t *shift;       /* [rows] */
+    int32_t rows, cols;
+    const int8_t *weights;      /* packed (export/intops_pack.py, 16x8 byte order) */
+    const int32_t *bias;        /* [rows] or NULL */
+    const int64_t *bias64;      /* [rows] or NULL (see above) */
+    const int16_t *multiplier;  /* [rows] m16 in [0, 0x7FFF] */
+    const uint8_t *shift;       /* [rows] ts = 15 - TFLite shift, 8 .. 46 */
     int32_t act_min, act_max;   /* in [-32768, 32767] */
 } afkd_dense_s16_params;
 
@@ -97,13 +112,18 @@ typedef struct {
     const int32_t *shift;       /* [C] */
     int32_t output_offset;
     int32_t act_min, act_max;
+    int32_t requant_32bit;      /* as in afkd_dense_s8_params, with taps in place of cols */
 } afkd_depthwise_s8_params;
 
+/* 16x8: bias / bias64 and the (m16, ts) output stage as in afkd_dense_s16_params, with
+ * taps * 2^22 in place of cols * 2^22. */
 typedef struct {
     int32_t channels, taps;
     const int8_t *weights;      /* [K][C] */
-    const int64_t *bias;        /* [C] */
-    const int32_t *multiplier, *shift;
+    const int32_t *bias;        /* [C] or NULL */
+    const int64_t *bias64;      /* [C] or NULL */
+    const int16_t *multiplier;  /* [C] m16 */
+    const uint8_t *shift;       /* [C] ts */
     int32_t act_min, act_max;
 } afkd_depthwise_s16_params;
 
@@ -143,7 +163,7 @@ typedef struct {
 
 typedef struct {
     int32_t channels, kernel, stride;
-    const int8_t *weights;      /* [L][N] */
+    const int8_t *weights;      /* [L][N] packed as a dense layer's (export/intops_pack.py) */
     int64_t bias;
     int32_t multiplier, shift;
     int32_t act_min, act_max;

@@ -38,23 +38,37 @@ i32, i64, P = C.c_int32, C.c_int64, C.POINTER
 class DenseS8(C.Structure):
     _fields_ = [("rows", i32), ("cols", i32), ("weights", P(C.c_int8)), ("bias", P(i32)),
                 ("multiplier", P(i32)), ("shift", P(i32)), ("output_offset", i32),
-                ("act_min", i32), ("act_max", i32)]
+                ("act_min", i32), ("act_max", i32), ("requant_32bit", i32)]
 
 
 class DenseS16(C.Structure):
-    _fields_ = [("rows", i32), ("cols", i32), ("weights", P(C.c_int8)), ("bias", P(i64)),
-                ("multiplier", P(i32)), ("shift", P(i32)), ("act_min", i32), ("act_max", i32)]
+    _fields_ = [("rows", i32), ("cols", i32), ("weights", P(C.c_int8)), ("bias", P(i32)),
+                ("bias64", P(i64)), ("multiplier", P(C.c_int16)), ("shift", P(C.c_uint8)),
+                ("act_min", i32), ("act_max", i32)]
 
 
 class DepthwiseS8(C.Structure):
     _fields_ = [("channels", i32), ("taps", i32), ("weights", P(C.c_int8)), ("bias", P(i32)),
                 ("multiplier", P(i32)), ("shift", P(i32)), ("output_offset", i32),
-                ("act_min", i32), ("act_max", i32)]
+                ("act_min", i32), ("act_max", i32), ("requant_32bit", i32)]
 
 
 class DepthwiseS16(C.Structure):
-    _fields_ = [("channels", i32), ("taps", i32), ("weights", P(C.c_int8)), ("bias", P(i64)),
-                ("multiplier", P(i32)), ("shift", P(i32)), ("act_min", i32), ("act_max", i32)]
+    _fields_ = [("channels", i32), ("taps", i32), ("weights", P(C.c_int8)), ("bias", P(i32)),
+                ("bias64", P(i64)), ("multiplier", P(C.c_int16)), ("shift", P(C.c_uint8)),
+                ("act_min", i32), ("act_max", i32)]
+
+
+def wide_stage(keep: "Keep", bias, multiplier, shift, rows: int, terms: int) -> dict:
+    """The 16x8 output-stage fields (export/intops_pack.py encodings) of DenseS16/DepthwiseS16."""
+    from afkd.export import intops_pack
+
+    bias32, bias64 = intops_pack.split_bias_s16(bias, rows, terms)
+    m16, ts = intops_pack.reduced_multiplier_s16(multiplier, shift)
+    return dict(bias=None if bias32 is None else keep.ptr(bias32, np.int32, C.c_int32),
+                bias64=None if bias64 is None else keep.ptr(bias64, np.int64, C.c_int64),
+                multiplier=keep.ptr(m16, np.int16, C.c_int16),
+                shift=keep.ptr(ts, np.uint8, C.c_uint8))
 
 
 class DecoderS8(C.Structure):

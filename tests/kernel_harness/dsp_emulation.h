@@ -21,16 +21,6 @@ static inline int16x2_t afkd_sxtb16_odd(int32_t x)
     return __sxtb16((int32_t)((u >> 8) | (u << 24)));
 }
 
-static inline int16x2_t afkd_pack_low_halves(uint32_t x01, uint32_t x23)
-{
-    return (int16x2_t)((x01 & 0xFFFFu) | (x23 << 16));
-}
-
-static inline int16x2_t afkd_pack_high_halves(uint32_t x01, uint32_t x23)
-{
-    return (int16x2_t)((x23 & 0xFFFF0000u) | (x01 >> 16));
-}
-
 /* SMLAD: acc + lo(a)*lo(b) + hi(a)*hi(b), halfwords signed. */
 static inline int32_t __smlad(int16x2_t a, int16x2_t b, int32_t acc)
 {

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from afkd.export import intops
+from afkd.export import intops, intops_pack
+from afkd.export.intops_leaky import leaky_relu, leaky_relu_params
 
-CTYPE = {np.int8: "int8_t", np.int16: "int16_t", np.int32: "int32_t", np.int64: "int64_t"}
+CTYPE = {np.int8: "int8_t", np.uint8: "uint8_t", np.int16: "int16_t", np.int32: "int32_t",
+         np.int64: "int64_t"}
 
 
 def _array(name: str, values, dtype, const: bool = True) -> str:
+    if values is None:
+        return f"#define {name} NULL\n"
     values = np.asarray(values).astype(dtype).ravel()
     suffix = "LL" if dtype == np.int64 else ""
     body = ", ".join(f"{int(v)}{suffix}" for v in values)
@@ -20,6 +24,14 @@ def _array(name: str, values, dtype, const: bool = True) -> str:
 def _multipliers(rng, count, real_scale):
     pairs = [intops.quantize_multiplier(float(r)) for r in rng.uniform(0.5, 2.0, count) * real_scale]
     return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+
+
+def _wide_stage(name: str, bias, m, s, terms: int) -> str:
+    """The 16x8 flash encodings (int32 or int64 bias, m16, ts) as C arrays."""
+    bias32, bias64 = intops_pack.split_bias_s16(bias, len(m), terms)
+    m16, ts = intops_pack.reduced_multiplier_s16(m, s)
+    return (_array(f"{name}_b", bias32, np.int32) + _array(f"{name}_b64", bias64, np.int64)
+            + _array(f"{name}_m", m16, np.int16) + _array(f"{name}_s", ts, np.uint8))
 
 
 class Cases:
@@ -34,8 +46,12 @@ class Cases:
             f"    for (int32_t i = 0; i < {count}; i++) {{ actual[i] = {out}[i]; }}\n"
             f'    m4_report("{name}", actual, {name}_expected, {count}, n, {macs}u);\n')
 
-    def dense(self, kind: str, rows: int, cols: int, wide: bool):
-        rng, name = self.rng, f"{kind}_{'s16' if wide else 's8'}_{rows}x{cols}"
+    def dense(self, kind: str, rows: int, cols: int, wide: bool, big_bias: bool = False,
+              spread: float = 1.0):
+        """big_bias: a bias too large for int32 sums (the int64 path); spread: multipliers
+        spread over 2^+-spread around the typical scale (every requant16 case)."""
+        rng = self.rng
+        name = f"{kind}_{'s16' if wide else 's8'}_{rows}x{cols}{'_bigbias' if big_bias else ''}"
         dtype = np.int16 if wide else np.int8
         info = np.iinfo(dtype)
         w = rng.integers(-127, 128, (rows, cols))
@@ -43,23 +59,28 @@ class Cases:
         zp_in = 0 if wide else int(rng.integers(-20, 20))
         zp_out = 0 if wide else int(rng.integers(-10, 10))
         typical = np.sqrt(cols) * 127 * (info.max / 2)
-        m, s = _multipliers(rng, rows, (info.max / 3) / typical)
+        scale = (info.max / 3) / typical * 2.0 ** rng.uniform(-spread, spread, rows)
+        m, s = _multipliers(rng, rows, scale)
         bias = rng.integers(-(1 << 12), 1 << 12, rows) * (256 if wide else 1)
+        if big_bias:
+            bias[0] = (1 << 31) + 12345   # int64 sums; requantized value still in int32 as TFLite requires
         lo, hi = (-20000, 30000) if wide else (-100, 120)
         expected = intops.pointwise(x[None].astype(dtype), w, bias, zp_in, m, s, zp_out, lo, hi,
                                     wide=wide)[0]
         d = self.decls
-        d.append(_array(f"{name}_w", w, np.int8) + _array(f"{name}_x", x, dtype)
-                 + _array(f"{name}_m", m, np.int32) + _array(f"{name}_s", s, np.int32))
+        d.append(_array(f"{name}_w", intops_pack.pack_dense_weights(w, wide), np.int8)
+                 + _array(f"{name}_x", x, dtype))
         if wide:
-            d.append(_array(f"{name}_b", bias, np.int64)
+            d.append(_wide_stage(name, bias, m, s, cols)
                      + f"static const afkd_dense_s16_params {name}_p = {{{rows}, {cols}, {name}_w, "
-                       f"{name}_b, {name}_m, {name}_s, {lo}, {hi}}};\n")
+                       f"{name}_b, {name}_b64, {name}_m, {name}_s, {lo}, {hi}}};\n")
         else:
+            d.append(_array(f"{name}_m", m, np.int32) + _array(f"{name}_s", s, np.int32))
             folded = intops.fold_input_offset(bias, w, zp_in)
             d.append(_array(f"{name}_b", folded, np.int32)
                      + f"static const afkd_dense_s8_params {name}_p = {{{rows}, {cols}, {name}_w, "
-                       f"{name}_b, {name}_m, {name}_s, {zp_out}, {lo}, {hi}}};\n")
+                       f"{name}_b, {name}_m, {name}_s, {zp_out}, {lo}, {hi}, "
+                       f"{int(intops_pack.requant_fits_32bit(folded, cols, s))}}};\n")
         d.append(_array(f"{name}_out", np.zeros(rows), dtype, const=False))
         suffix = "s16" if wide else "s8"
         self.body.append(f"    cortex_m_counter_start();\n"
@@ -81,19 +102,20 @@ class Cases:
         expected = intops.depthwise(frames.astype(dtype), w, bias, 1, zp_in, m, s, zp_out, lo, hi,
                                     wide=wide)[0]
         d = self.decls
-        d.append(_array(f"{name}_w", w, np.int8) + _array(f"{name}_m", m, np.int32)
-                 + _array(f"{name}_s", s, np.int32)
+        d.append(_array(f"{name}_w", w, np.int8)
                  + "".join(_array(f"{name}_f{k}", frames[k], dtype) for k in range(3)))
         ctype = CTYPE[dtype]
         d.append(f"static const {ctype} *const {name}_taps[3] = {{{name}_f0, {name}_f1, {name}_f2}};\n")
         if wide:
-            d.append(_array(f"{name}_b", bias, np.int64)
+            d.append(_wide_stage(name, bias, m, s, 3)
                      + f"static const afkd_depthwise_s16_params {name}_p = {{{channels}, 3, "
-                       f"{name}_w, {name}_b, {name}_m, {name}_s, {lo}, {hi}}};\n")
+                       f"{name}_w, {name}_b, {name}_b64, {name}_m, {name}_s, {lo}, {hi}}};\n")
         else:
-            d.append(_array(f"{name}_b", intops.fold_input_offset(bias, w.T, zp_in), np.int32)
+            d.append(_array(f"{name}_m", m, np.int32) + _array(f"{name}_s", s, np.int32)
+                     + _array(f"{name}_b", intops.fold_input_offset(bias, w.T, zp_in), np.int32)
                      + f"static const afkd_depthwise_s8_params {name}_p = {{{channels}, 3, "
-                       f"{name}_w, {name}_b, {name}_m, {name}_s, {zp_out}, {lo}, {hi}}};\n")
+                       f"{name}_w, {name}_b, {name}_m, {name}_s, {zp_out}, {lo}, {hi}, "
+                       f"{int(intops_pack.requant_fits_32bit(intops.fold_input_offset(bias, w.T, zp_in), 3, s))}}};\n")
         d.append(_array(f"{name}_out", np.zeros(channels), dtype, const=False))
         suffix = "s16" if wide else "s8"
         self.body.append(f"    cortex_m_counter_start();\n"
@@ -116,7 +138,8 @@ class Cases:
         expected = intops.transpose_conv(x.astype(dtype), w, bias, 8, zp_in, m[0], s[0], zp_out,
                                          lo, hi, wide=wide)[: frames * 8]
         d = self.decls
-        d.append(_array(f"{name}_w", w, np.int8) + _array(f"{name}_x", x, dtype))
+        d.append(_array(f"{name}_w", intops_pack.pack_dense_weights(w, True) if wide else w, np.int8)
+                 + _array(f"{name}_x", x, dtype))
         suffix = "s16" if wide else "s8"
         if wide:
             d.append(f"static const afkd_decoder_s16_params {name}_p = {{{channels}, 16, 8, "
@@ -134,6 +157,66 @@ class Cases:
                          f"{name}_tail, {name}_out + t * 8);\n    }}\n"
                          f"    n = cortex_m_counter_read();\n")
         self._report(name, f"{name}_out", frames * 8, expected, frames * 16 * channels, dtype)
+
+    def _elementwise(self, name, call, count, expected, decls):
+        self.decls.append(decls + _array(f"{name}_out", np.zeros(count), expected.dtype.type, const=False))
+        self.body.append(f"    cortex_m_counter_start();\n    {call};\n    n = cortex_m_counter_read();\n")
+        self._report(name, f"{name}_out", count, expected, 0, expected.dtype.type)
+
+    def leaky_relu(self, count: int, wide: bool):
+        rng, name = self.rng, f"leaky_relu_{'s16' if wide else 's8'}_{count}"
+        dtype = np.int16 if wide else np.int8
+        info = np.iinfo(dtype)
+        x = rng.integers(info.min, info.max + 1, count)
+        zp_in, zp_out = (0, 0) if wide else (int(rng.integers(-20, 20)), int(rng.integers(-10, 10)))
+        q = leaky_relu_params(0.01, zp_in, 0.25, 0.008, zp_out)
+        expected = leaky_relu(x, q, dtype)
+        fields = ", ".join(str(getattr(q, f)) for f in q.__dataclass_fields__)
+        sfx = "s16" if wide else "s8"
+        self._elementwise(name, f"afkd_leaky_relu_{sfx}(&{name}_p, {name}_x, {name}_out, {count})",
+                          count, expected, _array(f"{name}_x", x, dtype)
+                          + f"static const afkd_leaky_relu_params {name}_p = {{{fields}}};\n")
+
+    def binary(self, op: str, count: int, wide: bool, scales=None, tag: str = ""):
+        rng = self.rng
+        name = f"{op}_{'s16' if wide else 's8'}_{count}{tag}"
+        dtype = np.int16 if wide else np.int8
+        info = np.iinfo(dtype)
+        a, b = (rng.integers(info.min, info.max + 1, count) for _ in range(2))
+        zps = (0, 0, 0) if wide else tuple(int(v) for v in rng.integers(-20, 20, 3))
+        make = intops.add_params if op == "add" else intops.mul_params
+        if scales is None:
+            scales = (0.01, 0.013, 0.02) if op == "add" else (0.01, 1 / 32768 if wide else 1 / 256, 0.012)
+        q = make(scales[0], zps[0], scales[1], zps[1], scales[2], zps[2], dtype=dtype)
+        expected = intops.add(a, b, q) if op == "add" else intops.mul(a, b, q, dtype)
+        fields = ", ".join(str(getattr(q, f)) for f in q.__dataclass_fields__)
+        sfx = "s16" if wide else "s8"
+        self._elementwise(name, f"afkd_{op}_{sfx}(&{name}_p, {name}_a, {name}_b, {name}_out, {count})",
+                          count, expected, _array(f"{name}_a", a, dtype) + _array(f"{name}_b", b, dtype)
+                          + f"static const afkd_{op}_params {name}_p = {{{fields}}};\n")
+
+    def prelu_s8(self, count: int, per_channel: bool):
+        rng, name = self.rng, f"prelu_s8_{count}{'_per_channel' if per_channel else ''}"
+        x = rng.integers(-128, 128, count)
+        alpha = rng.integers(-128, 128, count if per_channel else 1)
+        q = intops.prelu_params(0.02, int(rng.integers(-20, 20)), alpha, 0.004, int(rng.integers(-5, 5)),
+                                0.015, int(rng.integers(-10, 10)))
+        expected = intops.prelu(x[None], q)[0]
+        alpha_c = q.alpha_minus_zero_point()
+        self._elementwise(name, f"afkd_prelu_s8(&{name}_p, {name}_x, {name}_out)", count, expected,
+                          _array(f"{name}_x", x, np.int8) + _array(f"{name}_alpha", alpha_c, np.int16)
+                          + f"static const afkd_prelu_s8_params {name}_p = {{{count}, {int(per_channel)}, "
+                            f"{name}_alpha, {-q.input_zero_point}, {q.output_zero_point}, {q.multiplier_pos}, "
+                            f"{q.shift_pos}, {q.multiplier_neg}, {q.shift_neg}}};\n")
+
+    def sigmoid_s16(self, count: int):
+        rng, name = self.rng, f"sigmoid_s16_{count}"
+        x = rng.integers(-32768, 32768, count)
+        m, s = intops.sigmoid_params_s16(0.0003)
+        expected = intops.sigmoid_s16(x, m, s)
+        self._elementwise(name, f"afkd_sigmoid_s16(&{name}_p, {name}_x, {name}_out, {count})", count,
+                          expected, _array(f"{name}_x", x, np.int16)
+                          + f"static const afkd_sigmoid_s16_params {name}_p = {{{m}, {s}}};\n")
 
     def source(self) -> str:
         return ("/* Generated by tests/kernel_harness/m4_cases.py: kernel cases for QEMU. */\n"
@@ -156,4 +239,20 @@ def standard_cases() -> str:
         cases.depthwise(64, wide)
         cases.decoder(64, wide)
         cases.decoder(13, wide)
+        cases.dense("pointwise", 30, 18, wide, spread=12.0)   # every output-stage case
+        if wide:
+            cases.dense("pointwise", 9, 32, wide, big_bias=True)  # int64 sums
+        # the student's sizes (N = B = H = 32, encoder L = 20), for the per-kernel table
+        cases.dense("pointwise", 32, 32, wide)
+        cases.dense("encoder", 32, 20, wide)
+        cases.depthwise(32, wide)
+        cases.decoder(32, wide)
+        cases.leaky_relu(32, wide)
+        cases.binary("add", 32, wide)
+        cases.binary("mul", 32, wide)
+        cases.binary("add", 16, wide, scales=(0.02, 0.02, 0.03), tag="_equal_scales")
+        cases.binary("add", 16, wide, scales=(0.03, 0.01, 0.025), tag="_first_larger")
+    cases.sigmoid_s16(32)
+    cases.prelu_s8(32, per_channel=True)
+    cases.prelu_s8(32, per_channel=False)
     return cases.source()
