@@ -116,7 +116,9 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
     sfx, wide = ctx.sfx, p.wide
     act = _CTYPE[p.dtype]
     entry = {"kind": layer.kind, "name": layer.name, "ins": [expr[i] for i in layer.inputs],
-             "out": expr[layer.output], "channels": plan.buffers.get(layer.inputs[0], plan.input).channels}
+             "out": expr[layer.output], "channels": plan.buffers.get(layer.inputs[0], plan.input).channels,
+             # values the layer writes per step: a frame, or a hop of samples for a decoder
+             "out_count": plan.buffers[layer.output].channels if layer.output in plan.buffers else plan.hop}
     bias_t = "int64_t" if wide else "int32_t"
     if layer.kind in ("encoder", "pointwise"):
         rows, cols = layer.weights.shape

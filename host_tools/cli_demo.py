@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     validate_args = argparse.Namespace(
         build=str(build), runner=args.runner, data=str(val), segments=args.val_records, checkpoint=str(student),
         json_path=str(out / "report.json"), md_path=str(out / "report.md"), html_path=str(out / "report.html"),
-        thresholds=None, timeout=30.0, baud=115200)
+        thresholds=None, timeout=30.0, baud=115200, no_trace=False)
     result, traces = cli_validate.validate(validate_args)
     report.write_json(validate_args.json_path, result)
     report.write_markdown(validate_args.md_path, result)

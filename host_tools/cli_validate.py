@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=20.0,
                         help="seconds to wait for any one firmware answer before giving up (default 20)")
     parser.add_argument("--baud", type=int, default=115200, help="serial runner: baud rate (default 115200)")
+    parser.add_argument("--no-trace", action="store_true",
+                        help="when the firmware is not bit-exact, do not rebuild a host trace build to name "
+                        "the first differing layer")
 
 
 def _checkpoint(args: argparse.Namespace, manifest: dict) -> str | None:
@@ -76,6 +79,23 @@ def _segments(data: str, fs: int, limit: int) -> list[dict]:
     return [dataset.segment(i) for i in range(count)]
 
 
+def _trace_first_layer(build, validator, run, vs_tflite):
+    """Rebuild for the host with the layer trace, rerun the first bad segment, name the first bad layer."""
+    import dataclasses
+
+    from afkd.host_tools.layer_trace import first_differing_layer
+
+    segment = run["ids"].index(vs_tflite.first.segment) if vs_tflite.first else 0
+    print(f"not bit-exact: tracing segment {run['ids'][segment]} layer by layer in a host build", file=sys.stderr)
+    layers = first_differing_layer(build.root, validator.stream_ref, run["inputs"][segment])
+    trace = {"segment": run["ids"][segment], "first_layer": layers.first_layer,
+             "first": None if layers.first is None else dataclasses.asdict(layers.first),
+             "verdict": (f"the generated C differs first at layer {layers.first_layer}" if layers.first_layer else
+                         "the generated C matches the reference layer by layer: the difference is in the tested "
+                         "binary (changed bytes, another compiler or a target-specific kernel path)")}
+    return dataclasses.replace(vs_tflite, first_layer=layers.first_layer), trace
+
+
 def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
     from afkd.host_tools import compare, report
     from afkd.host_tools.validate import Validator, load_build, run_segments
@@ -88,6 +108,9 @@ def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
     run = run_segments(validator, args.runner, segments, timeout_s=args.timeout,
                        progress=lambda n: print(f"  segment {n}/{len(segments)}", file=sys.stderr))
     vs_tflite = compare.compare_exact(run["firmware"], run["reference"], run["ids"])
+    trace = None
+    if not vs_tflite.bit_exact and not args.no_trace:
+        vs_tflite, trace = _trace_first_layer(build, validator, run, vs_tflite)
     streaming = compare.compare_streaming(run["firmware"], run["reference"], run["ids"])
     vs_torch = compare.compare_float(run["firmware_mv"], run["torch"]) if run["torch"] else None
     fw = build.fw
@@ -105,7 +128,7 @@ def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
             "model": run["info"].model_name, "model_hash": run["info"].model_hash,
             "mode": fw["mode"], "macs_per_hop": fw["macs_per_hop"],
             "reference": "TFLM Python interpreter (tflite-micro), one-shot",
-            "torch_checkpoint": validator.torch_model is not None}
+            "torch_checkpoint": validator.torch_model is not None, "layer_trace": trace}
     return report.build_report(runner=args.runner, target=fw["board"], records=run["records"],
                                vs_tflite=vs_tflite, vs_torch=vs_torch, streaming=streaming,
                                footprint=footprint, timing=timing, thresholds=thresholds,

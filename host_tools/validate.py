@@ -151,7 +151,7 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
                  progress=None) -> dict[str, Any]:
     """Stream every segment through the firmware; collect what the report needs."""
     hop = validator.hop
-    firmware_out, reference_out, torch_ref, firmware_mv = [], [], [], []
+    firmware_out, reference_out, torch_ref, firmware_mv, inputs = [], [], [], [], []
     counts, records, traces, ids = [], [], [], []
     with open_runner(runner_spec, validator.build.firmware, timeout_s=timeout_s) as runner:
         info = runner.info()
@@ -170,6 +170,7 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
             # Step t answers output hop t-1 (latency one hop); FLUSH gives the last.
             fw = {"aa": np.concatenate([aa[hop:], last_aa]), "va": np.concatenate([va[hop:], last_va])}
             firmware_out.append(fw)
+            inputs.append(q)
             reference_out.append(validator.references(q))
             fw_mv = validator.dequantize(fw)
             firmware_mv.append(fw_mv)
@@ -192,5 +193,5 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
                 progress(len(ids))
     if not ids:
         raise AfkdError("no segment long enough to validate (need at least two hops)")
-    return {"info": info, "firmware": firmware_out, "reference": reference_out, "firmware_mv": firmware_mv,
+    return {"info": info, "inputs": inputs, "firmware": firmware_out, "reference": reference_out, "firmware_mv": firmware_mv,
             "torch": torch_ref, "counts": np.concatenate(counts), "records": records, "traces": traces, "ids": ids}

@@ -104,6 +104,33 @@ def test_validate_exits_1_when_one_weight_byte_of_the_elf_changes(workdir, tmp_p
     exact = report["fidelity"]["vs_tflite"]
     assert not exact["bit_exact"] and exact["first"] is not None
     assert any(line.startswith("bit_exact") for line in report["checks"]["failures"])
+    # The host trace build, made from the untouched sources, matches layer by layer: the report
+    # says the difference is in the binary, not in the generated C.
+    trace = report["meta"]["layer_trace"]
+    assert trace["first_layer"] is None and "difference is in the tested binary" in trace["verdict"]
+
+
+@pytest.mark.slow
+def test_validate_names_the_first_layer_where_the_generated_c_differs(workdir, tmp_path):
+    import re
+    import subprocess
+
+    build = tmp_path / "wrong_c"
+    shutil.copytree(export(workdir, "host", "int8"), build)
+    source = build / "model" / "dtfe_model.c"
+    text = source.read_text()
+    # Negate every weight of one layer in the generated C, as a generator bug would.
+    match = re.search(r"(dtfe_aa_block1_in_weights\[\d+\] = \{)(.*?)(\};)", text, re.S)
+    flipped = re.sub(r"-?\d+", lambda m: str(-max(int(m.group()), -127)), match.group(2))
+    source.write_text(text[:match.start(2)] + flipped + text[match.end(2):])
+    shutil.rmtree(build / "build")  # its CMake cache names the original folder
+    subprocess.run(["cmake", "-S", str(build), "-B", str(build / "build"), "-DAFKD_BOARD=host"], check=True,
+                   capture_output=True)
+    subprocess.run(["cmake", "--build", str(build / "build")], check=True, capture_output=True)
+    code, report = validate(build, workdir / "data", "host", tmp_path, "--segments", "2")
+    assert code == 1
+    assert report["fidelity"]["vs_tflite"]["first_layer"] == "aa_block1_in"
+    assert report["meta"]["layer_trace"]["verdict"].endswith("at layer aa_block1_in")
 
 
 def test_validate_exits_2_for_a_missing_build(workdir, tmp_path, capsys):
