@@ -16,11 +16,11 @@ if [ "${STAGE:-all}" = all ]; then
         --out $W/teacher
 fi
 
-# Students: N=32, R=1, causal, BatchNorm; same data, seed and 2000 steps; only the KD term differs.
+# Students: N=32, R=1, causal, BatchNorm; same data, seed and 6000 steps; only the KD term differs.
 # Two at a time, one thread each: the small student gains little from a second thread.
 student() {  # name, then the command's own arguments
     local name=$1; shift
-    "$@" --data $W/train $COMMON --threads 1 --epochs 8 --steps-per-epoch 250 --out $W/$name > $W/$name.log 2>&1
+    "$@" --data $W/train $COMMON --threads 1 --epochs 24 --steps-per-epoch 250 --out $W/$name > $W/$name.log 2>&1
 }
 student student_fitnet $AFKD distill --teacher $W/teacher/best.pt --method fitnet &
 student student_at $AFKD distill --teacher $W/teacher/best.pt --method at &
