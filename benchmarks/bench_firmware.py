@@ -65,12 +65,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=REPO / "build" / "bench" / "firmware",
                         help="folder for the checkpoint, data, firmware builds and reports")
     parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="student checkpoint (default: a seed-0 random STUDENT)")
+                        help="student checkpoint (default: the shipped models/student_fitnet.pt, else a "
+                        "seed-0 random STUDENT)")
     args = parser.parse_args()
     from afkd import cli
 
     args.work.mkdir(parents=True, exist_ok=True)
-    checkpoint = args.checkpoint or _student_checkpoint(args.work / "student_seed0.pt")
+    shipped = REPO / "models" / "student_fitnet.pt"
+    checkpoint = args.checkpoint or (shipped if shipped.exists() else _student_checkpoint(args.work / "student_seed0.pt"))
     data = args.work / "data"
     if not (data / "dataset.json").exists():
         if cli.main(["data", "synth", "--records", "2", "--seconds", "30", "--dataset", "--out", str(data)]) != 0:
