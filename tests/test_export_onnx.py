@@ -74,7 +74,9 @@ def test_cli_writes_onnx(tiny_model, tmp_path, capsys):
     assert "onnxruntime vs PyTorch" in capsys.readouterr().out
 
 
-def test_firmware_targets_are_reserved(tiny_model, tmp_path):
+def test_a_firmware_target_refuses_a_bad_prefix_before_quantizing(tiny_model, tmp_path, capsys):
     ckpt, _ = tiny_model
-    rc = main(["export", "--checkpoint", str(ckpt), "--target", "stm32", "--out", str(tmp_path / "fw")])
+    rc = main(["export", "--checkpoint", str(ckpt), "--target", "stm32", "--prefix", "static",
+               "--out", str(tmp_path / "fw")])
     assert rc == 2 and not (tmp_path / "fw").exists()
+    assert "prefix 'static': reserved word in C" in capsys.readouterr().err
