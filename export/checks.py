@@ -171,3 +171,28 @@ def spectral_concentration(x: np.ndarray, fs: float, band: tuple[float, float] =
     total = psd.sum()
     inside = psd[(freqs >= band[0]) & (freqs <= band[1])].sum()
     return float(inside / total) if total > 0 else 0.0
+
+
+def compare_stream_reference_and_tflm(model_bytes: bytes, inputs: list[np.ndarray], windows: int = 1) -> dict:
+    """The firmware's NumPy twin (export.stream_ref, the same plan and parameters as the
+    generated C) against TFLM on the first ``windows`` integer inputs.
+
+    This is the check that the firmware can be bit-exact: TFLM is the firmware's reference.
+    (TFLite's own reference kernels may differ from TFLM in 16x8, see compare_reference_and_tflm.)
+    """
+    from afkd.export.plan import plan_from_tflite
+    from afkd.export.stream_ref import StreamingReference
+
+    plan = plan_from_tflite(model_bytes)
+    order = [d["index"] for d in interpreter(model_bytes, True).get_output_details()]
+    reference = StreamingReference(plan)
+    worst = 0
+    for x in inputs[:windows]:
+        q = np.asarray(x).reshape(-1)
+        tflm = run_tflm(model_bytes, [q.reshape(1, 1, -1, 1)])[0]
+        stream = reference.run(q)
+        for key, tensor in plan.output_tensors.items():
+            expected = np.asarray(tflm[order.index(tensor)]).reshape(-1).astype(np.int64)
+            worst = max(worst, int(np.abs(stream[key].astype(np.int64) - expected).max()))
+    return {"firmware_reference": "TFLM", "stream_reference_vs_tflm_bit_exact": worst == 0,
+            "stream_reference_vs_tflm_max_lsb_diff": worst, "stream_reference_checked_windows": min(windows, len(inputs))}

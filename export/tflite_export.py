@@ -209,6 +209,7 @@ def export_tflite(checkpoint, out_dir, quant: str = DEFAULT_QUANT, calibration=N
     ops = checks.check_supported_ops(quant_bytes, quantized=True)
     measured = quantized_figures(quant_bytes, model, val, cfg.fs)
     exactness = checks.compare_reference_and_tflm(quant_bytes, measured["q_inputs"])
+    exactness.update(checks.compare_stream_reference_and_tflm(quant_bytes, measured["q_inputs"]))
 
     shape = [1, 1, length, 1]
     manifest = base_manifest("tflite", checkpoint, cfg, length, INPUT_NAME, OUTPUT_NAMES, shape)

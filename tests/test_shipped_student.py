@@ -1,0 +1,65 @@
+"""The shipped FitNet student, as a user takes it: export (ONNX, TFLite, stm32, host) and validate.
+
+Issue acceptance: the host build and the QEMU run of the STM32 ELF give AA and VA bit-exact
+with the quantized model run in TFLM, in both quantization modes, on 20 segments of 30 s.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from afkd import cli
+from conftest import require_tool
+
+STUDENT = Path(__file__).resolve().parents[1] / "models" / "student_fitnet.pt"
+
+
+@pytest.fixture(scope="module")
+def segments(tmp_path_factory):
+    out = tmp_path_factory.mktemp("shipped") / "val"
+    assert cli.main(["data", "synth", "--records", "20", "--seconds", "30", "--seed", "7", "--dataset",
+                     "--out", str(out)]) == 0
+    return out
+
+
+def test_the_shipped_models_are_small_and_load():
+    from afkd.training.checkpoint import load_checkpoint
+
+    models = sorted(STUDENT.parent.glob("*.pt"))
+    assert {p.name for p in models} >= {"teacher.pt", "student_fitnet.pt", "student_at.pt", "student_none.pt"}
+    assert sum(p.stat().st_size for p in models) < 20 * 2**20
+    for path in models:
+        model, meta = load_checkpoint(path)
+        assert meta["role"] in ("teacher", "student") and model.cfg.fs == 250
+
+
+@pytest.mark.slow
+def test_shipped_student_exports_to_onnx_and_tflite_in_one_command_each(tmp_path):
+    assert cli.main(["export", "--checkpoint", str(STUDENT), "--target", "onnx", "--out", str(tmp_path / "onnx")]) == 0
+    onnx = json.loads((tmp_path / "onnx" / "export.json").read_text())
+    assert onnx["onnx_max_abs_err"] < 1e-4
+    assert cli.main(["export", "--checkpoint", str(STUDENT), "--target", "tflite", "--out", str(tmp_path / "tfl")]) == 0
+    tflite = json.loads((tmp_path / "tfl" / "export.json").read_text())
+    assert tflite["quantization"]["mode"] == "int16x8" and tflite["tflite_int16x8_snr_db"] >= 30.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quant", ["int16x8", "int8"])
+@pytest.mark.parametrize("target,runner", [("host", "host"), ("stm32", "qemu")])
+def test_shipped_student_firmware_is_bit_exact_on_20_segments(segments, tmp_path, quant, target, runner):
+    require_tool("cmake")
+    if runner == "qemu":
+        require_tool("arm-none-eabi-gcc")
+        require_tool("qemu-system-arm")
+    build = tmp_path / "fw"
+    assert cli.main(["export", "--checkpoint", str(STUDENT), "--target", target, "--quant", quant,
+                     "--out", str(build)]) == 0
+    report_path = tmp_path / "report.json"
+    code = cli.main(["validate", "--build", str(build), "--runner", runner, "--data", str(segments),
+                     "--segments", "20", "--json", str(report_path)])
+    report = json.loads(report_path.read_text())
+    assert code == 0, report["checks"]["failures"]
+    exact = report["fidelity"]["vs_tflite"]
+    assert exact["bit_exact"] and exact["samples"] == 2 * 20 * 7500
+    assert report["fidelity"]["streaming"]["equal"] and len(report["records"]) == 20
