@@ -52,6 +52,7 @@ def _run(command: list[str], cwd: Path, what: str) -> str:
 
 def build_project(project: Path, board: str) -> Path:
     """Configure and build ``project`` into project/build; returns the firmware path."""
+    project = Path(project).resolve()  # cmake runs inside the project: relative paths would double
     build = project / "build"
     configure = ["cmake", "-S", str(project), "-B", str(build), f"-DAFKD_BOARD={board}"]
     if board != "host":
@@ -145,7 +146,7 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
             "hop": ctx["hop"], "latency_hops": ctx["latency_hops"], "macs_per_hop": ctx["macs_per_hop"],
             "state_bytes": ctx["state_bytes"], "scratch_bytes": ctx["scratch_bytes"], "weight_bytes": ctx["weight_bytes"],
             "tflite": tflite_path.name, "tflite_sha256": ctx["source_sha256"],
-            "firmware": None if firmware is None else str(firmware.relative_to(tmp)),
+            "firmware": None if firmware is None else str(firmware.relative_to(tmp.resolve())),
             "plan": plan_summary(made["plan"]),
             "footprint": _footprint(tmp, made["board"], prefix, ctx["scratch_bytes"]) if firmware else None,
         }

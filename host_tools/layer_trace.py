@@ -26,6 +26,7 @@ from afkd.host_tools.compare import ExactComparison, first_mismatching_layer
 
 def build_trace_firmware(project: Path) -> Path:
     """Configure and build the host trace variant of an exported project; returns the program."""
+    project = Path(project).resolve()
     if not (project / "CMakeLists.txt").is_file():
         raise AfkdError(f"{project}: no CMakeLists.txt to rebuild a trace build from")
     build = project / "build-trace"

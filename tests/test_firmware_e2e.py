@@ -210,3 +210,13 @@ def test_renode_runs_the_generated_robot_test(workdir):
     result = subprocess.run(["renode-test", str(build / "renode" / "afkd.robot")], capture_output=True, text=True,
                             timeout=600, env={**os.environ, "TMPDIR": str(own_tmp)})
     assert result.returncode == 0, result.stdout[-2000:]
+
+
+@pytest.mark.slow
+def test_export_to_a_relative_out_directory(workdir, tmp_path, monkeypatch):
+    require_tool("cmake")
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["export", "--checkpoint", str(workdir / "tiny.pt"), "--target", "host", "--quant", "int8",
+                     "--seconds", str(SECONDS), "--calibration-segments", "4", "--validation-segments", "2",
+                     "--out", "relative/fw"])
+    assert code == 0 and (tmp_path / "relative" / "fw" / "build" / "firmware").is_file()
