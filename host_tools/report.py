@@ -241,6 +241,7 @@ def write_json(path, report: Mapping) -> None:
 
 
 def _fmt(value: Any, spec: str = ".4g", unit: str = "") -> str:
+    """A figure for people: n/a for missing, yes/no, thousands separators for counts."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if isinstance(value, bool):

@@ -8,7 +8,6 @@ only; every figure comes from the report dict.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -18,15 +17,9 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 def _fmt(value: Any, spec: str = ".4g", unit: str = "") -> str:
     import jinja2
 
-    if value is None or isinstance(value, jinja2.Undefined) or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" + unit
-    if isinstance(value, int):
-        return f"{value:,}{unit}"
-    return f"{value:{spec}}{unit}"
+    from afkd.host_tools.report import _fmt as fmt  # one formatting rule for every report
+
+    return fmt(None if isinstance(value, jinja2.Undefined) else value, spec, unit)
 
 
 def render_html(report: Mapping, traces: Sequence[Mapping] = ()) -> str:

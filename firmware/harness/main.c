@@ -102,6 +102,14 @@ static void put_samples(afkd_tx_t *tx, const afkd_sample_t *samples)
     }
 }
 
+/* One hop of an OUTPUT payload: aa[HOP], va[HOP], then the hop's count. */
+static void put_hop(afkd_tx_t *tx, const afkd_sample_t *aa, const afkd_sample_t *va, uint32_t count)
+{
+    put_samples(tx, aa);
+    put_samples(tx, va);
+    afkd_tx_u32(tx, count);
+}
+
 static void get_samples(const uint8_t *bytes, afkd_sample_t *samples)
 {
     for (uint32_t i = 0; i < AFKD_MODEL_HOP; ++i) {
@@ -129,10 +137,7 @@ static void handle_samples(const afkd_frame_t *frame)
         get_samples(&frame->payload[hop * HOP_BYTES], in);
         board_counter_start();
         afkd_model_step(in, aa, va);
-        const uint32_t count = net_count(board_counter_read());
-        put_samples(&tx, aa);
-        put_samples(&tx, va);
-        afkd_tx_u32(&tx, count);
+        put_hop(&tx, aa, va, net_count(board_counter_read()));
     }
     afkd_tx_end(&tx);
 }
@@ -146,10 +151,7 @@ static void handle_flush(const afkd_frame_t *frame)
     afkd_tx_begin(&tx, put_byte, AFKD_MSG_OUTPUT, frame->seq, (uint16_t)(2u * HOP_BYTES + 4u));
     board_counter_start();
     afkd_model_flush(aa, va);
-    const uint32_t count = net_count(board_counter_read());
-    put_samples(&tx, aa);
-    put_samples(&tx, va);
-    afkd_tx_u32(&tx, count);
+    put_hop(&tx, aa, va, net_count(board_counter_read()));
     afkd_tx_end(&tx);
 }
 
