@@ -111,6 +111,16 @@ def _wide_stage_fields(ctx: _Context, name: str, a: dict[str, np.ndarray]) -> li
     return fields + [("multiplier", m), ("shift", sh)]
 
 
+def _output_stage(ctx: "_Context", layer, a: dict, s: dict, wide: bool) -> list[tuple[str, str]]:
+    """The requantization fields the dense and depthwise parameter structs share."""
+    if wide:
+        return _wide_stage_fields(ctx, layer.name, a) + [("act_min", c_int(s["act_min"])),
+                                                           ("act_max", c_int(s["act_max"]))]
+    return _s8_stage_fields(ctx, layer.name, a) + [
+        ("output_offset", c_int(s["output_offset"])), ("act_min", c_int(s["act_min"])),
+        ("act_max", c_int(s["act_max"])), ("requant_32bit", c_int(s["requant_32bit"]))]
+
+
 def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[str, str]) -> dict[str, Any]:
     layer, a, s = p.layer, p.arrays, p.scalars
     sfx, wide = ctx.sfx, p.wide
@@ -124,16 +134,7 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
         rows, cols = layer.weights.shape
         w = ctx.array(layer.name, "weights", a["weights_packed"], "int8_t",
                       f"{layer.name}: int8 weights [{rows}][{cols}], packed 4 rows at a time (intops_pack)")
-        fields = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", w)]
-        if wide:
-            fields += _wide_stage_fields(ctx, layer.name, a)
-        else:
-            fields += _s8_stage_fields(ctx, layer.name, a)
-        if not wide:
-            fields.append(("output_offset", c_int(s["output_offset"])))
-        fields += [("act_min", c_int(s["act_min"])), ("act_max", c_int(s["act_max"]))]
-        if not wide:
-            fields.append(("requant_32bit", c_int(s["requant_32bit"])))
+        fields = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", w)] + _output_stage(ctx, layer, a, s, wide)
         what = (f"encoder, {rows} channels from {cols} samples" if layer.kind == "encoder"
                 else f"1x1 conv {cols} -> {rows}")
         entry["params"] = ctx.struct(layer.name, f"afkd_dense_{sfx}_params", fields, f"{layer.name}: {what}")
@@ -141,16 +142,7 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
     elif layer.kind == "depthwise":
         k, c = layer.weights.shape
         w = ctx.array(layer.name, "weights", a["weights"], "int8_t", f"{layer.name}: int8 weights [{k}][{c}]")
-        fields = [("channels", c_int(c)), ("taps", c_int(k)), ("weights", w)]
-        if wide:
-            fields += _wide_stage_fields(ctx, layer.name, a)
-        else:
-            fields += _s8_stage_fields(ctx, layer.name, a)
-        if not wide:
-            fields.append(("output_offset", c_int(s["output_offset"])))
-        fields += [("act_min", c_int(s["act_min"])), ("act_max", c_int(s["act_max"]))]
-        if not wide:
-            fields.append(("requant_32bit", c_int(s["requant_32bit"])))
+        fields = [("channels", c_int(c)), ("taps", c_int(k)), ("weights", w)] + _output_stage(ctx, layer, a, s, wide)
         entry["params"] = ctx.struct(layer.name, f"afkd_depthwise_{sfx}_params", fields,
                                      f"{layer.name}: depthwise kernel {k}, dilation {layer.dilation}")
         entry.update(kernel=k, channels=c, ring=f"{layer.name}_ring", ring_frames=layer.history_frames,
