@@ -92,6 +92,11 @@ def summary_lines(manifest: dict) -> list[str]:
         lines.append(f"ops: {' '.join(op['op'] for op in manifest['ops'])}")
         lines.append(f"{q['mode']}: AA SNR {fig['aa_snr_db']:.1f} dB, VA SNR {fig['va_snr_db']:.1f} dB, "
                      f"|dSC| {fig['sc_abs_diff']:.4f}, input step {fig['input_step_uv']:.3g} uV")
+        for mode, other in manifest.get("modes", {}).items():
+            if mode != q["mode"]:
+                snr = other.get("aa_snr_db")
+                lines.append(f"{mode} (measured for comparison, not written): "
+                             + (f"AA SNR {snr:.1f} dB" if snr is not None else other.get("error", "n/a")))
         lines.append(f"firmware twin (streaming plan) vs TFLM: "
                      f"{'bit exact' if manifest['stream_reference_vs_tflm_bit_exact'] else 'DIFFERENT'} "
                      f"(max {manifest['stream_reference_vs_tflm_max_lsb_diff']} LSB)")

@@ -42,6 +42,10 @@ def test_shipped_student_exports_to_onnx_and_tflite_in_one_command_each(tmp_path
     assert cli.main(["export", "--checkpoint", str(STUDENT), "--target", "tflite", "--out", str(tmp_path / "tfl")]) == 0
     tflite = json.loads((tmp_path / "tfl" / "export.json").read_text())
     assert tflite["quantization"]["mode"] == "int16x8" and tflite["tflite_int16x8_snr_db"] >= 30.0
+    # Every TFLite export measures both modes and the ONNX form, so the user sees the choice.
+    assert {"onnx_max_abs_err", "tflite_int8_snr_db", "tflm_bit_exact", "ops"} <= set(tflite)
+    assert tflite["tflite_int8_snr_db"] < tflite["tflite_int16x8_snr_db"] and tflite["onnx_max_abs_err"] < 1e-4
+    assert tflite["stream_reference_vs_tflm_bit_exact"] is True
 
 
 @pytest.mark.slow
