@@ -181,3 +181,28 @@ def test_leaky_relu_matches_tflite(lib, mode, slope):
     actual = clib.call_elementwise(getattr(lib, f"afkd_leaky_relu_{suffix}"),
                                    LeakyParams(**params.__dict__), values)
     assert_same(actual, expected.ravel(), f"afkd_leaky_relu_{suffix}")
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16"])
+def test_add_general_path_matches_intops(lib, mode):
+    """ADD parameters outside the fast path's form (neither input's factor exactly 1/2, nonzero
+    offsets in 16x8) take the general loop; it must give intops.add's bits too."""
+    dtype = np.int8 if mode == "int8" else np.int16
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(12)
+    a = rng.integers(info.min, info.max + 1, 2048).astype(dtype)
+    b = rng.integers(info.min, info.max + 1, 2048).astype(dtype)
+    left_shift = 20 if mode == "int8" else 15
+    # int8 also has a prepared 32-bit fast loop; a positive input shift (factor ~1.4, which
+    # int8's 2^28 headroom allows) is what sends it to the general loop.
+    input2_shift = 1 if mode == "int8" else -1
+    params = intops.AddParams(input1_offset=3, input2_offset=-5, output_offset=2, left_shift=left_shift,
+                              input1_multiplier=1 << 29, input1_shift=0,          # 1/4, not 1/2
+                              input2_multiplier=1_500_000_000, input2_shift=input2_shift,
+                              output_multiplier=1_200_000_000, output_shift=-left_shift + 2 - (mode == "int8"),
+                              act_min=int(info.min), act_max=int(info.max))
+    expected = intops.add(a, b, params)
+    assert len(set(expected.tolist())) > 100  # the case exercises the whole range, not a clamp
+    suffix = "s8" if mode == "int8" else "s16"
+    actual = clib.call_elementwise(getattr(lib, f"afkd_add_{suffix}"), clib.AddParams(**params.__dict__), a, b)
+    assert_same(actual, expected, f"afkd_add_{suffix} general path")

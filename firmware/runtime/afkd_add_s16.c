@@ -9,6 +9,7 @@
  * (shift <= 0), so each scaled term is in [-2^29, 2^29) and their sum in [-2^30, 2^30).
  * Other parameters (offsets, positive shifts) take the general loop.
  */
+#include "afkd_add_element.h"
 #include "afkd_kernels.h"
 #include "afkd_requant.h"
 
@@ -16,13 +17,7 @@ static void afkd_add_s16_general(const afkd_add_params *p, const int16_t *a, con
                                  int16_t *out, int32_t n)
 {
     for (int32_t i = 0; i < n; i++) {
-        const int32_t a_shifted = (int32_t)((uint32_t)(a[i] + p->input1_offset) << p->left_shift);
-        const int32_t b_shifted = (int32_t)((uint32_t)(b[i] + p->input2_offset) << p->left_shift);
-        const int32_t a_scaled = afkd_requantize(a_shifted, p->input1_multiplier, p->input1_shift);
-        const int32_t b_scaled = afkd_requantize(b_shifted, p->input2_multiplier, p->input2_shift);
-        const int32_t y = afkd_requantize(a_scaled + b_scaled, p->output_multiplier,
-                                          p->output_shift) + p->output_offset;
-        out[i] = (int16_t)afkd_clamp(y, p->act_min, p->act_max);
+        out[i] = (int16_t)afkd_add_element(p, a[i], b[i]);
     }
 }
 
