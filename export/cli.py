@@ -43,7 +43,8 @@ def _firmware(args: argparse.Namespace) -> dict:
         manifest = _tflite(argparse.Namespace(**{**vars(args), "out": reference}))
         tflite = reference / manifest["files"][manifest["quantization"]["mode"]]
         firmware = export_firmware(tflite, Path(args.out), args.target, args.prefix, manifest["fs"],
-                                   build=not args.no_build, reference_manifest=manifest)
+                                   build=not args.no_build, reference_manifest=manifest,
+                                   weight_storage=args.weight_storage)
     return {**manifest, "firmware": firmware}
 
 
@@ -74,6 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="tflite: other windows for the quantized-vs-float figures (default 4)")
     parser.add_argument("--prefix", default="dtfe",
                         help="firmware targets: prefix of every generated C symbol (default dtfe)")
+    parser.add_argument("--weight-storage", choices=("int16", "int8"), default="int16",
+                        help="firmware targets, int16x8 models: keep the int8 weights of the 1x1 and "
+                        "encoder convs sign-extended to int16 in flash (fastest; default) or as packed "
+                        "bytes (half their flash, about 1.5x the instructions); the bits are the same")
     parser.add_argument("--no-build", action="store_true",
                         help="firmware targets: write the CMake project without building it")
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from afkd import __version__
 from afkd.errors import AfkdError
+from afkd.export import intops_pack
 from afkd.export.c_literals import c_array_body, c_float, c_identifier, c_int, c_prefix
 from afkd.export.kernel_params import LayerParams, layer_params
 from afkd.export.plan import StreamingPlan
@@ -42,8 +43,10 @@ def _environment() -> jinja2.Environment:
 class _Context:
     """Collects const arrays and parameter structs while layers are translated."""
 
-    def __init__(self, prefix: str, sfx: str):
+    def __init__(self, prefix: str, sfx: str, weight_storage: str = "int16"):
         self.prefix, self.sfx = prefix, sfx
+        # 16x8 dense weights as int16 (fast, twice the flash) or int8 (compact): WEIGHT_STORAGE
+        self.weights16 = sfx == "s16" and weight_storage == "int16"
         self.arrays: list[dict[str, Any]] = []
         self.params: list[dict[str, Any]] = []
 
@@ -106,9 +109,13 @@ def _wide_stage_fields(ctx: _Context, name: str, a: dict[str, np.ndarray]) -> li
             fields.append((field_name, ctx.array(name, field_name, a[key], ctype, f"{name}: {what}")))
         else:
             fields.append((field_name, "NULL"))
+    if "m32" in a:  # one SMMULR per output: (m16, ts) are not needed in flash
+        m32 = ctx.array(name, "multiplier32", a["m32"], "int32_t",
+                        f"{name}: per-channel multipliers m16 << (32 - ts), for SMMULR")
+        return fields + [("multiplier", "NULL"), ("shift", "NULL"), ("multiplier32", m32)]
     m = ctx.array(name, "multiplier", a["m16"], "int16_t", f"{name}: per-channel multipliers rounded to 16 bits")
     sh = ctx.array(name, "shift", a["ts"], "uint8_t", f"{name}: per-channel right shifts (15 - TFLite shift)")
-    return fields + [("multiplier", m), ("shift", sh)]
+    return fields + [("multiplier", m), ("shift", sh), ("multiplier32", "NULL")]
 
 
 def _output_stage(ctx: "_Context", layer, a: dict, s: dict, wide: bool) -> list[tuple[str, str]]:
@@ -132,17 +139,33 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
     bias_t = "int64_t" if wide else "int32_t"
     if layer.kind in ("encoder", "pointwise"):
         rows, cols = layer.weights.shape
-        w = ctx.array(layer.name, "weights", a["weights_packed"], "int8_t",
-                      f"{layer.name}: int8 weights [{rows}][{cols}], packed 4 rows at a time (intops_pack)")
-        fields = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", w)] + _output_stage(ctx, layer, a, s, wide)
+        if wide and ctx.weights16 and "m32" in a:
+            w16 = ctx.array(layer.name, "weights16", intops_pack.pack_dense_weights16(layer.weights), "int16_t",
+                            f"{layer.name}: int8 weights [{rows}][{cols}] stored as int16, 4 rows at a time (intops_pack)")
+            fields = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", "NULL"), ("weights16", w16)]
+        else:
+            w = ctx.array(layer.name, "weights", a["weights_packed"], "int8_t",
+                          f"{layer.name}: int8 weights [{rows}][{cols}], packed 4 rows at a time (intops_pack)")
+            fields = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", w)]
+            if wide:
+                fields.append(("weights16", "NULL"))
+        fields += _output_stage(ctx, layer, a, s, wide)
         what = (f"encoder, {rows} channels from {cols} samples" if layer.kind == "encoder"
                 else f"1x1 conv {cols} -> {rows}")
         entry["params"] = ctx.struct(layer.name, f"afkd_dense_{sfx}_params", fields, f"{layer.name}: {what}")
         entry["comment"] = f"{layer.name}: {what}{', ReLU' if layer.activation == 'RELU' else ''}"
     elif layer.kind == "depthwise":
         k, c = layer.weights.shape
-        w = ctx.array(layer.name, "weights", a["weights"], "int8_t", f"{layer.name}: int8 weights [{k}][{c}]")
-        fields = [("channels", c_int(c)), ("taps", c_int(k)), ("weights", w)] + _output_stage(ctx, layer, a, s, wide)
+        if wide and ctx.weights16 and "m32" in a:
+            w16 = ctx.array(layer.name, "weights16", intops_pack.pack_depthwise_weights16(a["weights"]), "int16_t",
+                            f"{layer.name}: int8 weights [{k}][{c}] as int16, channel pairs (intops_pack)")
+            fields = [("channels", c_int(c)), ("taps", c_int(k)), ("weights", "NULL"), ("weights16", w16)]
+        else:
+            w = ctx.array(layer.name, "weights", a["weights"], "int8_t", f"{layer.name}: int8 weights [{k}][{c}]")
+            fields = [("channels", c_int(c)), ("taps", c_int(k)), ("weights", w)]
+            if wide:
+                fields.append(("weights16", "NULL"))
+        fields += _output_stage(ctx, layer, a, s, wide)
         entry["params"] = ctx.struct(layer.name, f"afkd_depthwise_{sfx}_params", fields,
                                      f"{layer.name}: depthwise kernel {k}, dilation {layer.dilation}")
         entry.update(kernel=k, channels=c, ring=f"{layer.name}_ring", ring_frames=layer.history_frames,
@@ -150,9 +173,17 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
                      comment=f"{layer.name}: causal depthwise conv, kernel {k}, dilation {layer.dilation}")
     elif layer.kind == "decoder":
         L, n = layer.weights.shape
-        w = ctx.array(layer.name, "weights", a["weights_packed"] if wide else a["weights"], "int8_t",
-                      f"{layer.name}: int8 weights [{L}][{n}]{', packed (intops_pack)' if wide else ''}")
-        fields = [("channels", c_int(n)), ("kernel", c_int(L)), ("stride", c_int(layer.stride)), ("weights", w)]
+        if wide and ctx.weights16:
+            w16 = ctx.array(layer.name, "weights16", intops_pack.pack_dense_weights16(layer.weights), "int16_t",
+                            f"{layer.name}: int8 weights [{L}][{n}] stored as int16, packed (intops_pack)")
+            fields = [("channels", c_int(n)), ("kernel", c_int(L)), ("stride", c_int(layer.stride)),
+                      ("weights", "NULL"), ("weights16", w16)]
+        else:
+            w = ctx.array(layer.name, "weights", a["weights_packed"] if wide else a["weights"], "int8_t",
+                          f"{layer.name}: int8 weights [{L}][{n}]{', packed (intops_pack)' if wide else ''}")
+            fields = [("channels", c_int(n)), ("kernel", c_int(L)), ("stride", c_int(layer.stride)), ("weights", w)]
+            if wide:
+                fields.append(("weights16", "NULL"))
         if not wide:
             t = ctx.array(layer.name, "tap_offset", a["tap_offset"], "int32_t",
                           f"{layer.name}: input zero point times the weights of each tap")
@@ -203,13 +234,39 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
     return entry
 
 
-def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, source_sha256: str) -> dict[str, Any]:
+#: How the 16x8 dense layers keep their int8 weights in flash: "int16" (sign-extended, so the
+#: inner loop is LDRD + SMLAD only: fastest, twice the weight flash) or "int8" (packed bytes
+#: split by SXTB16: half the flash, about 1.5x the instructions). int8 models always use int8.
+WEIGHT_STORAGE = ("int16", "int8")
+
+
+def _state_layout_bytes(window: int, rings: list[dict], tails: list[dict], slots: list[int], tail_align: int) -> int:
+    """sizeof(<prefix>_state) as a C compiler lays it out (model.h.j2): the window, each ring
+    and each slot word-aligned, a uint16_t position after each ring, the tails at their
+    accumulator's alignment, the whole padded to its largest alignment."""
+    def align(offset: int, to: int) -> int:
+        return -(-offset // to) * to
+
+    size = window
+    for ring in rings:
+        size = align(align(size, 4) + ring["bytes"], 2) + 2
+    for tail in tails:
+        size = align(size, tail_align) + tail["bytes"]
+    for slot in slots:
+        size = align(size, 4) + slot
+    return align(size, max(4, tail_align if tails else 4))
+
+
+def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, source_sha256: str,
+                  weight_storage: str = "int16") -> dict[str, Any]:
+    if weight_storage not in WEIGHT_STORAGE:
+        raise AfkdError(f"weight storage {weight_storage!r}: choose one of {', '.join(WEIGHT_STORAGE)}")
     prefix = c_prefix(prefix)
     params = layer_params(plan)
     dtype = params[0].dtype
     sample_t = _CTYPE[dtype]
     sfx = "s8" if dtype == np.int8 else "s16"
-    ctx = _Context(prefix, sfx)
+    ctx = _Context(prefix, sfx, weight_storage)
     slot_of, n_slots = _allocate_slots(plan)
     width = max(b.channels for b in plan.buffers.values())
     expr = {name: f"state->{slot}" for name, slot in slot_of.items()}
@@ -229,8 +286,8 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
              for e, p in zip(layers, params) if e["kind"] == "decoder"]
     slots = [{"name": f"slot{i}", "channels": width, "ctype": sample_t} for i in range(n_slots)]
     scratch_bytes = n_slots * width * nbytes
-    state_bytes = (plan.window * nbytes + sum(r["bytes"] + 2 for r in rings) + sum(t["bytes"] for t in tails)
-                   + scratch_bytes)
+    state_bytes = _state_layout_bytes(plan.window * nbytes, rings, tails, [width * nbytes] * n_slots,
+                                      8 if sfx == "s16" else 4)
     info = np.iinfo(dtype)
 
     def io(buf) -> dict[str, Any]:
@@ -247,6 +304,10 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
         "decoders": [e for e in layers if e["kind"] == "decoder"],
         "flush_channels": max(e["channels"] for e in layers if e["kind"] == "decoder"),
         "weight_bytes": sum(int(p.arrays["weights"].size) for p in params if "weights" in p.arrays),
+        "weight_storage": "int16" if ctx.weights16 else "int8",
+        # every 16x8 conv on the int16-weight, SMMULR path: the kernels may drop the others
+        "weights16_only": ctx.weights16 and all("m32" in p.arrays for p in params
+                                                if p.layer.kind in ("encoder", "pointwise", "depthwise")),
     }
 
 
@@ -259,12 +320,13 @@ def render_model(context: dict[str, Any]) -> dict[str, str]:
     return {names[t]: env.get_template(t).render(**context) for t in TEMPLATES}
 
 
-def generate_model_sources(tflite: bytes, out_dir: Path, prefix: str, fs: int, source_name: str) -> dict[str, Any]:
+def generate_model_sources(tflite: bytes, out_dir: Path, prefix: str, fs: int, source_name: str,
+                           weight_storage: str = "int16") -> dict[str, Any]:
     """Plan ``tflite``, render the C model into ``out_dir``; returns the context (for reports)."""
     from afkd.export.plan import plan_from_tflite
 
     plan = plan_from_tflite(tflite, source_name)
-    context = build_context(plan, prefix, fs, source_name, hashlib.sha256(tflite).hexdigest())
+    context = build_context(plan, prefix, fs, source_name, hashlib.sha256(tflite).hexdigest(), weight_storage)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, text in render_model(context).items():
         (out_dir / name).write_text(text)

@@ -66,7 +66,7 @@ def build_project(project: Path, board: str) -> Path:
 
 
 def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, source_name: str,
-                  optimization: str = "-O2") -> dict[str, Any]:
+                  optimization: str = "-O2", weight_storage: str = "int16") -> dict[str, Any]:
     """Render the model and the project files into ``out`` (an empty directory)."""
     if target not in TARGET_BOARDS:
         raise AfkdError(f"--target {target!r}: choose one of {', '.join(TARGET_BOARDS)}")
@@ -74,7 +74,7 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
     plan = plan_from_tflite(tflite, source_name)
     if plan.mode not in ("int8", "int16x8"):
         raise AfkdError(f"{source_name}: a {plan.mode} model; the firmware runs int8 or int16x8 models")
-    context = build_context(plan, prefix, fs, source_name, hashlib.sha256(tflite).hexdigest())
+    context = build_context(plan, prefix, fs, source_name, hashlib.sha256(tflite).hexdigest(), weight_storage)
     (out / "model").mkdir(parents=True)
     for name, text in render_model(context).items():
         (out / "model" / name).write_text(text)
@@ -88,7 +88,7 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     cmake = env.get_template("CMakeLists.txt.j2").render(
         version=__version__, prefix=prefix, mode=plan.mode, source_name=source_name, target=target, board=board,
-        sources=sources, optimization=optimization)
+        sources=sources, optimization=optimization, weights16_only=context["weights16_only"])
     (out / "CMakeLists.txt").write_text(cmake)
     if board == "stm32f4":
         _write_renode(out, plan, context)
@@ -128,7 +128,8 @@ def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> di
 
 
 def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, fs: int,
-                    build: bool = True, reference_manifest: dict | None = None) -> dict[str, Any]:
+                    build: bool = True, reference_manifest: dict | None = None,
+                    weight_storage: str = "int16") -> dict[str, Any]:
     """Generate (and build) the project for ``target`` from an int8/int16x8 .tflite into ``out_dir``."""
     from afkd.atomic import atomic_dir
 
@@ -137,7 +138,7 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
         raise AfkdError(f"{tflite_path}: no such .tflite file")
     tflite = tflite_path.read_bytes()
     with atomic_dir(out_dir) as tmp:
-        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name)
+        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, weight_storage=weight_storage)
         shutil.copy(tflite_path, tmp / tflite_path.name)
         firmware = build_project(tmp, made["board"]) if build else None
         ctx = made["context"]
@@ -145,6 +146,7 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
             "target": target, "board": made["board"], "prefix": prefix, "mode": ctx["mode"], "fs": fs,
             "hop": ctx["hop"], "latency_hops": ctx["latency_hops"], "macs_per_hop": ctx["macs_per_hop"],
             "state_bytes": ctx["state_bytes"], "scratch_bytes": ctx["scratch_bytes"], "weight_bytes": ctx["weight_bytes"],
+            "weight_storage": ctx["weight_storage"],
             "tflite": tflite_path.name, "tflite_sha256": ctx["source_sha256"],
             "firmware": None if firmware is None else str(firmware.relative_to(tmp.resolve())),
             "plan": plan_summary(made["plan"]),

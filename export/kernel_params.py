@@ -129,13 +129,17 @@ def layer_params(plan: StreamingPlan) -> list[LayerParams]:
 
 def _wide_output_stage(p: LayerParams, terms: int) -> None:
     """16x8 flash encodings (export/intops_pack.py): int32 bias where int32 sums are provably
-    exact (else int64), none when all zero; multipliers as m16 (int16), shifts as 15 - shift."""
+    exact (else int64), none when all zero; multipliers as m16 (int16), shifts as 15 - shift, and
+    with int32 sums and every shift in SMMULR range, the one-int32 form m32 the kernels prefer."""
     raw = p.arrays["bias_raw"]
     bias32, bias64 = intops_pack.split_bias_s16(raw if np.any(raw) else None, raw.size, terms)
     for key, value in (("bias32", bias32), ("bias64", bias64)):
         if value is not None:
             p.arrays[key] = value
     p.arrays["m16"], p.arrays["ts"] = intops_pack.reduced_multiplier_s16(p.arrays["multiplier"], p.arrays["shift"])
+    m32 = None if bias64 is not None else intops_pack.smmulr_multiplier_s16(p.arrays["m16"], p.arrays["ts"])
+    if m32 is not None:
+        p.arrays["m32"] = m32
 
 
 def _bias(layer: Layer, rows: int, wide: bool) -> np.ndarray:

@@ -4,9 +4,11 @@ Sources: the ELF (section flags and addresses, symbol sizes; pyelftools), the GN
 (``-Wl,-Map=``: which object file put how many bytes into which output section) and, for the
 stack, GCC's ``-fstack-usage`` ``.su`` files.
 
-Flash splits into weights, generated code, runtime kernels, libc (toolchain archives and crt*.o),
-startup/board (everything else: harness, vector table, board support) and padding (alignment
-fill and bytes no input section claims, such as linker stubs).
+Flash splits into weights, generated code, runtime kernels, afkd's test harness (the UART
+protocol loop, framing and CRC), libc (toolchain archives and crt*.o), startup/board (everything
+else: vector table, board support) and padding (alignment fill and bytes no input section claims,
+such as linker stubs). The first three are what an application embedding the model pays
+(``model_flash_bytes``).
 RAM splits into model state, scratch, other static data, heap (reserved by the linker script) and
 stack. The categories of each split sum to ``flash_bytes`` / ``ram_bytes``.
 
@@ -47,7 +49,10 @@ STACK_SIZE_SYMBOLS = ("_Min_Stack_Size", "__stack_size__", "__STACK_SIZE", "__st
 # Runtime kernels (afkd_<op>_<dtype>), not the UART protocol helpers the harness calls.
 _KERNEL_NAMES = r"^afkd_(?!(tx|rx|crc|proto|model)\w*$)\w+$"
 
-FLASH_CATEGORIES = ("weights", "generated_code", "runtime", "libc", "startup_board", "padding")
+FLASH_CATEGORIES = ("weights", "generated_code", "runtime", "harness", "libc", "startup_board", "padding")
+#: What an application that embeds the model pays in flash: the model's constants, its generated
+#: step code and the runtime kernels (not afkd's test harness, board code or libc).
+MODEL_FLASH_CATEGORIES = ("weights", "generated_code", "runtime")
 RAM_CATEGORIES = ("model_state", "scratch", "other_static", "heap", "stack")
 
 
@@ -68,6 +73,8 @@ class FootprintRules:
     generated_rodata_is_weights: bool = True
     generated_objects: str = r"(^|[/\\])(generated|gen|model)[/\\]|(^|[/\\])afkd_model[^/\\]*\.o(bj)?$|_model\.c\.o(bj)?$"
     runtime_objects: str = r"(^|[/\\])runtime[/\\]"
+    # afkd's test harness: the UART protocol loop (harness/main.c) and its framing and CRC code.
+    harness_objects: str = r"(^|[/\\])(harness[/\\]main|runtime[/\\]afkd_(protocol|crc))(\.c)?\.o(bj)?$"
     state_symbols: str | None = None
     scratch_symbols: str | None = r"scratch|arena"
     # The call chain for the stack estimate: one regex per level, outermost first
@@ -221,8 +228,13 @@ class Footprint:
     heap: dict
     static_ram_bytes: int  # .data + .bss + reserved sections, as the linker lays them out
 
+    @property
+    def model_flash_bytes(self) -> int:
+        """Flash of the model alone: constants, generated step code and runtime kernels."""
+        return sum(self.flash.get(c, 0) for c in MODEL_FLASH_CATEGORIES)
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "model_flash_bytes": self.model_flash_bytes}
 
 
 def _category(obj: str, rules: FootprintRules) -> str:
@@ -235,6 +247,8 @@ def _category(obj: str, rules: FootprintRules) -> str:
         return "weights"
     if re.search(rules.generated_objects, obj):
         return "generated_code"
+    if re.search(rules.harness_objects, obj):
+        return "harness"
     if re.search(rules.runtime_objects, obj):
         return "runtime"
     if (m and _TOOLCHAIN_ARCHIVE.search(path)) or _TOOLCHAIN_OBJECT.search(obj):

@@ -120,7 +120,7 @@ def test_validate_names_the_first_layer_where_the_generated_c_differs(workdir, t
     source = build / "model" / "dtfe_model.c"
     text = source.read_text()
     # Negate every weight of one layer in the generated C, as a generator bug would.
-    match = re.search(r"(dtfe_aa_block1_in_weights\[\d+\] = \{)(.*?)(\};)", text, re.S)
+    match = re.search(r"(dtfe_aa_block1_in_weights\[\d+\][^=]*= \{)(.*?)(\};)", text, re.S)
     flipped = re.sub(r"-?\d+", lambda m: str(-max(int(m.group()), -127)), match.group(2))
     source.write_text(text[:match.start(2)] + flipped + text[match.end(2):])
     shutil.rmtree(build / "build")  # its CMake cache names the original folder

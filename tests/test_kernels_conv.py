@@ -38,14 +38,25 @@ def _convert_and_run(kind, mode, cin, cout, dilation=1, relu=False, seed=0):
     return case, x.reshape(x.shape[2], x.shape[3]), expected
 
 
-def _dense_params(case, keep, bias_offset: int = 0):
+#: 16x8 flash layouts the kernels read (export/codegen.py WEIGHT_STORAGE): packed int8 weights
+#: with (m16, ts), packed int8 with SMMULR multipliers, int16-stored weights with SMMULR ones.
+LAYOUTS_S16 = ("int8", "int8_smmulr", "int16")
+
+
+def _dense_params(case, keep, bias_offset: int = 0, layout: str = "int8"):
     """Kernel parameters with the weights packed as the exporter packs them; bias_offset (16x8)
     is added to row 0's bias, far enough for the kernel's int64 path."""
     rows, cols = case["weights"].shape
     wide = case["dtype"] != np.int8
-    packed = intops_pack.pack_dense_weights(case["weights"], wide)
-    common = dict(rows=rows, cols=cols, weights=keep.ptr(packed, np.int8, C.c_int8),
-                  act_min=case["act_min"], act_max=case["act_max"])
+    common = dict(rows=rows, cols=cols, act_min=case["act_min"], act_max=case["act_max"])
+    smmulr = layout != "int8"
+    m32 = None
+    if wide and smmulr:
+        m32 = intops_pack.smmulr_multiplier_s16(*intops_pack.reduced_multiplier_s16(case["multiplier"], case["shift"]))
+    if wide and layout == "int16" and m32 is not None and not bias_offset:
+        common["weights16"] = keep.ptr(intops_pack.pack_dense_weights16(case["weights"]), np.int16, C.c_int16)
+    else:
+        common["weights"] = keep.ptr(intops_pack.pack_dense_weights(case["weights"], wide), np.int8, C.c_int8)
     if not wide:
         bias = intops.fold_input_offset(case["bias"], case["weights"], case["input_zero_point"])
         return clib.DenseS8(bias=keep.ptr(bias, np.int32, C.c_int32),
@@ -56,7 +67,7 @@ def _dense_params(case, keep, bias_offset: int = 0):
                             **common)
     bias = (np.zeros(rows, np.int64) if case["bias"] is None else case["bias"]).astype(np.int64)
     bias[0] += bias_offset                 # one row is enough to need int64 sums
-    return clib.DenseS16(**clib.wide_stage(keep, bias, case["multiplier"], case["shift"], rows, cols),
+    return clib.DenseS16(**clib.wide_stage(keep, bias, case["multiplier"], case["shift"], rows, cols, smmulr),
                          **common)
 
 
@@ -75,9 +86,10 @@ def test_pointwise_matches_tflite(lib, mode, cin, cout, relu):
                 expected, "intops.pointwise")
     keep = clib.Keep()
     suffix = "s8" if mode == "int8" else "s16"
-    actual = clib.call_frames(getattr(lib, f"afkd_pointwise_{suffix}"),
-                              _dense_params(case, keep), frames, cout)
-    assert_same(actual, expected, f"afkd_pointwise_{suffix}")
+    for layout in ("int8",) if mode == "int8" else LAYOUTS_S16:
+        actual = clib.call_frames(getattr(lib, f"afkd_pointwise_{suffix}"),
+                                  _dense_params(case, keep, layout=layout), frames, cout)
+        assert_same(actual, expected, f"afkd_pointwise_{suffix} ({layout} layout)")
 
 
 def test_pointwise_s16_int64_bias_path(lib):
@@ -106,14 +118,15 @@ def test_encoder_matches_tflite(lib, mode, channels):
                 expected, "intops.encoder")
     keep = clib.Keep()
     suffix = "s8" if mode == "int8" else "s16"
-    params = _dense_params(case, keep)
     function = getattr(lib, f"afkd_encoder_{suffix}")
     ctype = clib.CTYPE[signal.dtype]
-    actual = np.zeros_like(expected)
-    for t in range(frames):                      # the caller slides the window by the stride
-        window = np.ascontiguousarray(signal[t * 8: t * 8 + 16])
-        function(C.byref(params), clib.ptr(window, ctype), clib.ptr(actual[t], ctype))
-    assert_same(actual, expected, f"afkd_encoder_{suffix}")
+    for layout in ("int8",) if mode == "int8" else LAYOUTS_S16:
+        params = _dense_params(case, keep, layout=layout)
+        actual = np.zeros_like(expected)
+        for t in range(frames):                      # the caller slides the window by the stride
+            window = np.ascontiguousarray(signal[t * 8: t * 8 + 16])
+            function(C.byref(params), clib.ptr(window, ctype), clib.ptr(actual[t], ctype))
+        assert_same(actual, expected, f"afkd_encoder_{suffix} ({layout} layout)")
 
 
 @pytest.mark.parametrize("mode", ["int8", "int16"])
@@ -128,6 +141,7 @@ def test_depthwise_matches_tflite(lib, mode, channels, dilation, relu):
     common = dict(channels=channels, taps=3,
                   weights=keep.ptr(case["weights"], np.int8, C.c_int8),
                   act_min=case["act_min"], act_max=case["act_max"])
+    layouts = [("int8", None)]
     if mode == "int8":
         bias = intops.fold_input_offset(case["bias"], case["weights"].T, case["input_zero_point"])
         params = clib.DepthwiseS8(bias=keep.ptr(bias, np.int32, C.c_int32),
@@ -136,19 +150,26 @@ def test_depthwise_matches_tflite(lib, mode, channels, dilation, relu):
                                   output_offset=case["output_zero_point"],
                                   requant_32bit=int(intops_pack.requant_fits_32bit(bias, 3, case["shift"])),
                                   **common)
+        layouts = [("int8", params)]
     else:
-        params = clib.DepthwiseS16(**clib.wide_stage(keep, case["bias"], case["multiplier"],
-                                                     case["shift"], channels, 3), **common)
+        stage = clib.wide_stage(keep, case["bias"], case["multiplier"], case["shift"], channels, 3)
+        layouts = [("int8", clib.DepthwiseS16(**stage, **common))]
+        smmulr = clib.wide_stage(keep, case["bias"], case["multiplier"], case["shift"], channels, 3, True)
+        if "multiplier32" in smmulr:             # the exporter's int16 layout needs SMMULR multipliers
+            w16 = intops_pack.pack_depthwise_weights16(case["weights"])
+            layouts.append(("int16", clib.DepthwiseS16(
+                **smmulr, **dict(common, weights=None, weights16=keep.ptr(w16, np.int16, C.c_int16)))))
     suffix = "s8" if mode == "int8" else "s16"
     ctype = clib.CTYPE[frames.dtype]
     frames = np.ascontiguousarray(frames)
-    actual = np.zeros_like(expected)
-    for t in range(expected.shape[0]):          # causal frame t + 2d reads t, t+d, t+2d
-        taps = (C.POINTER(ctype) * 3)(*[clib.ptr(frames[t + k * dilation], ctype)
-                                        for k in range(3)])
-        getattr(lib, f"afkd_depthwise_{suffix}")(C.byref(params), taps,
-                                                 clib.ptr(actual[t], ctype))
-    assert_same(actual, expected, f"afkd_depthwise_{suffix}")
+    for layout, params in layouts:
+        actual = np.zeros_like(expected)
+        for t in range(expected.shape[0]):          # causal frame t + 2d reads t, t+d, t+2d
+            taps = (C.POINTER(ctype) * 3)(*[clib.ptr(frames[t + k * dilation], ctype)
+                                            for k in range(3)])
+            getattr(lib, f"afkd_depthwise_{suffix}")(C.byref(params), taps,
+                                                     clib.ptr(actual[t], ctype))
+        assert_same(actual, expected, f"afkd_depthwise_{suffix} ({layout} layout)")
 
 
 @pytest.mark.parametrize("mode", ["int8", "int16"])
@@ -172,16 +193,22 @@ def test_decoder_matches_tflite(lib, mode, channels):
         offsets = intops.decoder_tap_offsets(case["weights"], case["input_zero_point"])
         params = clib.DecoderS8(tap_offset=keep.ptr(offsets, np.int32, C.c_int32),
                                 output_offset=case["output_zero_point"], **common)
-        tail, suffix = np.zeros(16, np.int32), "s8"
+        suffix = "s8"
+        layouts = [("int8", params)]
     else:
-        params, tail, suffix = clib.DecoderS16(**common), np.zeros(16, np.int64), "s16"
+        w16 = keep.ptr(intops_pack.pack_dense_weights16(case["weights"]), np.int16, C.c_int16)
+        layouts = [("int8", clib.DecoderS16(**common)),
+                   ("int16", clib.DecoderS16(**dict(common, weights=None, weights16=w16)))]
+        suffix = "s16"
     # One extra frame of real zeros (the input zero point) flushes the last 8 samples.
     flush = np.full((1, channels), case["input_zero_point"], frames.dtype)
     stream = np.ascontiguousarray(np.concatenate([frames, flush]))
     ctype = clib.CTYPE[frames.dtype]
-    actual = np.zeros((stream.shape[0], 8), frames.dtype)
-    for t in range(stream.shape[0]):
-        getattr(lib, f"afkd_decoder_{suffix}")(C.byref(params), clib.ptr(stream[t], ctype),
-                                               clib.ptr(tail, clib.CTYPE[tail.dtype]),
-                                               clib.ptr(actual[t], ctype))
-    assert_same(actual.ravel(), expected, f"afkd_decoder_{suffix}")
+    for layout, params in layouts:
+        tail = np.zeros(16, np.int32 if mode == "int8" else np.int64)
+        actual = np.zeros((stream.shape[0], 8), frames.dtype)
+        for t in range(stream.shape[0]):
+            getattr(lib, f"afkd_decoder_{suffix}")(C.byref(params), clib.ptr(stream[t], ctype),
+                                                   clib.ptr(tail, clib.CTYPE[tail.dtype]),
+                                                   clib.ptr(actual[t], ctype))
+        assert_same(actual.ravel(), expected, f"afkd_decoder_{suffix} ({layout} layout)")

@@ -57,3 +57,37 @@ def test_bias_split_proves_int32_sums_or_keeps_int64():
     assert bias32 is None and bias64.dtype == np.int64
     _, forced = intops_pack.split_bias_s16(None, 3, 1 << 9)  # 512 * 2^22 = 2^31: int64 even with no bias
     assert forced is not None and not forced.any()
+
+
+@pytest.mark.parametrize("rows,cols", [(32, 32), (7, 13), (4, 3), (1, 1), (9, 20)])
+def test_int16_stored_weights_hold_the_same_values(rows, cols):
+    """The 16x8 fast layout: the int8 packing's grouping, natural byte order, int16 values."""
+    w = np.random.default_rng(rows * 31 + cols).integers(-128, 128, (rows, cols)).astype(np.int8)
+    w16 = intops_pack.pack_dense_weights16(w)
+    assert w16.dtype == np.int16 and w16.size == w.size
+    narrow = intops_pack.pack_dense_weights(w, wide=False)   # same grouping, natural order
+    np.testing.assert_array_equal(w16, narrow.astype(np.int16))
+
+
+def test_int16_depthwise_weights_pair_channels():
+    w = np.arange(3 * 5, dtype=np.int8).reshape(3, 5)       # [K=3][C=5]
+    packed = intops_pack.pack_depthwise_weights16(w)
+    # pair (0, 1): taps 0..2 of both; ...; channel 4 paired with a zero
+    assert packed[:6].tolist() == [0, 1, 5, 6, 10, 11]
+    assert packed[-6:].tolist() == [4, 0, 9, 0, 14, 0]
+    assert packed.dtype == np.int16 and packed.size == 3 * 6
+
+
+def test_smmulr_multiplier_equals_the_int64_requant():
+    """m16 << (32 - ts) with one SMMULR gives TFLite's (acc * m16 + 2^(ts-1)) >> ts for every
+    ts in 16..32; outside that range no such multiplier is made."""
+    rng = np.random.default_rng(11)
+    acc = np.concatenate([rng.integers(-(2**31), 2**31, 20000), [-(2**31), 2**31 - 1, 0, 1, -1]])
+    for ts in range(16, 33):
+        m16 = rng.integers(0, 0x8000, acc.size)
+        m16[:2] = [0x7FFF, 0]
+        m32 = intops_pack.smmulr_multiplier_s16(m16, np.full(acc.size, ts)).astype(np.int64)
+        smmulr = (acc * m32 + (1 << 31)) >> 32
+        np.testing.assert_array_equal(smmulr, intops_pack.requantize_s16_reference(acc, m16, np.full(acc.size, ts)))
+    assert intops_pack.smmulr_multiplier_s16(np.array([5, 5]), np.array([20, 15])) is None
+    assert intops_pack.smmulr_multiplier_s16(np.array([5]), np.array([33])) is None

@@ -26,6 +26,10 @@ _spec.loader.exec_module(dummy)
 
 BOARDS = {"stm32f4": ("netduinoplus2", 168_000_000, 3), "mps2_an386": ("mps2-an386", 25_000_000, 6)}
 
+# Only a guard against a hung QEMU: a loaded machine can take seconds per answer at small
+# icount shifts, and no test here measures wall time.
+TIMEOUT_S = 30
+
 
 @pytest.fixture(scope="module", params=sorted(BOARDS))
 def arm_build(request, tmp_path_factory):
@@ -39,7 +43,7 @@ def test_outputs_info_and_reset(arm_build):
     board, elf = arm_build
     machine, clock_hz, shift = BOARDS[board]
     assert machine_for_elf(elf) == machine
-    with open_runner("qemu", elf, timeout_s=5) as runner:
+    with open_runner("qemu", elf, timeout_s=TIMEOUT_S) as runner:
         info = runner.info()
         assert (info.target, info.clock_hz, info.model_name, info.hop) == (board, clock_hz, "dummy_int8", 8)
         assert (info.counter_kind, info.icount_shift) == ("qemu_instructions", shift)
@@ -58,7 +62,7 @@ def test_known_loop_counts_its_instructions(arm_build):
     # conversion must recover 2n up to the loop's set-up instruction, at several lengths
     # (a wrong clock or shift would be off by a factor).
     _, elf = arm_build
-    with open_runner("qemu", elf, timeout_s=5) as runner:
+    with open_runner("qemu", elf, timeout_s=TIMEOUT_S) as runner:
         for iterations in (10, 1000, 100_000, 5_000_000):
             count = runner.calibrate(iterations)
             assert abs(count - 2 * iterations) <= 3, (iterations, count)
@@ -67,14 +71,14 @@ def test_known_loop_counts_its_instructions(arm_build):
 @pytest.mark.parametrize("shift", [0, 5])
 def test_other_icount_shift_is_detected(arm_build, shift):
     _, elf = arm_build
-    with open_runner("qemu", elf, timeout_s=5, icount_shift=shift) as runner:
+    with open_runner("qemu", elf, timeout_s=TIMEOUT_S, icount_shift=shift) as runner:
         assert runner.info().icount_shift == shift
         # Coarser ticks at small shifts: one tick is up to 40 instructions (mps2, shift 0).
         assert abs(runner.calibrate(200_000) - 400_000) <= 48
 
 
 def _counts(elf):
-    with open_runner("qemu", elf, timeout_s=5) as runner:
+    with open_runner("qemu", elf, timeout_s=TIMEOUT_S) as runner:
         return runner.run(dummy.random_samples(20, 1, seed=9))[2]
 
 

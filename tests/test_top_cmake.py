@@ -36,12 +36,16 @@ def assert_ok(result: subprocess.CompletedProcess) -> None:
     assert result.returncode == 0, f"{' '.join(result.args)}\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
 
 
-@pytest.fixture(scope="module", params=["int8", "int16x8"])
+@pytest.fixture(scope="module", params=["int8", "int16x8", "int16x8/int8-weights"])
 def model(request, tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp(f"top_{request.param}")
-    tflite = tiny_tflite(request.param)
-    generate_model_sources(tflite, root / "model", "tiny", 250, f"tiny_{request.param}.tflite")
-    return {"dir": root / "model", "plan": plan_from_tflite(tflite, "tiny"), "quant": request.param}
+    """A generated tiny model: int8, int16x8 (int16-stored weights, the default) and int16x8
+    with the compact int8 weight storage (`--weight-storage int8`)."""
+    quant, _, storage = request.param.partition("/")
+    root = tmp_path_factory.mktemp(f"top_{quant}_{storage or 'default'}")
+    tflite = tiny_tflite(quant)
+    generate_model_sources(tflite, root / "model", "tiny", 250, f"tiny_{quant}.tflite",
+                           weight_storage="int8" if storage else "int16")
+    return {"dir": root / "model", "plan": plan_from_tflite(tflite, "tiny"), "quant": quant}
 
 
 def test_fresh_clone_builds_every_kernel_with_warnings_as_errors(tmp_path):

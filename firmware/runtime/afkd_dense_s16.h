@@ -3,6 +3,7 @@
  * the encoder (TFLite reference_integer_ops::ConvPerChannel, int16 input, int64 bias):
  *   acc[r] = bias[r] + sum_k w[r][k] * x[k]
  *   out[r] = clamp((acc[r] * m16[r] + 2^(ts[r]-1)) >> ts[r], act_min, act_max)  (zero point 0)
+ * or, when the exporter gives multiplier32 = m16 << (32 - ts), the same value as one SMMULR.
  * Weights are packed 4 rows at a time (afkd_dot.h). When bias64 is NULL the exporter has
  * proved |bias| + cols * 2^22 < 2^31 (|w*x| <= 2^7 * 2^15), so the int32 sum equals
  * TFLite's int64 one and the output stage takes afkd_requantize16's 32-bit route.
@@ -31,15 +32,33 @@ static inline int16_t afkd_finish16(int32_t acc, int32_t m16, int32_t ts, int32_
     return (int16_t)afkd_clamp(y, lo, hi);
 }
 
-/* Fast path: int32 accumulators (bias64 == NULL); range is a constant at each call site. */
+/* out = requant(acc) clamped: with the per-row SMMULR multiplier m32 when the exporter made
+ * one (afkd_kernels.h, multiplier32), TFLite's (m16, ts) form otherwise. use32 and range are
+ * constants at each call site, so each variant compiles without the tests. */
+static inline int16_t afkd_dense_s16_out(const afkd_dense_s16_params *p, const int32_t *m32, int32_t acc,
+                                         int32_t r, int32_t lo, int32_t hi, int range, int use32)
+{
+    if (!use32) {
+        return afkd_finish16(acc, p->multiplier[r], p->shift[r], lo, hi, range);
+    }
+    const int32_t y = afkd_smmulr(acc, m32[r]);
+    if (range == AFKD_RANGE_FULL) {
+        return (int16_t)afkd_saturate16(y);
+    }
+    if (range == AFKD_RANGE_RELU) {
+        return (int16_t)afkd_saturate_relu16(y);
+    }
+    return (int16_t)afkd_clamp(y, lo, hi);
+}
+
+/* Fast path: int32 accumulators (bias64 == NULL). */
 __attribute__((always_inline)) static inline void afkd_dense_s16_narrow(const afkd_dense_s16_params *p, const int16_t *x,
-                                         int16_t *out, int range)
+                                         int16_t *out, int range, int use32)
 {
     const int32_t rows = p->rows, cols = p->cols, blocks = cols >> 2, rem = cols & 3;
     const int8_t *w = p->weights;
     const int32_t *const bias = p->bias;
-    const int16_t *const m16 = p->multiplier;
-    const uint8_t *const ts = p->shift;
+    const int32_t *const m32 = p->multiplier32;
     const int32_t lo = p->act_min, hi = p->act_max;
     int32_t r = 0;
     for (; r + 4 <= rows; r += 4) {
@@ -50,21 +69,121 @@ __attribute__((always_inline)) static inline void afkd_dense_s16_narrow(const af
             a2 = bias[r + 2];
             a3 = bias[r + 3];
         }
-        const int16_t *xp = x;
-        for (int32_t j = 0; j < blocks; j++, w += 16, xp += 4) {
-            afkd_block4_s16(w, xp, &a0, &a1, &a2, &a3);
-        }
-        afkd_tail4_s16(w, xp, rem, &a0, &a1, &a2, &a3);
+        w = afkd_rows4_s16(w, x, blocks, &a0, &a1, &a2, &a3);
+        afkd_tail4_s16(w, x + 4 * blocks, rem, &a0, &a1, &a2, &a3);
         w += 4 * rem;
-        out[r] = afkd_finish16(a0, m16[r], ts[r], lo, hi, range);
-        out[r + 1] = afkd_finish16(a1, m16[r + 1], ts[r + 1], lo, hi, range);
-        out[r + 2] = afkd_finish16(a2, m16[r + 2], ts[r + 2], lo, hi, range);
-        out[r + 3] = afkd_finish16(a3, m16[r + 3], ts[r + 3], lo, hi, range);
+        out[r] = afkd_dense_s16_out(p, m32, a0, r, lo, hi, range, use32);
+        out[r + 1] = afkd_dense_s16_out(p, m32, a1, r + 1, lo, hi, range, use32);
+        out[r + 2] = afkd_dense_s16_out(p, m32, a2, r + 2, lo, hi, range, use32);
+        out[r + 3] = afkd_dense_s16_out(p, m32, a3, r + 3, lo, hi, range, use32);
     }
     for (; r < rows; r++, w += cols) {
         const int32_t acc = (bias != NULL ? bias[r] : 0) + afkd_dot1_packed_s16(w, x, blocks, rem);
-        out[r] = afkd_finish16(acc, m16[r], ts[r], lo, hi, range);
+        out[r] = afkd_dense_s16_out(p, m32, acc, r, lo, hi, range, use32);
     }
+}
+
+/* Two outputs of the fast path stored as one word (STR allows any alignment on M4); with DSP
+ * one PKHBT packs them. */
+static inline void afkd_store_pair16(int16_t *out, int32_t lo_value, int32_t hi_value)
+{
+#if AFKD_USE_DSP && !defined(AFKD_DSP_EMULATION)
+    uint32_t word;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(word) : "r"(lo_value), "r"(hi_value));
+#else
+    const uint32_t word = ((uint32_t)lo_value & 0xFFFFu) | ((uint32_t)hi_value << 16);
+#endif
+    memcpy(out, &word, sizeof word);
+}
+
+/* The int16-stored-weight path in plain C: any rows, cols, bias, alignment and range. */
+__attribute__((noinline)) static void afkd_dense_s16_w16_any(const afkd_dense_s16_params *p, const int16_t *x,
+                                                             int16_t *out)
+{
+    const int32_t rows = p->rows, cols = p->cols, blocks = cols >> 2, rem = cols & 3;
+    const int16_t *w = p->weights16;
+    const int32_t *const m32 = p->multiplier32;
+    int32_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        int32_t acc[4];
+        for (int32_t i = 0; i < 4; i++) {
+            acc[i] = p->bias != NULL ? p->bias[r + i] : 0;
+        }
+        w = afkd_rows4_w16(w, x, blocks, &acc[0], &acc[1], &acc[2], &acc[3]);
+        afkd_tail4_w16(w, x + 4 * blocks, rem, &acc[0], &acc[1], &acc[2], &acc[3]);
+        w += 4 * rem;
+        for (int32_t i = 0; i < 4; i++) {
+            out[r + i] = (int16_t)afkd_clamp(afkd_smmulr(acc[i], m32[r + i]), p->act_min, p->act_max);
+        }
+    }
+    for (; r < rows; r++, w += cols) {
+        const int32_t acc = (p->bias != NULL ? p->bias[r] : 0) + afkd_dot1_w16(w, x, cols);
+        out[r] = (int16_t)afkd_clamp(afkd_smmulr(acc, m32[r]), p->act_min, p->act_max);
+    }
+}
+
+/*
+ * The fastest path, for the shape every afkd layer has: rows a multiple of 4, cols a
+ * multiple of 4, word-aligned input, and no clamp but the int16 range (relu = 0) or
+ * [0, 32767] (relu = 1). Kept this small so GCC holds the whole group in registers: per
+ * group of 4 rows, 2 LDRD of bias, the MAC loop, 4 SMMULR, 4 SSAT (or USAT) and 2 word
+ * stores. relu is a constant at both call sites. Anything else goes to afkd_dense_s16_w16_any.
+ */
+__attribute__((always_inline)) static inline void afkd_dense_s16_w16(const afkd_dense_s16_params *p, const int16_t *x,
+                                                                    int16_t *out, int relu)
+{
+    const int32_t rows = p->rows, cols = p->cols;
+    const int32_t blocks = cols >> 2;
+    const int16_t *w = p->weights16;
+    const int32_t *b = p->bias;
+    const int32_t *m = p->multiplier32;
+    for (int32_t g = rows >> 2; g > 0; g--, m += 4, out += 4) {
+        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        if (b != NULL) {  /* a conv without bias (the interaction module's cross term) has none */
+            a0 = b[0];
+            a1 = b[1];
+            a2 = b[2];
+            a3 = b[3];
+            b += 4;
+        }
+        w = afkd_rows4_w16_aligned(w, x, blocks, &a0, &a1, &a2, &a3);
+        a0 = afkd_smmulr(a0, m[0]);
+        a1 = afkd_smmulr(a1, m[1]);
+        a2 = afkd_smmulr(a2, m[2]);
+        a3 = afkd_smmulr(a3, m[3]);
+        if (relu) {
+            a0 = afkd_saturate_relu16(a0);
+            a1 = afkd_saturate_relu16(a1);
+            a2 = afkd_saturate_relu16(a2);
+            a3 = afkd_saturate_relu16(a3);
+        } else {
+            a0 = afkd_saturate16(a0);
+            a1 = afkd_saturate16(a1);
+            a2 = afkd_saturate16(a2);
+            a3 = afkd_saturate16(a3);
+        }
+        afkd_store_pair16(out, a0, a1);
+        afkd_store_pair16(out + 2, a2, a3);
+    }
+}
+
+/* Whether afkd_dense_s16_w16 may run: the shape and alignment it assumes. */
+static inline int afkd_dense_s16_w16_fits(const afkd_dense_s16_params *p, const int16_t *x)
+{
+    return p->weights16 != NULL && ((p->rows | p->cols) & 3) == 0 &&
+           (((uintptr_t)x | (uintptr_t)p->weights16) & 3u) == 0u;
+}
+
+__attribute__((noinline)) static void afkd_dense_s16_w16_full(const afkd_dense_s16_params *p, const int16_t *x,
+                                                              int16_t *out)
+{
+    afkd_dense_s16_w16(p, x, out, 0);
+}
+
+__attribute__((noinline)) static void afkd_dense_s16_w16_relu(const afkd_dense_s16_params *p, const int16_t *x,
+                                                              int16_t *out)
+{
+    afkd_dense_s16_w16(p, x, out, 1);
 }
 
 /* General path: int64 accumulators; int32 partial sums over at most AFKD_S16_CHUNK columns. */
@@ -117,16 +236,26 @@ __attribute__((noinline)) static void afkd_dense_s16_wide(const afkd_dense_s16_p
 
 static inline void afkd_dense_s16(const afkd_dense_s16_params *p, const int16_t *x, int16_t *out)
 {
-    if (p->bias64 == NULL) {
-        if (p->act_min == -32768 && p->act_max == 32767) {
-            afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_FULL);
+    if (!AFKD_S16_OTHER_LAYOUTS || p->weights16 != NULL) {  /* given only with multiplier32 (int32 sums) */
+        if (!afkd_dense_s16_w16_fits(p, x)) {
+            afkd_dense_s16_w16_any(p, x, out);
+        } else if (p->act_min == -32768 && p->act_max == 32767) {
+            afkd_dense_s16_w16_full(p, x, out);
         } else if (p->act_min == 0 && p->act_max == 32767) {
-            afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_RELU);
+            afkd_dense_s16_w16_relu(p, x, out);
         } else {
-            afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_ANY);
+            afkd_dense_s16_w16_any(p, x, out);
         }
-    } else {
+    } else if (p->bias64 != NULL) {
         afkd_dense_s16_wide(p, x, out);
+    } else if (p->multiplier32 == NULL) {
+        afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_ANY, 0);
+    } else if (p->act_min == -32768 && p->act_max == 32767) {
+        afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_FULL, 1);
+    } else if (p->act_min == 0 && p->act_max == 32767) {
+        afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_RELU, 1);
+    } else {
+        afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_ANY, 1);
     }
 }
 

@@ -15,6 +15,7 @@
 #define AFKD_DOT_H
 
 #include <stdint.h>
+#include <stddef.h>
 #include <string.h>
 
 #if defined(AFKD_DSP_EMULATION)
@@ -189,6 +190,179 @@ static inline void afkd_block4_s16(const int8_t *w, const int16_t *x, int32_t *a
     *a2 += w[8] * x[0] + w[9] * x[2] + w[10] * x[1] + w[11] * x[3];
     *a3 += w[12] * x[0] + w[13] * x[2] + w[14] * x[1] + w[15] * x[3];
 #endif
+}
+
+/*
+ * All `blocks` blocks of one packed 16x8 group: a0..a3 += w_i . x over 4 * blocks columns;
+ * returns the weight pointer past the blocks. On a Cortex-M with DSP the loop is written in
+ * assembly, because GCC neither pairs the loads into LDRD nor keeps the four accumulators,
+ * both input words and the weight words in registers at once: per block of 16 MACs it
+ * issues 3 LDRD, 8 SXTB16 and 8 SMLAD (19 instructions, 1.19 per MAC) against GCC's 26.
+ * LDRD needs word-aligned addresses: the generated weight arrays are aligned(4), groups are
+ * 4 * cols bytes long, and a misaligned input (a caller's own buffer) takes the C loop.
+ * Same sums, same bits either way.
+ */
+#if AFKD_USE_DSP && !defined(AFKD_DSP_EMULATION)
+#define AFKD_S16_BLOCK_ASM                       \
+    "ldrd   %[x01], %[x23], [%[x]], #8\n\t"      \
+    "ldrd   %[w0], %[w1], [%[w]], #8\n\t"        \
+    "sxtb16 %[t], %[w0]\n\t"                     \
+    "smlad  %[a0], %[t], %[x01], %[a0]\n\t"      \
+    "sxtb16 %[w0], %[w0], ror #8\n\t"            \
+    "smlad  %[a0], %[w0], %[x23], %[a0]\n\t"     \
+    "sxtb16 %[t], %[w1]\n\t"                     \
+    "smlad  %[a1], %[t], %[x01], %[a1]\n\t"      \
+    "sxtb16 %[w1], %[w1], ror #8\n\t"            \
+    "smlad  %[a1], %[w1], %[x23], %[a1]\n\t"     \
+    "ldrd   %[w0], %[w1], [%[w]], #8\n\t"        \
+    "sxtb16 %[t], %[w0]\n\t"                     \
+    "smlad  %[a2], %[t], %[x01], %[a2]\n\t"      \
+    "sxtb16 %[w0], %[w0], ror #8\n\t"            \
+    "smlad  %[a2], %[w0], %[x23], %[a2]\n\t"     \
+    "sxtb16 %[t], %[w1]\n\t"                     \
+    "smlad  %[a3], %[t], %[x01], %[a3]\n\t"      \
+    "sxtb16 %[w1], %[w1], ror #8\n\t"            \
+    "smlad  %[a3], %[w1], %[x23], %[a3]\n\t"
+#endif
+
+__attribute__((always_inline)) static inline const int8_t *afkd_rows4_s16(const int8_t *w, const int16_t *x, int32_t blocks,
+                                           int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+#if AFKD_USE_DSP && !defined(AFKD_DSP_EMULATION)
+    if ((((uintptr_t)w | (uintptr_t)x) & 3u) == 0u && blocks > 0) {
+        int32_t acc0 = *a0, acc1 = *a1, acc2 = *a2, acc3 = *a3;
+        int32_t x01, x23, w0, w1, t;
+        int32_t pairs = blocks >> 1;
+        if (pairs > 0) {  /* two blocks per pass: one loop branch per 32 MACs */
+            __asm__ volatile("1:\n\t" AFKD_S16_BLOCK_ASM AFKD_S16_BLOCK_ASM
+                             "subs   %[n], %[n], #1\n\t"
+                             "bne    1b\n\t"
+                             : [a0] "+r"(acc0), [a1] "+r"(acc1), [a2] "+r"(acc2), [a3] "+r"(acc3),
+                               [w] "+r"(w), [x] "+r"(x), [n] "+r"(pairs), [x01] "=&r"(x01),
+                               [x23] "=&r"(x23), [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
+                             :
+                             : "cc", "memory");
+        }
+        if (blocks & 1) {
+            __asm__ volatile(AFKD_S16_BLOCK_ASM
+                             : [a0] "+r"(acc0), [a1] "+r"(acc1), [a2] "+r"(acc2), [a3] "+r"(acc3),
+                               [w] "+r"(w), [x] "+r"(x), [x01] "=&r"(x01), [x23] "=&r"(x23),
+                               [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
+                             :
+                             : "memory");
+        }
+        *a0 = acc0;
+        *a1 = acc1;
+        *a2 = acc2;
+        *a3 = acc3;
+        return w;
+    }
+#endif
+    for (int32_t j = 0; j < blocks; j++, w += 16, x += 4) {
+        afkd_block4_s16(w, x, a0, a1, a2, a3);
+    }
+    return w;
+}
+
+/*
+ * ---- int16-stored weights (export/intops_pack.py pack_dense_weights16) ----
+ * The 16x8 kernels' fast layout: the same 4-row groups and 4-column blocks, each weight
+ * sign-extended to int16, so a row's block is the words [w0 w1] [w2 w3] that SMLAD takes
+ * with the input words [x0 x1] [x2 x3] as they are. Per block and 4 rows (16 MACs): one
+ * LDRD of the input, 2 LDM of four weight words and 8 SMLAD, 11 instructions (0.69 per MAC).
+ */
+#if AFKD_USE_DSP && !defined(AFKD_DSP_EMULATION)
+/* Two rows' block words with one LDM into r8-r11 (declared clobbered: LDM needs its registers
+ * in ascending order, which only fixed registers guarantee). */
+#define AFKD_W16_ROWS2_ASM(first, second)                    \
+    "ldmia  %[w]!, {r8, r9, r10, r11}\n\t"                   \
+    "smlad  %[" first "], r8, %[x01], %[" first "]\n\t"      \
+    "smlad  %[" first "], r9, %[x23], %[" first "]\n\t"      \
+    "smlad  %[" second "], r10, %[x01], %[" second "]\n\t"   \
+    "smlad  %[" second "], r11, %[x23], %[" second "]\n\t"
+#define AFKD_W16_BLOCK_ASM                                   \
+    "ldrd   %[x01], %[x23], [%[x]], #8\n\t"                  \
+    AFKD_W16_ROWS2_ASM("a0", "a1") AFKD_W16_ROWS2_ASM("a2", "a3")
+#endif
+
+/* a0..a3 += w_i . x over `blocks` blocks of 4 columns; returns the weight pointer past them.
+ * The caller guarantees word-aligned w and x on DSP builds (LDRD): the generated arrays are
+ * aligned(4) and the kernels test the input. Same sums in the C loop. */
+__attribute__((always_inline)) static inline const int16_t *afkd_rows4_w16_aligned(
+    const int16_t *w, const int16_t *x, int32_t blocks, int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+#if AFKD_USE_DSP && !defined(AFKD_DSP_EMULATION)
+    int32_t acc0 = *a0, acc1 = *a1, acc2 = *a2, acc3 = *a3;
+    int32_t x01, x23;
+    int32_t pairs = blocks >> 1;
+    if (pairs > 0) {  /* two blocks per pass: one loop branch per 32 MACs */
+        __asm__ volatile("1:\n\t" AFKD_W16_BLOCK_ASM AFKD_W16_BLOCK_ASM
+                         "subs   %[n], %[n], #1\n\t"
+                         "bne    1b\n\t"
+                         : [a0] "+r"(acc0), [a1] "+r"(acc1), [a2] "+r"(acc2), [a3] "+r"(acc3),
+                           [w] "+r"(w), [x] "+r"(x), [n] "+r"(pairs), [x01] "=&r"(x01),
+                           [x23] "=&r"(x23)
+                         :
+                         : "cc", "memory", "r8", "r9", "r10", "r11");
+    }
+    if (blocks & 1) {
+        __asm__ volatile(AFKD_W16_BLOCK_ASM
+                         : [a0] "+r"(acc0), [a1] "+r"(acc1), [a2] "+r"(acc2), [a3] "+r"(acc3),
+                           [w] "+r"(w), [x] "+r"(x), [x01] "=&r"(x01), [x23] "=&r"(x23)
+                         :
+                         : "memory", "r8", "r9", "r10", "r11");
+    }
+    *a0 = acc0;
+    *a1 = acc1;
+    *a2 = acc2;
+    *a3 = acc3;
+#else
+    for (int32_t j = 0; j < blocks; j++, w += 16, x += 4) {
+        *a0 += w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + w[3] * x[3];
+        *a1 += w[4] * x[0] + w[5] * x[1] + w[6] * x[2] + w[7] * x[3];
+        *a2 += w[8] * x[0] + w[9] * x[1] + w[10] * x[2] + w[11] * x[3];
+        *a3 += w[12] * x[0] + w[13] * x[1] + w[14] * x[2] + w[15] * x[3];
+    }
+#endif
+    return w;
+}
+
+/* The same for any alignment: misaligned pointers take the C loop. */
+static inline const int16_t *afkd_rows4_w16(const int16_t *w, const int16_t *x, int32_t blocks,
+                                            int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    if ((((uintptr_t)w | (uintptr_t)x) & 3u) == 0u) {
+        return afkd_rows4_w16_aligned(w, x, blocks, a0, a1, a2, a3);
+    }
+    for (int32_t j = 0; j < blocks; j++, w += 16, x += 4) {
+        *a0 += w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + w[3] * x[3];
+        *a1 += w[4] * x[0] + w[5] * x[1] + w[6] * x[2] + w[7] * x[3];
+        *a2 += w[8] * x[0] + w[9] * x[1] + w[10] * x[2] + w[11] * x[3];
+        *a3 += w[12] * x[0] + w[13] * x[1] + w[14] * x[2] + w[15] * x[3];
+    }
+    return w;
+}
+
+/* The cols % 4 tail of an int16-stored group (row after row). */
+static inline void afkd_tail4_w16(const int16_t *w, const int16_t *x, int32_t rem, int32_t *a0,
+                                  int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    for (int32_t k = 0; k < rem; k++) {
+        *a0 += w[k] * x[k];
+        *a1 += w[rem + k] * x[k];
+        *a2 += w[2 * rem + k] * x[k];
+        *a3 += w[3 * rem + k] * x[k];
+    }
+}
+
+/* One int16-stored row (after the last group of 4): w . x over cols terms. */
+static inline int32_t afkd_dot1_w16(const int16_t *w, const int16_t *x, int32_t cols)
+{
+    int32_t a = 0;
+    for (int32_t k = 0; k < cols; k++) {
+        a += w[k] * x[k];
+    }
+    return a;
 }
 
 /* The cols % 4 tail of a packed group (stored plainly, row after row). */

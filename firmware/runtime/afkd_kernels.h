@@ -41,6 +41,26 @@ extern "C" {
  * pointwise conv (rows = Cout, cols = Cin, weights OHWI (Cout,1,1,Cin) = [Cout][Cin]) and
  * the encoder (rows = N, cols = L, weights (N,1,L,1) = [N][L]).
  */
+/*
+ * A firmware whose 16x8 convolutions all use int16-stored weights with SMMULR multipliers (the
+ * exporter's default) is built with AFKD_S16_WEIGHTS16_ONLY=1 (generated CMakeLists.txt): the
+ * kernels then leave out their int8-weight and int64 paths, about 6 KB of flash. Any model
+ * runs correctly without it.
+ */
+#if defined(AFKD_S16_WEIGHTS16_ONLY) && AFKD_S16_WEIGHTS16_ONLY
+#define AFKD_S16_OTHER_LAYOUTS 0
+#else
+#define AFKD_S16_OTHER_LAYOUTS 1
+#endif
+
+/* int8 weight arrays are word-aligned so the DSP loops may load them with LDRD
+ * (afkd_dot.h); the generated model marks them with this. */
+#if defined(__GNUC__) || defined(__clang__)
+#define AFKD_ALIGN_WORD __attribute__((aligned(4)))
+#else
+#define AFKD_ALIGN_WORD
+#endif
+
 typedef struct {
     int32_t rows;               /* output channels, >= 1 */
     int32_t cols;               /* input terms per output, 1 .. 65536 */
@@ -72,6 +92,13 @@ typedef struct {
     const int16_t *multiplier;  /* [rows] m16 in [0, 0x7FFF] */
     const uint8_t *shift;       /* [rows] ts = 15 - TFLite shift, 8 .. 46 */
     int32_t act_min, act_max;   /* in [-32768, 32767] */
+    /* [rows] m16 << (32 - ts), or NULL. The exporter emits it (and NULL multiplier and shift)
+     * when bias64 is NULL and every row has 16 <= ts <= 32; then (acc * m16 + 2^(ts-1)) >> ts
+     * = (acc * multiplier32 + 2^31) >> 32, one SMMULR per output (afkd_requant.h). */
+    const int32_t *multiplier32;
+    /* The weights stored as int16 (export/intops_pack.py pack_dense_weights16), or NULL.
+     * With it and multiplier32 the kernel takes its fastest loop; `weights` is then NULL. */
+    const int16_t *weights16;
 } afkd_dense_s16_params;
 
 typedef struct {
@@ -125,6 +152,10 @@ typedef struct {
     const int16_t *multiplier;  /* [C] m16 */
     const uint8_t *shift;       /* [C] ts */
     int32_t act_min, act_max;
+    const int32_t *multiplier32; /* [C] or NULL, as in afkd_dense_s16_params */
+    /* [K][C] the weights stored as int16, or NULL: then `weights` is NULL, and with
+     * multiplier32, a bias and an even C the kernel does two channels per word (SMLABB/SMLATT). */
+    const int16_t *weights16;
 } afkd_depthwise_s16_params;
 
 typedef struct {
@@ -167,6 +198,9 @@ typedef struct {
     int64_t bias;
     int32_t multiplier, shift;
     int32_t act_min, act_max;
+    /* The same taps stored as int16 (export/intops_pack.py pack_dense_weights16), or NULL;
+     * with it `weights` is NULL and the kernel takes its LDRD/SMLAD loop. */
+    const int16_t *weights16;
 } afkd_decoder_s16_params;
 
 typedef struct {

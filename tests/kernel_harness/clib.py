@@ -44,7 +44,8 @@ class DenseS8(C.Structure):
 class DenseS16(C.Structure):
     _fields_ = [("rows", i32), ("cols", i32), ("weights", P(C.c_int8)), ("bias", P(i32)),
                 ("bias64", P(i64)), ("multiplier", P(C.c_int16)), ("shift", P(C.c_uint8)),
-                ("act_min", i32), ("act_max", i32)]
+                ("act_min", i32), ("act_max", i32), ("multiplier32", P(i32)),
+                ("weights16", P(C.c_int16))]
 
 
 class DepthwiseS8(C.Structure):
@@ -56,19 +57,23 @@ class DepthwiseS8(C.Structure):
 class DepthwiseS16(C.Structure):
     _fields_ = [("channels", i32), ("taps", i32), ("weights", P(C.c_int8)), ("bias", P(i32)),
                 ("bias64", P(i64)), ("multiplier", P(C.c_int16)), ("shift", P(C.c_uint8)),
-                ("act_min", i32), ("act_max", i32)]
+                ("act_min", i32), ("act_max", i32), ("multiplier32", P(i32)),
+                ("weights16", P(C.c_int16))]
 
 
-def wide_stage(keep: "Keep", bias, multiplier, shift, rows: int, terms: int) -> dict:
-    """The 16x8 output-stage fields (export/intops_pack.py encodings) of DenseS16/DepthwiseS16."""
+def wide_stage(keep: "Keep", bias, multiplier, shift, rows: int, terms: int, smmulr: bool = False) -> dict:
+    """The 16x8 output-stage fields (export/intops_pack.py encodings) of DenseS16/DepthwiseS16:
+    (m16, ts), or with smmulr the one-int32 form where it applies, as the exporter writes it."""
     from afkd.export import intops_pack
 
     bias32, bias64 = intops_pack.split_bias_s16(bias, rows, terms)
     m16, ts = intops_pack.reduced_multiplier_s16(multiplier, shift)
-    return dict(bias=None if bias32 is None else keep.ptr(bias32, np.int32, C.c_int32),
-                bias64=None if bias64 is None else keep.ptr(bias64, np.int64, C.c_int64),
-                multiplier=keep.ptr(m16, np.int16, C.c_int16),
-                shift=keep.ptr(ts, np.uint8, C.c_uint8))
+    m32 = intops_pack.smmulr_multiplier_s16(m16, ts) if smmulr and bias64 is None else None
+    fields = dict(bias=None if bias32 is None else keep.ptr(bias32, np.int32, C.c_int32),
+                  bias64=None if bias64 is None else keep.ptr(bias64, np.int64, C.c_int64))
+    if m32 is not None:
+        return dict(fields, multiplier32=keep.ptr(m32, np.int32, C.c_int32))
+    return dict(fields, multiplier=keep.ptr(m16, np.int16, C.c_int16), shift=keep.ptr(ts, np.uint8, C.c_uint8))
 
 
 class DecoderS8(C.Structure):
@@ -80,7 +85,7 @@ class DecoderS8(C.Structure):
 class DecoderS16(C.Structure):
     _fields_ = [("channels", i32), ("kernel", i32), ("stride", i32), ("weights", P(C.c_int8)),
                 ("bias", i64), ("multiplier", i32), ("shift", i32), ("act_min", i32),
-                ("act_max", i32)]
+                ("act_max", i32), ("weights16", P(C.c_int16))]
 
 
 class PreluS8(C.Structure):

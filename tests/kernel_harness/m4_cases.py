@@ -18,7 +18,9 @@ def _array(name: str, values, dtype, const: bool = True) -> str:
     values = np.asarray(values).astype(dtype).ravel()
     suffix = "LL" if dtype == np.int64 else ""
     body = ", ".join(f"{int(v)}{suffix}" for v in values)
-    return f"static {'const ' if const else ''}{CTYPE[dtype]} {name}[{values.size}] = {{{body}}};\n"
+    # word-aligned like the exporter's arrays and state, so the LDRD loops run
+    return (f"static {'const ' if const else ''}{CTYPE[dtype]} {name}[{values.size}] "
+            f"__attribute__((aligned(4))) = {{{body}}};\n")
 
 
 def _multipliers(rng, count, real_scale):
@@ -26,12 +28,18 @@ def _multipliers(rng, count, real_scale):
     return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
 
 
-def _wide_stage(name: str, bias, m, s, terms: int) -> str:
-    """The 16x8 flash encodings (int32 or int64 bias, m16, ts) as C arrays."""
+def _wide_stage(name: str, bias, m, s, terms: int, smmulr: bool = False) -> tuple[str, str]:
+    """The 16x8 flash encodings (int32 or int64 bias, m16 and ts, or with smmulr the int32
+    SMMULR multipliers where they apply) as C arrays, and the struct fields naming them."""
     bias32, bias64 = intops_pack.split_bias_s16(bias, len(m), terms)
     m16, ts = intops_pack.reduced_multiplier_s16(m, s)
-    return (_array(f"{name}_b", bias32, np.int32) + _array(f"{name}_b64", bias64, np.int64)
-            + _array(f"{name}_m", m16, np.int16) + _array(f"{name}_s", ts, np.uint8))
+    m32 = intops_pack.smmulr_multiplier_s16(m16, ts) if smmulr and bias64 is None else None
+    arrays = _array(f"{name}_b", bias32, np.int32) + _array(f"{name}_b64", bias64, np.int64)
+    fields = f".bias = {name}_b, .bias64 = {name}_b64, "
+    if m32 is not None:
+        return arrays + _array(f"{name}_m32", m32, np.int32), fields + f".multiplier32 = {name}_m32, "
+    arrays += _array(f"{name}_m", m16, np.int16) + _array(f"{name}_s", ts, np.uint8)
+    return arrays, fields + f".multiplier = {name}_m, .shift = {name}_s, "
 
 
 class Cases:
@@ -47,11 +55,13 @@ class Cases:
             f'    m4_report("{name}", actual, {name}_expected, {count}, n, {macs}u);\n')
 
     def dense(self, kind: str, rows: int, cols: int, wide: bool, big_bias: bool = False,
-              spread: float = 1.0):
+              spread: float = 1.0, weights16: bool = False):
         """big_bias: a bias too large for int32 sums (the int64 path); spread: multipliers
-        spread over 2^+-spread around the typical scale (every requant16 case)."""
+        spread over 2^+-spread around the typical scale (every requant16 case); weights16: the
+        exporter's default 16x8 layout (int16-stored weights, SMMULR multipliers)."""
         rng = self.rng
-        name = f"{kind}_{'s16' if wide else 's8'}_{rows}x{cols}{'_bigbias' if big_bias else ''}"
+        name = (f"{kind}_{'s16' if wide else 's8'}_{rows}x{cols}{'_bigbias' if big_bias else ''}"
+                f"{'_w16' if weights16 else ''}")
         dtype = np.int16 if wide else np.int8
         info = np.iinfo(dtype)
         w = rng.integers(-127, 128, (rows, cols))
@@ -68,14 +78,20 @@ class Cases:
         expected = intops.pointwise(x[None].astype(dtype), w, bias, zp_in, m, s, zp_out, lo, hi,
                                     wide=wide)[0]
         d = self.decls
-        d.append(_array(f"{name}_w", intops_pack.pack_dense_weights(w, wide), np.int8)
-                 + _array(f"{name}_x", x, dtype))
+        d.append(_array(f"{name}_x", x, dtype))
         if wide:
-            d.append(_wide_stage(name, bias, m, s, cols)
-                     + f"static const afkd_dense_s16_params {name}_p = {{{rows}, {cols}, {name}_w, "
-                       f"{name}_b, {name}_b64, {name}_m, {name}_s, {lo}, {hi}}};\n")
+            arrays, fields = _wide_stage(name, bias, m, s, cols, smmulr=weights16)
+            if weights16 and "multiplier32" in fields:
+                arrays += _array(f"{name}_w16", intops_pack.pack_dense_weights16(w), np.int16)
+                fields += f".weights16 = {name}_w16, "
+            else:
+                arrays += _array(f"{name}_w", intops_pack.pack_dense_weights(w, wide), np.int8)
+                fields += f".weights = {name}_w, "
+            d.append(arrays + f"static const afkd_dense_s16_params {name}_p = {{.rows = {rows}, .cols = {cols}, "
+                              f"{fields}.act_min = {lo}, .act_max = {hi}}};\n")
         else:
-            d.append(_array(f"{name}_m", m, np.int32) + _array(f"{name}_s", s, np.int32))
+            d.append(_array(f"{name}_w", intops_pack.pack_dense_weights(w, wide), np.int8)
+                     + _array(f"{name}_m", m, np.int32) + _array(f"{name}_s", s, np.int32))
             folded = intops.fold_input_offset(bias, w, zp_in)
             d.append(_array(f"{name}_b", folded, np.int32)
                      + f"static const afkd_dense_s8_params {name}_p = {{{rows}, {cols}, {name}_w, "
@@ -88,8 +104,8 @@ class Cases:
                          f"    n = cortex_m_counter_read();\n")
         self._report(name, f"{name}_out", rows, expected, rows * cols, dtype)
 
-    def depthwise(self, channels: int, wide: bool):
-        rng, name = self.rng, f"depthwise_{'s16' if wide else 's8'}_{channels}"
+    def depthwise(self, channels: int, wide: bool, weights16: bool = False):
+        rng, name = self.rng, f"depthwise_{'s16' if wide else 's8'}_{channels}{'_w16' if weights16 else ''}"
         dtype = np.int16 if wide else np.int8
         info = np.iinfo(dtype)
         w = rng.integers(-127, 128, (3, channels))
@@ -102,16 +118,21 @@ class Cases:
         expected = intops.depthwise(frames.astype(dtype), w, bias, 1, zp_in, m, s, zp_out, lo, hi,
                                     wide=wide)[0]
         d = self.decls
-        d.append(_array(f"{name}_w", w, np.int8)
-                 + "".join(_array(f"{name}_f{k}", frames[k], dtype) for k in range(3)))
+        d.append("".join(_array(f"{name}_f{k}", frames[k], dtype) for k in range(3)))
         ctype = CTYPE[dtype]
         d.append(f"static const {ctype} *const {name}_taps[3] = {{{name}_f0, {name}_f1, {name}_f2}};\n")
         if wide:
-            d.append(_wide_stage(name, bias, m, s, 3)
-                     + f"static const afkd_depthwise_s16_params {name}_p = {{{channels}, 3, "
-                       f"{name}_w, {name}_b, {name}_b64, {name}_m, {name}_s, {lo}, {hi}}};\n")
+            arrays, fields = _wide_stage(name, bias, m, s, 3, smmulr=weights16)
+            if weights16 and "multiplier32" in fields:
+                arrays += _array(f"{name}_w16", intops_pack.pack_depthwise_weights16(w), np.int16)
+                fields += f".weights16 = {name}_w16, "
+            else:
+                arrays += _array(f"{name}_w", w, np.int8)
+                fields += f".weights = {name}_w, "
+            d.append(arrays + f"static const afkd_depthwise_s16_params {name}_p = {{.channels = {channels}, "
+                              f".taps = 3, {fields}.act_min = {lo}, .act_max = {hi}}};\n")
         else:
-            d.append(_array(f"{name}_m", m, np.int32) + _array(f"{name}_s", s, np.int32)
+            d.append(_array(f"{name}_w", w, np.int8) + _array(f"{name}_m", m, np.int32) + _array(f"{name}_s", s, np.int32)
                      + _array(f"{name}_b", intops.fold_input_offset(bias, w.T, zp_in), np.int32)
                      + f"static const afkd_depthwise_s8_params {name}_p = {{{channels}, 3, "
                        f"{name}_w, {name}_b, {name}_m, {name}_s, {zp_out}, {lo}, {hi}, "
@@ -123,8 +144,8 @@ class Cases:
                          f"    n = cortex_m_counter_read();\n")
         self._report(name, f"{name}_out", channels, expected, 3 * channels, dtype)
 
-    def decoder(self, channels: int, wide: bool, frames: int = 4):
-        rng, name = self.rng, f"decoder_{'s16' if wide else 's8'}_{channels}"
+    def decoder(self, channels: int, wide: bool, frames: int = 4, weights16: bool = False):
+        rng, name = self.rng, f"decoder_{'s16' if wide else 's8'}_{channels}{'_w16' if weights16 else ''}"
         dtype = np.int16 if wide else np.int8
         info = np.iinfo(dtype)
         w = rng.integers(-127, 128, (16, channels))
@@ -138,12 +159,17 @@ class Cases:
         expected = intops.transpose_conv(x.astype(dtype), w, bias, 8, zp_in, m[0], s[0], zp_out,
                                          lo, hi, wide=wide)[: frames * 8]
         d = self.decls
-        d.append(_array(f"{name}_w", intops_pack.pack_dense_weights(w, True) if wide else w, np.int8)
-                 + _array(f"{name}_x", x, dtype))
+        if weights16:
+            d.append(_array(f"{name}_w16", intops_pack.pack_dense_weights16(w), np.int16))
+        else:
+            d.append(_array(f"{name}_w", intops_pack.pack_dense_weights(w, True) if wide else w, np.int8))
+        d.append(_array(f"{name}_x", x, dtype))
         suffix = "s16" if wide else "s8"
         if wide:
-            d.append(f"static const afkd_decoder_s16_params {name}_p = {{{channels}, 16, 8, "
-                     f"{name}_w, {bias}LL, {m[0]}, {s[0]}, {lo}, {hi}}};\n"
+            weights = f".weights16 = {name}_w16" if weights16 else f".weights = {name}_w"
+            d.append(f"static const afkd_decoder_s16_params {name}_p = {{.channels = {channels}, .kernel = 16, "
+                     f".stride = 8, {weights}, .bias = {bias}LL, .multiplier = {m[0]}, .shift = {s[0]}, "
+                     f".act_min = {lo}, .act_max = {hi}}};\n"
                      + _array(f"{name}_tail", np.zeros(16), np.int64, const=False))
         else:
             d.append(_array(f"{name}_off", intops.decoder_tap_offsets(w, zp_in), np.int32)
@@ -242,6 +268,17 @@ def standard_cases() -> str:
         cases.dense("pointwise", 30, 18, wide, spread=12.0)   # every output-stage case
         if wide:
             cases.dense("pointwise", 9, 32, wide, big_bias=True)  # int64 sums
+            # the exporter's default 16x8 layout: int16-stored weights, SMMULR multipliers
+            cases.dense("pointwise", 32, 32, wide, weights16=True)
+            cases.dense("pointwise", 64, 64, wide, weights16=True)
+            cases.dense("pointwise", 12, 20, wide, weights16=True)   # an odd number of blocks
+            cases.dense("pointwise", 7, 13, wide, weights16=True)    # the plain-C path
+            cases.dense("encoder", 32, 20, wide, weights16=True)
+            cases.dense("pointwise", 30, 18, wide, spread=6.0, weights16=True)
+            cases.depthwise(32, wide, weights16=True)
+            cases.depthwise(13, wide, weights16=True)
+            cases.decoder(32, wide, weights16=True)
+            cases.decoder(13, wide, weights16=True)
         # the student's sizes (N = B = H = 32, encoder L = 20), for the per-kernel table
         cases.dense("pointwise", 32, 32, wide)
         cases.dense("encoder", 32, 20, wide)
