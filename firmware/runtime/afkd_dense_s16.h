@@ -130,11 +130,12 @@ __attribute__((noinline)) static void afkd_dense_s16_w16_any(const afkd_dense_s1
  * stores. relu is a constant at both call sites. Anything else goes to afkd_dense_s16_w16_any.
  */
 __attribute__((always_inline)) static inline void afkd_dense_s16_w16(const afkd_dense_s16_params *p, const int16_t *x,
-                                                                    int16_t *out, int relu)
+                                                                    int16_t *out, int relu, int int16_weights)
 {
     const int32_t rows = p->rows, cols = p->cols;
     const int32_t blocks = cols >> 2;
-    const int16_t *w = p->weights16;
+    const int16_t *w16 = p->weights16;
+    const int8_t *w8 = p->weights;   /* int16_weights == 0: the packed int8 layout (SXTB16 loop) */
     const int32_t *b = p->bias;
     const int32_t *m = p->multiplier32;
     for (int32_t g = rows >> 2; g > 0; g--, m += 4, out += 4) {
@@ -146,7 +147,11 @@ __attribute__((always_inline)) static inline void afkd_dense_s16_w16(const afkd_
             a3 = b[3];
             b += 4;
         }
-        w = afkd_rows4_w16_aligned(w, x, blocks, &a0, &a1, &a2, &a3);
+        if (int16_weights) {
+            w16 = afkd_rows4_w16_aligned(w16, x, blocks, &a0, &a1, &a2, &a3);
+        } else {
+            w8 = afkd_rows4_s16(w8, x, blocks, &a0, &a1, &a2, &a3);
+        }
         a0 = afkd_smmulr(a0, m[0]);
         a1 = afkd_smmulr(a1, m[1]);
         a2 = afkd_smmulr(a2, m[2]);
@@ -167,25 +172,42 @@ __attribute__((always_inline)) static inline void afkd_dense_s16_w16(const afkd_
     }
 }
 
-/* Whether afkd_dense_s16_w16 may run: the shape and alignment it assumes. */
-static inline int afkd_dense_s16_w16_fits(const afkd_dense_s16_params *p, const int16_t *x)
+/* Whether afkd_dense_s16_w16 may run: the shape and alignment it assumes (and for the int8
+ * layout, SMMULR multipliers and int32 sums). */
+static inline int afkd_dense_s16_fast_fits(const afkd_dense_s16_params *p, const int16_t *x)
 {
-    return p->weights16 != NULL && ((p->rows | p->cols) & 3) == 0 &&
-           (((uintptr_t)x | (uintptr_t)p->weights16) & 3u) == 0u;
+    const void *w = p->weights16 != NULL ? (const void *)p->weights16 : (const void *)p->weights;
+    return p->multiplier32 != NULL && p->bias64 == NULL && ((p->rows | p->cols) & 3) == 0 &&
+           (((uintptr_t)x | (uintptr_t)w) & 3u) == 0u;
 }
 
 __attribute__((noinline)) static void afkd_dense_s16_w16_full(const afkd_dense_s16_params *p, const int16_t *x,
                                                               int16_t *out)
 {
-    afkd_dense_s16_w16(p, x, out, 0);
+    afkd_dense_s16_w16(p, x, out, 0, 1);
 }
 
 __attribute__((noinline)) static void afkd_dense_s16_w16_relu(const afkd_dense_s16_params *p, const int16_t *x,
                                                               int16_t *out)
 {
-    afkd_dense_s16_w16(p, x, out, 1);
+    afkd_dense_s16_w16(p, x, out, 1, 1);
 }
 
+#if AFKD_S16_OTHER_LAYOUTS
+__attribute__((noinline)) static void afkd_dense_s16_w8_full(const afkd_dense_s16_params *p, const int16_t *x,
+                                                             int16_t *out)
+{
+    afkd_dense_s16_w16(p, x, out, 0, 0);
+}
+
+__attribute__((noinline)) static void afkd_dense_s16_w8_relu(const afkd_dense_s16_params *p, const int16_t *x,
+                                                             int16_t *out)
+{
+    afkd_dense_s16_w16(p, x, out, 1, 0);
+}
+#endif
+
+#if AFKD_S16_OTHER_LAYOUTS
 /* General path: int64 accumulators; int32 partial sums over at most AFKD_S16_CHUNK columns. */
 __attribute__((noinline)) static void afkd_dense_s16_wide(const afkd_dense_s16_params *p, const int16_t *x, int16_t *out)
 {
@@ -233,11 +255,12 @@ __attribute__((noinline)) static void afkd_dense_s16_wide(const afkd_dense_s16_p
         out[r] = (int16_t)afkd_clamp(y, p->act_min, p->act_max);
     }
 }
+#endif
 
 static inline void afkd_dense_s16(const afkd_dense_s16_params *p, const int16_t *x, int16_t *out)
 {
     if (!AFKD_S16_OTHER_LAYOUTS || p->weights16 != NULL) {  /* given only with multiplier32 (int32 sums) */
-        if (!afkd_dense_s16_w16_fits(p, x)) {
+        if (!afkd_dense_s16_fast_fits(p, x)) {
             afkd_dense_s16_w16_any(p, x, out);
         } else if (p->act_min == -32768 && p->act_max == 32767) {
             afkd_dense_s16_w16_full(p, x, out);
@@ -246,17 +269,23 @@ static inline void afkd_dense_s16(const afkd_dense_s16_params *p, const int16_t 
         } else {
             afkd_dense_s16_w16_any(p, x, out);
         }
+        return;
+    }
+#if AFKD_S16_OTHER_LAYOUTS
+    /* packed int8 weights (--weight-storage int8): the same fast loop with SXTB16 where it fits */
+    const int fits = afkd_dense_s16_fast_fits(p, x);
+    if (fits && p->act_min == -32768 && p->act_max == 32767) {
+        afkd_dense_s16_w8_full(p, x, out);
+    } else if (fits && p->act_min == 0 && p->act_max == 32767) {
+        afkd_dense_s16_w8_relu(p, x, out);
     } else if (p->bias64 != NULL) {
         afkd_dense_s16_wide(p, x, out);
     } else if (p->multiplier32 == NULL) {
         afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_ANY, 0);
-    } else if (p->act_min == -32768 && p->act_max == 32767) {
-        afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_FULL, 1);
-    } else if (p->act_min == 0 && p->act_max == 32767) {
-        afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_RELU, 1);
     } else {
         afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_ANY, 1);
     }
+#endif
 }
 
 #endif /* AFKD_DENSE_S16_H */
