@@ -206,3 +206,16 @@ def test_add_general_path_matches_intops(lib, mode):
     suffix = "s8" if mode == "int8" else "s16"
     actual = clib.call_elementwise(getattr(lib, f"afkd_add_{suffix}"), clib.AddParams(**params.__dict__), a, b)
     assert_same(actual, expected, f"afkd_add_{suffix} general path")
+
+
+def test_leaky_relu_s16_with_the_inputs_scale_passes_positives_through(lib):
+    """When the output scale equals the input scale (the converter's usual choice), the kernel's
+    shortcut copies v >= 0; every int16 value must still give intops_leaky's bits."""
+    from afkd.export.intops_leaky import leaky_relu, leaky_relu_params
+
+    values = np.arange(-32768, 32768, dtype=np.int16)
+    for slope in (0.2, 0.013):
+        params = leaky_relu_params(0.01, 0, slope, 0.01, 0)
+        assert (params.multiplier_identity, params.shift_identity) == (1 << 30, 1)
+        actual = clib.call_elementwise(lib.afkd_leaky_relu_s16, LeakyParams(**params.__dict__), values)
+        assert_same(actual, leaky_relu(values, params, np.int16), f"afkd_leaky_relu_s16 (slope {slope})")

@@ -30,6 +30,20 @@ void afkd_leaky_relu_s16(const afkd_leaky_relu_params *p, const int16_t *in, int
     const int32_t down_pos = identity.right_shift, half_pos = identity.half;
     const int32_t m_neg = alpha.multiplier, up_neg = alpha.doubling_shift;
     const int32_t down_neg = alpha.right_shift, half_neg = alpha.half, mask_neg = alpha.sign_mask;
+    if (p->multiplier_identity == (1 << 30) && p->shift_identity == 1) {
+        /* The converter often gives the output the input's scale: then requant(v) = v exactly
+         * for v >= 0 (DoublingHighMul(2v, 2^30) = v), and only negative values are scaled. */
+        for (int32_t i = 0; i < n; i++) {
+            const int32_t v = in[i];
+            if (v >= 0) {
+                out[i] = (int16_t)v;
+            } else {
+                const int32_t high = afkd_smmulr(afkd_shl(v, up_neg), m_neg);
+                out[i] = (int16_t)afkd_saturate16((high + half_neg + ((high >> 31) & mask_neg)) >> down_neg);
+            }
+        }
+        return;
+    }
     for (int32_t i = 0; i < n; i++) {
         const int32_t v = in[i];
         int32_t y;

@@ -189,13 +189,13 @@ class Cases:
         self.body.append(f"    cortex_m_counter_start();\n    {call};\n    n = cortex_m_counter_read();\n")
         self._report(name, f"{name}_out", count, expected, 0, expected.dtype.type)
 
-    def leaky_relu(self, count: int, wide: bool):
-        rng, name = self.rng, f"leaky_relu_{'s16' if wide else 's8'}_{count}"
+    def leaky_relu(self, count: int, wide: bool, same_scale: bool = False):
+        rng, name = self.rng, f"leaky_relu_{'s16' if wide else 's8'}_{count}{'_same_scale' if same_scale else ''}"
         dtype = np.int16 if wide else np.int8
         info = np.iinfo(dtype)
         x = rng.integers(info.min, info.max + 1, count)
         zp_in, zp_out = (0, 0) if wide else (int(rng.integers(-20, 20)), int(rng.integers(-10, 10)))
-        q = leaky_relu_params(0.01, zp_in, 0.25, 0.008, zp_out)
+        q = leaky_relu_params(0.01, zp_in, 0.25, 0.01 if same_scale else 0.008, zp_out)
         expected = leaky_relu(x, q, dtype)
         fields = ", ".join(str(getattr(q, f)) for f in q.__dataclass_fields__)
         sfx = "s16" if wide else "s8"
@@ -285,6 +285,7 @@ def standard_cases() -> str:
         cases.depthwise(32, wide)
         cases.decoder(32, wide)
         cases.leaky_relu(32, wide)
+        cases.leaky_relu(32, wide, same_scale=True)
         cases.binary("add", 32, wide)
         cases.binary("mul", 32, wide)
         cases.binary("add", 16, wide, scales=(0.02, 0.02, 0.03), tag="_equal_scales")
