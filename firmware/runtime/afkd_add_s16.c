@@ -21,6 +21,21 @@ static void afkd_add_s16_general(const afkd_add_params *p, const int16_t *a, con
     }
 }
 
+/* The HALVES loop below: `a` the input with the exact factor 1/2, `b` the scaled one. full_range
+ * is a constant at both call sites. */
+__attribute__((always_inline)) static inline void afkd_add_s16_halves_loop(
+    const int16_t *a, const int16_t *b, int16_t *out, int32_t n, int32_t multiplier, int32_t down, int32_t half,
+    int32_t out_m, int32_t out_down, int32_t out_half, int32_t lo, int32_t hi, int full_range)
+{
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t b_high = afkd_smmulr(afkd_shl(b[i], 16), multiplier);
+        const int32_t b_scaled = (b_high + half + (b_high >> 31)) >> down;
+        const int32_t high = afkd_smmulr(afkd_shl(afkd_shl(a[i], 14) + b_scaled, 1), out_m);
+        const int32_t y = (high + out_half + (high >> 31)) >> out_down;
+        out[i] = (int16_t)(full_range ? afkd_saturate16(y) : afkd_clamp(y, lo, hi));
+    }
+}
+
 /*
  * The common 16x8 case, 20 instructions an element instead of 40: zero points 0, left shift
  * 15, and the input with the larger scale gets multiplier 2^30, shift 0 (its factor
@@ -64,11 +79,10 @@ static int afkd_add_s16_halves(const afkd_add_params *p, const int16_t *a, const
         return 1;
     }
     const int32_t down = -shift, half = 1 << (down - 1);
-    for (int32_t i = 0; i < n; i++) {
-        const int32_t b_high = afkd_smmulr(afkd_shl(b[i], 16), multiplier);
-        const int32_t b_scaled = (b_high + half + (b_high >> 31)) >> down;
-        const int32_t high = afkd_smmulr(afkd_shl(afkd_shl(a[i], 14) + b_scaled, 1), out_m);
-        out[i] = (int16_t)afkd_clamp((high + out_half + (high >> 31)) >> out_down, lo, hi);
+    if (lo == -32768 && hi == 32767) {  /* no activation: one SSAT instead of the clamp */
+        afkd_add_s16_halves_loop(a, b, out, n, multiplier, down, half, out_m, out_down, out_half, lo, hi, 1);
+    } else {
+        afkd_add_s16_halves_loop(a, b, out, n, multiplier, down, half, out_m, out_down, out_half, lo, hi, 0);
     }
     return 1;
 }
