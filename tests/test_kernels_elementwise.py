@@ -208,14 +208,18 @@ def test_add_general_path_matches_intops(lib, mode):
     assert_same(actual, expected, f"afkd_add_{suffix} general path")
 
 
-def test_leaky_relu_s16_with_the_inputs_scale_passes_positives_through(lib):
-    """When the output scale equals the input scale (the converter's usual choice), the kernel's
-    shortcut copies v >= 0; every int16 value must still give intops_leaky's bits."""
+def test_leaky_relu_s16_every_value_in_each_loop(lib):
+    """The 16x8 kernel's shortcuts (v >= 0 copied when the output keeps the input's scale, the
+    converter's usual choice; a shorter rounding for slopes >= 0) on every int16 value."""
     from afkd.export.intops_leaky import leaky_relu, leaky_relu_params
 
     values = np.arange(-32768, 32768, dtype=np.int16)
-    for slope in (0.2, 0.013):
-        params = leaky_relu_params(0.01, 0, slope, 0.01, 0)
-        assert (params.multiplier_identity, params.shift_identity) == (1 << 30, 1)
+    # each (scale, slope) picks one of the kernel's four 16x8 loops: same scale or not, slope
+    # >= 0 (the shorter rounding of the negative branch) or not
+    for out_scale, slope in ((0.01, 0.2), (0.01, 0.013), (0.01, -0.1), (0.008, 0.2), (0.008, -0.1)):
+        params = leaky_relu_params(0.01, 0, slope, out_scale, 0)
+        same = (params.multiplier_identity, params.shift_identity) == (1 << 30, 1)
+        assert same == (out_scale == 0.01)
         actual = clib.call_elementwise(lib.afkd_leaky_relu_s16, LeakyParams(**params.__dict__), values)
-        assert_same(actual, leaky_relu(values, params, np.int16), f"afkd_leaky_relu_s16 (slope {slope})")
+        assert_same(actual, leaky_relu(values, params, np.int16),
+                    f"afkd_leaky_relu_s16 (output scale {out_scale}, slope {slope})")
