@@ -68,9 +68,11 @@ def run(args: argparse.Namespace) -> int:
 
     _stage(f"exporting the student for STM32F4 ({args.quant}) and building firmware.elf", t0)
     build = out / "firmware"
-    export_args = argparse.Namespace(
-        checkpoint=str(student), target="stm32", out=str(build), seconds=30.0, dynamic=False, quant=args.quant,
-        calibration=str(train), calibration_segments=16, validation_segments=4, prefix="dtfe", no_build=False)
+    # Parsed by `afkd export`'s own parser, so the demo takes every export default as a user would.
+    export_parser = argparse.ArgumentParser(prog="afkd export")
+    export_cli.add_arguments(export_parser)
+    export_args = export_parser.parse_args(["--checkpoint", str(student), "--target", "stm32", "--out", str(build),
+                                            "--quant", args.quant, "--calibration", str(train)])
     for line in export_cli.summary_lines(export_cli.TARGETS["stm32"](export_args)):
         print("  " + line)
 
