@@ -49,16 +49,18 @@ def test_shipped_student_exports_to_onnx_and_tflite_in_one_command_each(tmp_path
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("quant", ["int16x8", "int8"])
+@pytest.mark.parametrize("quant,storage", [("int16x8", "int16"), ("int8", "int8"), ("int16x8", "int8")])
 @pytest.mark.parametrize("target,runner", [("host", "host"), ("stm32", "qemu")])
-def test_shipped_student_firmware_is_bit_exact_on_20_segments(segments, tmp_path, quant, target, runner):
+def test_shipped_student_firmware_is_bit_exact_on_20_segments(segments, tmp_path, quant, storage, target, runner):
+    """Both quantization modes, and the 16x8 model with its compact weight storage too."""
     require_tool("cmake")
     if runner == "qemu":
         require_tool("arm-none-eabi-gcc")
         require_tool("qemu-system-arm")
     build = tmp_path / "fw"
     assert cli.main(["export", "--checkpoint", str(STUDENT), "--target", target, "--quant", quant,
-                     "--out", str(build)]) == 0
+                     "--weight-storage", storage, "--out", str(build)]) == 0
+    assert json.loads((build / "export.json").read_text())["firmware"]["weight_storage"] == storage
     report_path = tmp_path / "report.json"
     code = cli.main(["validate", "--build", str(build), "--runner", runner, "--data", str(segments),
                      "--segments", "20", "--json", str(report_path)])
