@@ -153,8 +153,10 @@ typedef struct {
     const uint8_t *shift;       /* [C] ts */
     int32_t act_min, act_max;
     const int32_t *multiplier32; /* [C] or NULL, as in afkd_dense_s16_params */
-    /* [K][C] the weights stored as int16, or NULL: then `weights` is NULL, and with
-     * multiplier32, a bias and an even C the kernel does two channels per word (SMLABB/SMLATT). */
+    /* The weights stored as int16 in channel pairs (for each pair c, c+1: the K words
+     * [w_k[c] w_k[c+1]]; export/intops_pack.py pack_depthwise_weights16), or NULL: then
+     * `weights` is NULL, and with multiplier32, a bias and an even C the kernel does two
+     * channels per word (SMLABB/SMLATT). */
     const int16_t *weights16;
 } afkd_depthwise_s16_params;
 
