@@ -76,9 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prefix", default="dtfe",
                         help="firmware targets: prefix of every generated C symbol (default dtfe)")
     parser.add_argument("--weight-storage", choices=("int16", "int8"), default="int16",
-                        help="firmware targets, int16x8 models: keep the int8 weights of the 1x1 and "
-                        "encoder convs sign-extended to int16 in flash (fastest; default) or as packed "
-                        "bytes (half their flash, about 1.5x the instructions); the bits are the same")
+                        help="firmware targets: keep the int8 weights of the 1x1 and encoder convs (and, "
+                        "int16x8, the depthwise and decoder ones) sign-extended to int16 in flash (fastest; "
+                        "default) or as packed bytes (half their flash, more instructions); same bits")
     parser.add_argument("--no-build", action="store_true",
                         help="firmware targets: write the CMake project without building it")
 

@@ -45,8 +45,8 @@ class _Context:
 
     def __init__(self, prefix: str, sfx: str, weight_storage: str = "int16"):
         self.prefix, self.sfx = prefix, sfx
-        # 16x8 dense weights as int16 (fast, twice the flash) or int8 (compact): WEIGHT_STORAGE
-        self.weights16 = sfx == "s16" and weight_storage == "int16"
+        # dense weights as int16 (fast, twice the flash) or int8 (compact): WEIGHT_STORAGE
+        self.weights16 = weight_storage == "int16"
         self.arrays: list[dict[str, Any]] = []
         self.params: list[dict[str, Any]] = []
 
@@ -139,16 +139,14 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
     bias_t = "int64_t" if wide else "int32_t"
     if layer.kind in ("encoder", "pointwise"):
         rows, cols = layer.weights.shape
-        if wide and ctx.weights16 and "m32" in a:
+        if ctx.weights16 and ("m32" in a or not wide):  # 16x8: only with SMMULR multipliers
             w16 = ctx.array(layer.name, "weights16", intops_pack.pack_dense_weights16(layer.weights), "int16_t",
                             f"{layer.name}: int8 weights [{rows}][{cols}] stored as int16, 4 rows at a time (intops_pack)")
             fields = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", "NULL"), ("weights16", w16)]
         else:
             w = ctx.array(layer.name, "weights", a["weights_packed"], "int8_t",
                           f"{layer.name}: int8 weights [{rows}][{cols}], packed 4 rows at a time (intops_pack)")
-            fields = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", w)]
-            if wide:
-                fields.append(("weights16", "NULL"))
+            fields = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", w), ("weights16", "NULL")]
         fields += _output_stage(ctx, layer, a, s, wide)
         what = (f"encoder, {rows} channels from {cols} samples" if layer.kind == "encoder"
                 else f"1x1 conv {cols} -> {rows}")
@@ -234,9 +232,10 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
     return entry
 
 
-#: How the 16x8 dense layers keep their int8 weights in flash: "int16" (sign-extended, so the
-#: inner loop is LDRD + SMLAD only: fastest, twice the weight flash) or "int8" (packed bytes
-#: split by SXTB16: half the flash, about 1.5x the instructions). int8 models always use int8.
+#: How the dense (1x1 and encoder) layers keep their int8 weights in flash: "int16"
+#: (sign-extended, so the inner loop is LDM + SMLAD only: fastest, twice the weight flash) or
+#: "int8" (packed bytes split by SXTB16: half the flash, more instructions). In 16x8 models the
+#: depthwise and decoder weights follow the same choice.
 WEIGHT_STORAGE = ("int16", "int8")
 
 
@@ -304,7 +303,7 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
         "decoders": [e for e in layers if e["kind"] == "decoder"],
         "flush_channels": max(e["channels"] for e in layers if e["kind"] == "decoder"),
         "weight_bytes": sum(int(p.arrays["weights"].size) for p in params if "weights" in p.arrays),
-        "weight_storage": "int16" if ctx.weights16 else "int8",
+        "weight_storage": weight_storage,
         # every 16x8 conv on the int16-weight, SMMULR path: the kernels may drop the others
         "weights16_only": ctx.weights16 and all("m32" in p.arrays for p in params
                                                 if p.layer.kind in ("encoder", "pointwise", "depthwise")),

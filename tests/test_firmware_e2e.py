@@ -83,7 +83,9 @@ def _flip_weight_byte(elf_path, prefix="dtfe"):
     with open(elf_path, "rb") as f:
         elf = ELFFile(f)
         symbols = elf.get_section_by_name(".symtab")
-        sym = next(s for s in symbols.iter_symbols() if s.name == f"{prefix}_aa_block0_in_weights")
+        # int8 bytes or, with the default --weight-storage int16, sign-extended int16 values
+        sym = next(s for s in symbols.iter_symbols()
+                   if s.name in (f"{prefix}_aa_block0_in_weights", f"{prefix}_aa_block0_in_weights16"))
         address = sym["st_value"]
         section = next(s for s in elf.iter_sections()
                        if s["sh_addr"] <= address < s["sh_addr"] + s["sh_size"] and s["sh_type"] == "SHT_PROGBITS")
@@ -120,9 +122,9 @@ def test_validate_names_the_first_layer_where_the_generated_c_differs(workdir, t
     source = build / "model" / "dtfe_model.c"
     text = source.read_text()
     # Negate every weight of one layer in the generated C, as a generator bug would.
-    match = re.search(r"(dtfe_aa_block1_in_weights\[\d+\][^=]*= \{)(.*?)(\};)", text, re.S)
-    flipped = re.sub(r"-?\d+", lambda m: str(-max(int(m.group()), -127)), match.group(2))
-    source.write_text(text[:match.start(2)] + flipped + text[match.end(2):])
+    match = re.search(r"(dtfe_aa_block1_in_weights(16)?\[\d+\][^=]*= \{)(.*?)(\};)", text, re.S)
+    flipped = re.sub(r"-?\d+", lambda m: str(-max(int(m.group()), -127)), match.group(3))
+    source.write_text(text[:match.start(3)] + flipped + text[match.end(3):])
     shutil.rmtree(build / "build")  # its CMake cache names the original folder
     subprocess.run(["cmake", "-S", str(build), "-B", str(build / "build"), "-DAFKD_BOARD=host"], check=True,
                    capture_output=True)

@@ -53,7 +53,7 @@ def _dense_params(case, keep, bias_offset: int = 0, layout: str = "int8"):
     m32 = None
     if wide and smmulr:
         m32 = intops_pack.smmulr_multiplier_s16(*intops_pack.reduced_multiplier_s16(case["multiplier"], case["shift"]))
-    if wide and layout == "int16" and m32 is not None and not bias_offset:
+    if layout == "int16" and (m32 is not None or not wide) and not bias_offset:
         common["weights16"] = keep.ptr(intops_pack.pack_dense_weights16(case["weights"]), np.int16, C.c_int16)
     else:
         common["weights"] = keep.ptr(intops_pack.pack_dense_weights(case["weights"], wide), np.int8, C.c_int8)
@@ -86,7 +86,7 @@ def test_pointwise_matches_tflite(lib, mode, cin, cout, relu):
                 expected, "intops.pointwise")
     keep = clib.Keep()
     suffix = "s8" if mode == "int8" else "s16"
-    for layout in ("int8",) if mode == "int8" else LAYOUTS_S16:
+    for layout in ("int8", "int16") if mode == "int8" else LAYOUTS_S16:
         actual = clib.call_frames(getattr(lib, f"afkd_pointwise_{suffix}"),
                                   _dense_params(case, keep, layout=layout), frames, cout)
         assert_same(actual, expected, f"afkd_pointwise_{suffix} ({layout} layout)")
@@ -120,7 +120,7 @@ def test_encoder_matches_tflite(lib, mode, channels):
     suffix = "s8" if mode == "int8" else "s16"
     function = getattr(lib, f"afkd_encoder_{suffix}")
     ctype = clib.CTYPE[signal.dtype]
-    for layout in ("int8",) if mode == "int8" else LAYOUTS_S16:
+    for layout in ("int8", "int16") if mode == "int8" else LAYOUTS_S16:
         params = _dense_params(case, keep, layout=layout)
         actual = np.zeros_like(expected)
         for t in range(frames):                      # the caller slides the window by the stride

@@ -79,8 +79,86 @@ __attribute__((always_inline)) static inline void afkd_dense_s8_rows(const afkd_
     }
 }
 
+/* Longest input frame the int16-weight path widens on the stack (512 bytes); longer frames
+ * fall back to the int8 layout's loop over the same int16 weights (afkd_dense_s8_w16_any). */
+#define AFKD_S8_WIDEN_MAX 256
+
+/* int16-stored weights: x widened to int16 once per call, then the 16x8 kernels' LDM/SMLAD
+ * group loop; the int8 output stage as above. fast is a constant at both call sites. */
+__attribute__((always_inline)) static inline void afkd_dense_s8_w16(const afkd_dense_s8_params *p, const int8_t *x,
+                                                                   int8_t *out, int fast)
+{
+    const afkd_out_stage_s8 o = {p->multiplier, p->shift, p->output_offset, p->act_min,
+                                 p->act_max};
+    const int32_t cols = p->cols, rows = p->rows, blocks = cols >> 2;
+    int16_t wide[AFKD_S8_WIDEN_MAX] __attribute__((aligned(4)));
+    for (int32_t k = 0; k < cols; k++) {
+        wide[k] = x[k];
+    }
+    const int16_t *w = p->weights16;
+    const int32_t *bias = p->bias;
+    for (int32_t r = 0; r < rows; r += 4) {
+        int32_t a0 = bias[r], a1 = bias[r + 1], a2 = bias[r + 2], a3 = bias[r + 3];
+        w = afkd_rows4_w16_aligned(w, wide, blocks, &a0, &a1, &a2, &a3);
+        out[r] = afkd_finish_any_s8(&o, r, a0, fast);
+        out[r + 1] = afkd_finish_any_s8(&o, r + 1, a1, fast);
+        out[r + 2] = afkd_finish_any_s8(&o, r + 2, a2, fast);
+        out[r + 3] = afkd_finish_any_s8(&o, r + 3, a3, fast);
+    }
+}
+
+/* int16-stored weights in any other shape: plain C over the same layout. */
+__attribute__((noinline)) static void afkd_dense_s8_w16_any(const afkd_dense_s8_params *p, const int8_t *x,
+                                                            int8_t *out)
+{
+    const afkd_out_stage_s8 o = {p->multiplier, p->shift, p->output_offset, p->act_min,
+                                 p->act_max};
+    const int32_t cols = p->cols, rows = p->rows, blocks = cols >> 2, rem = cols & 3;
+    const int16_t *w = p->weights16;
+    int32_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        int32_t acc[4];
+        for (int32_t i = 0; i < 4; i++) {
+            acc[i] = p->bias[r + i];
+        }
+        for (int32_t j = 0; j < blocks; j++, w += 16) {
+            for (int32_t i = 0; i < 4; i++) {
+                for (int32_t k = 0; k < 4; k++) {
+                    acc[i] += w[4 * i + k] * x[4 * j + k];
+                }
+            }
+        }
+        for (int32_t i = 0; i < 4; i++) {
+            for (int32_t k = 0; k < rem; k++) {
+                acc[i] += w[rem * i + k] * x[4 * blocks + k];
+            }
+        }
+        w += 4 * rem;
+        for (int32_t i = 0; i < 4; i++) {
+            out[r + i] = afkd_finish_s8(&o, r + i, acc[i]);
+        }
+    }
+    for (; r < rows; r++, w += cols) {
+        int32_t acc = p->bias[r];
+        for (int32_t k = 0; k < cols; k++) {
+            acc += w[k] * x[k];
+        }
+        out[r] = afkd_finish_s8(&o, r, acc);
+    }
+}
+
 static inline void afkd_dense_s8(const afkd_dense_s8_params *p, const int8_t *x, int8_t *out)
 {
+    if (p->weights16 != NULL) {
+        if (((p->rows | p->cols) & 3) != 0 || p->cols > AFKD_S8_WIDEN_MAX || ((uintptr_t)p->weights16 & 3u) != 0u) {
+            afkd_dense_s8_w16_any(p, x, out);
+        } else if (p->requant_32bit) {
+            afkd_dense_s8_w16(p, x, out, 1);
+        } else {
+            afkd_dense_s8_w16(p, x, out, 0);
+        }
+        return;
+    }
     if (p->requant_32bit) {
         afkd_dense_s8_rows(p, x, out, 1);
     } else {

@@ -38,7 +38,8 @@ i32, i64, P = C.c_int32, C.c_int64, C.POINTER
 class DenseS8(C.Structure):
     _fields_ = [("rows", i32), ("cols", i32), ("weights", P(C.c_int8)), ("bias", P(i32)),
                 ("multiplier", P(i32)), ("shift", P(i32)), ("output_offset", i32),
-                ("act_min", i32), ("act_max", i32), ("requant_32bit", i32)]
+                ("act_min", i32), ("act_max", i32), ("requant_32bit", i32),
+                ("weights16", P(C.c_int16))]
 
 
 class DenseS16(C.Structure):

@@ -90,13 +90,19 @@ class Cases:
             d.append(arrays + f"static const afkd_dense_s16_params {name}_p = {{.rows = {rows}, .cols = {cols}, "
                               f"{fields}.act_min = {lo}, .act_max = {hi}}};\n")
         else:
-            d.append(_array(f"{name}_w", intops_pack.pack_dense_weights(w, wide), np.int8)
-                     + _array(f"{name}_m", m, np.int32) + _array(f"{name}_s", s, np.int32))
+            d.append(_array(f"{name}_m", m, np.int32) + _array(f"{name}_s", s, np.int32))
             folded = intops.fold_input_offset(bias, w, zp_in)
+            if weights16:
+                d.append(_array(f"{name}_w16", intops_pack.pack_dense_weights16(w), np.int16))
+                weights = f".weights16 = {name}_w16"
+            else:
+                d.append(_array(f"{name}_w", intops_pack.pack_dense_weights(w, wide), np.int8))
+                weights = f".weights = {name}_w"
             d.append(_array(f"{name}_b", folded, np.int32)
-                     + f"static const afkd_dense_s8_params {name}_p = {{{rows}, {cols}, {name}_w, "
-                       f"{name}_b, {name}_m, {name}_s, {zp_out}, {lo}, {hi}, "
-                       f"{int(intops_pack.requant_fits_32bit(folded, cols, s))}}};\n")
+                     + f"static const afkd_dense_s8_params {name}_p = {{.rows = {rows}, .cols = {cols}, {weights}, "
+                       f".bias = {name}_b, .multiplier = {name}_m, .shift = {name}_s, .output_offset = {zp_out}, "
+                       f".act_min = {lo}, .act_max = {hi}, "
+                       f".requant_32bit = {int(intops_pack.requant_fits_32bit(folded, cols, s))}}};\n")
         d.append(_array(f"{name}_out", np.zeros(rows), dtype, const=False))
         suffix = "s16" if wide else "s8"
         self.body.append(f"    cortex_m_counter_start();\n"
@@ -266,6 +272,12 @@ def standard_cases() -> str:
         cases.decoder(64, wide)
         cases.decoder(13, wide)
         cases.dense("pointwise", 30, 18, wide, spread=12.0)   # every output-stage case
+        if not wide:  # int16-stored weights (the default storage) in the int8 model too
+            cases.dense("pointwise", 32, 32, wide, weights16=True)
+            cases.dense("pointwise", 64, 64, wide, weights16=True)
+            cases.dense("encoder", 32, 20, wide, weights16=True)
+            cases.dense("pointwise", 7, 13, wide, weights16=True)    # the plain-C path
+            cases.dense("pointwise", 30, 18, wide, spread=12.0, weights16=True)
         if wide:
             cases.dense("pointwise", 9, 32, wide, big_bias=True)  # int64 sums
             # the exporter's default 16x8 layout: int16-stored weights, SMMULR multipliers
