@@ -43,8 +43,10 @@ def model(request, tmp_path_factory) -> dict:
     quant, _, storage = request.param.partition("/")
     root = tmp_path_factory.mktemp(f"top_{quant}_{storage or 'default'}")
     tflite = tiny_tflite(quant)
-    generate_model_sources(tflite, root / "model", "tiny", 250, f"tiny_{quant}.tflite",
-                           weight_storage="int8" if storage else "int16")
+    context = generate_model_sources(tflite, root / "model", "tiny", 250, f"tiny_{quant}.tflite",
+                                     weight_storage="int8" if storage else "int16")
+    # Only the default 16x8 model may build its kernels without their int8-weight paths.
+    assert context["weights16_only"] == (request.param == "int16x8")
     return {"dir": root / "model", "plan": plan_from_tflite(tflite, "tiny"), "quant": quant}
 
 
@@ -73,6 +75,10 @@ def test_model_dir_without_generated_sources_is_refused(tmp_path):
 @pytest.mark.slow
 def test_host_firmware_matches_streaming_reference(model, tmp_path):
     assert_ok(cmake(tmp_path, f"-DAFKD_MODEL_DIR={model['dir']}", "-DAFKD_BOARD=host"))
+    # the top-level CMakeLists passes the model's layout switch on to the kernels
+    weights16_only = "#define AFKD_MODEL_S16_WEIGHTS16_ONLY 1" in (model["dir"] / "afkd_model_glue.h").read_text()
+    flags = "".join(p.read_text() for p in tmp_path.rglob("flags.make"))  # the compile definitions
+    assert ("-DAFKD_S16_WEIGHTS16_ONLY=1" in flags) == weights16_only
     plan, hops = model["plan"], 12
     dtype = np.int8 if model["quant"] == "int8" else np.int16
     info = np.iinfo(dtype)

@@ -16,72 +16,39 @@
 #include "afkd_kernels.h"
 #include "afkd_requant.h"
 
-/* Output ranges with a one-instruction clamp (SSAT / USAT), chosen once per call. */
-enum { AFKD_RANGE_ANY = 0, AFKD_RANGE_FULL = 1, AFKD_RANGE_RELU = 2 };
-
-static inline int16_t afkd_finish16(int32_t acc, int32_t m16, int32_t ts, int32_t lo, int32_t hi,
-                                    int range)
-{
-    const int32_t y = afkd_requantize16(acc, m16, ts);
-    if (range == AFKD_RANGE_FULL) {
-        return (int16_t)afkd_saturate16(y);
-    }
-    if (range == AFKD_RANGE_RELU) {
-        return (int16_t)afkd_saturate_relu16(y);
-    }
-    return (int16_t)afkd_clamp(y, lo, hi);
-}
-
-/* out = requant(acc) clamped: with the per-row SMMULR multiplier m32 when the exporter made
- * one (afkd_kernels.h, multiplier32), TFLite's (m16, ts) form otherwise. use32 and range are
- * constants at each call site, so each variant compiles without the tests. */
-static inline int16_t afkd_dense_s16_out(const afkd_dense_s16_params *p, const int32_t *m32, int32_t acc,
-                                         int32_t r, int32_t lo, int32_t hi, int range, int use32)
-{
-    if (!use32) {
-        return afkd_finish16(acc, p->multiplier[r], p->shift[r], lo, hi, range);
-    }
-    const int32_t y = afkd_smmulr(acc, m32[r]);
-    if (range == AFKD_RANGE_FULL) {
-        return (int16_t)afkd_saturate16(y);
-    }
-    if (range == AFKD_RANGE_RELU) {
-        return (int16_t)afkd_saturate_relu16(y);
-    }
-    return (int16_t)afkd_clamp(y, lo, hi);
-}
-
-/* Fast path: int32 accumulators (bias64 == NULL). */
-__attribute__((always_inline)) static inline void afkd_dense_s16_narrow(const afkd_dense_s16_params *p, const int16_t *x,
-                                         int16_t *out, int range, int use32)
+#if AFKD_S16_OTHER_LAYOUTS
+/* Packed int8 weights, int32 sums (bias64 == NULL), any shape, range and alignment: each
+ * output through the SMMULR multiplier when the exporter made one (afkd_kernels.h,
+ * multiplier32), TFLite's (m16, ts) form otherwise. */
+__attribute__((noinline)) static void afkd_dense_s16_narrow(const afkd_dense_s16_params *p, const int16_t *x,
+                                                            int16_t *out)
 {
     const int32_t rows = p->rows, cols = p->cols, blocks = cols >> 2, rem = cols & 3;
     const int8_t *w = p->weights;
     const int32_t *const bias = p->bias;
-    const int32_t *const m32 = p->multiplier32;
-    const int32_t lo = p->act_min, hi = p->act_max;
     int32_t r = 0;
     for (; r + 4 <= rows; r += 4) {
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        if (bias != NULL) {
-            a0 = bias[r];
-            a1 = bias[r + 1];
-            a2 = bias[r + 2];
-            a3 = bias[r + 3];
+        int32_t acc[4];
+        for (int32_t i = 0; i < 4; i++) {
+            acc[i] = bias != NULL ? bias[r + i] : 0;
         }
-        w = afkd_rows4_s16(w, x, blocks, &a0, &a1, &a2, &a3);
-        afkd_tail4_s16(w, x + 4 * blocks, rem, &a0, &a1, &a2, &a3);
+        w = afkd_rows4_s16(w, x, blocks, &acc[0], &acc[1], &acc[2], &acc[3]);
+        afkd_tail4_s16(w, x + 4 * blocks, rem, &acc[0], &acc[1], &acc[2], &acc[3]);
         w += 4 * rem;
-        out[r] = afkd_dense_s16_out(p, m32, a0, r, lo, hi, range, use32);
-        out[r + 1] = afkd_dense_s16_out(p, m32, a1, r + 1, lo, hi, range, use32);
-        out[r + 2] = afkd_dense_s16_out(p, m32, a2, r + 2, lo, hi, range, use32);
-        out[r + 3] = afkd_dense_s16_out(p, m32, a3, r + 3, lo, hi, range, use32);
+        for (int32_t i = 0; i < 4; i++) {
+            const int32_t y = p->multiplier32 != NULL ? afkd_smmulr(acc[i], p->multiplier32[r + i])
+                                                      : afkd_requantize16(acc[i], p->multiplier[r + i], p->shift[r + i]);
+            out[r + i] = (int16_t)afkd_clamp(y, p->act_min, p->act_max);
+        }
     }
     for (; r < rows; r++, w += cols) {
         const int32_t acc = (bias != NULL ? bias[r] : 0) + afkd_dot1_packed_s16(w, x, blocks, rem);
-        out[r] = afkd_dense_s16_out(p, m32, acc, r, lo, hi, range, use32);
+        const int32_t y = p->multiplier32 != NULL ? afkd_smmulr(acc, p->multiplier32[r])
+                                                  : afkd_requantize16(acc, p->multiplier[r], p->shift[r]);
+        out[r] = (int16_t)afkd_clamp(y, p->act_min, p->act_max);
     }
 }
+#endif
 
 /* Two outputs of the fast path stored as one word (STR allows any alignment on M4); with DSP
  * one PKHBT packs them. */
@@ -127,10 +94,12 @@ __attribute__((noinline)) static void afkd_dense_s16_w16_any(const afkd_dense_s1
  * multiple of 4, word-aligned input, and no clamp but the int16 range (relu = 0) or
  * [0, 32767] (relu = 1). Kept this small so GCC holds the whole group in registers: per
  * group of 4 rows, 2 LDRD of bias, the MAC loop, 4 SMMULR, 4 SSAT (or USAT) and 2 word
- * stores. relu is a constant at both call sites. Anything else goes to afkd_dense_s16_w16_any.
+ * stores. The weights are int16-stored (LDM/SMLAD) or packed int8 (SXTB16/SMLAD);
+ * relu and int16_weights are constants in each of the wrappers below, each its own function so
+ * that GCC allocates registers for this loop alone. Anything else takes the general paths.
  */
-__attribute__((always_inline)) static inline void afkd_dense_s16_w16(const afkd_dense_s16_params *p, const int16_t *x,
-                                                                    int16_t *out, int relu, int int16_weights)
+__attribute__((always_inline)) static inline void afkd_dense_s16_fast(const afkd_dense_s16_params *p, const int16_t *x,
+                                                                     int16_t *out, int relu, int int16_weights)
 {
     const int32_t rows = p->rows, cols = p->cols;
     const int32_t blocks = cols >> 2;
@@ -172,7 +141,7 @@ __attribute__((always_inline)) static inline void afkd_dense_s16_w16(const afkd_
     }
 }
 
-/* Whether afkd_dense_s16_w16 may run: the shape and alignment it assumes (and for the int8
+/* Whether afkd_dense_s16_fast may run: the shape and alignment it assumes (and for the int8
  * layout, SMMULR multipliers and int32 sums). */
 static inline int afkd_dense_s16_fast_fits(const afkd_dense_s16_params *p, const int16_t *x)
 {
@@ -184,26 +153,26 @@ static inline int afkd_dense_s16_fast_fits(const afkd_dense_s16_params *p, const
 __attribute__((noinline)) static void afkd_dense_s16_w16_full(const afkd_dense_s16_params *p, const int16_t *x,
                                                               int16_t *out)
 {
-    afkd_dense_s16_w16(p, x, out, 0, 1);
+    afkd_dense_s16_fast(p, x, out, 0, 1);
 }
 
 __attribute__((noinline)) static void afkd_dense_s16_w16_relu(const afkd_dense_s16_params *p, const int16_t *x,
                                                               int16_t *out)
 {
-    afkd_dense_s16_w16(p, x, out, 1, 1);
+    afkd_dense_s16_fast(p, x, out, 1, 1);
 }
 
 #if AFKD_S16_OTHER_LAYOUTS
 __attribute__((noinline)) static void afkd_dense_s16_w8_full(const afkd_dense_s16_params *p, const int16_t *x,
                                                              int16_t *out)
 {
-    afkd_dense_s16_w16(p, x, out, 0, 0);
+    afkd_dense_s16_fast(p, x, out, 0, 0);
 }
 
 __attribute__((noinline)) static void afkd_dense_s16_w8_relu(const afkd_dense_s16_params *p, const int16_t *x,
                                                              int16_t *out)
 {
-    afkd_dense_s16_w16(p, x, out, 1, 0);
+    afkd_dense_s16_fast(p, x, out, 1, 0);
 }
 #endif
 
@@ -259,33 +228,37 @@ __attribute__((noinline)) static void afkd_dense_s16_wide(const afkd_dense_s16_p
 
 static inline void afkd_dense_s16(const afkd_dense_s16_params *p, const int16_t *x, int16_t *out)
 {
-    if (!AFKD_S16_OTHER_LAYOUTS || p->weights16 != NULL) {  /* given only with multiplier32 (int32 sums) */
-        if (!afkd_dense_s16_fast_fits(p, x)) {
-            afkd_dense_s16_w16_any(p, x, out);
-        } else if (p->act_min == -32768 && p->act_max == 32767) {
+    const int full = p->act_min == -32768 && p->act_max == 32767;
+    const int relu = p->act_min == 0 && p->act_max == 32767;
+    if ((full || relu) && afkd_dense_s16_fast_fits(p, x)) {
+#if AFKD_S16_OTHER_LAYOUTS
+        if (p->weights16 == NULL) {  /* packed int8 weights (--weight-storage int8) */
+            if (full) {
+                afkd_dense_s16_w8_full(p, x, out);
+            } else {
+                afkd_dense_s16_w8_relu(p, x, out);
+            }
+            return;
+        }
+#endif
+        if (full) {
             afkd_dense_s16_w16_full(p, x, out);
-        } else if (p->act_min == 0 && p->act_max == 32767) {
-            afkd_dense_s16_w16_relu(p, x, out);
         } else {
-            afkd_dense_s16_w16_any(p, x, out);
+            afkd_dense_s16_w16_relu(p, x, out);
         }
         return;
     }
 #if AFKD_S16_OTHER_LAYOUTS
-    /* packed int8 weights (--weight-storage int8): the same fast loop with SXTB16 where it fits */
-    const int fits = afkd_dense_s16_fast_fits(p, x);
-    if (fits && p->act_min == -32768 && p->act_max == 32767) {
-        afkd_dense_s16_w8_full(p, x, out);
-    } else if (fits && p->act_min == 0 && p->act_max == 32767) {
-        afkd_dense_s16_w8_relu(p, x, out);
-    } else if (p->bias64 != NULL) {
-        afkd_dense_s16_wide(p, x, out);
-    } else if (p->multiplier32 == NULL) {
-        afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_ANY, 0);
-    } else {
-        afkd_dense_s16_narrow(p, x, out, AFKD_RANGE_ANY, 1);
+    if (p->weights16 == NULL) {
+        if (p->bias64 != NULL) {
+            afkd_dense_s16_wide(p, x, out);
+        } else {
+            afkd_dense_s16_narrow(p, x, out);
+        }
+        return;
     }
 #endif
+    afkd_dense_s16_w16_any(p, x, out);  /* int16-stored weights come with multiplier32 */
 }
 
 #endif /* AFKD_DENSE_S16_H */

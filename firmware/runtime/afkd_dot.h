@@ -285,6 +285,20 @@ __attribute__((always_inline)) static inline const int8_t *afkd_rows4_s16(const 
     AFKD_W16_ROWS2_ASM("a0", "a1") AFKD_W16_ROWS2_ASM("a2", "a3")
 #endif
 
+/* a0..a3 += w_i . x over `blocks` blocks of 4 columns of an int16-stored group, in plain C
+ * (any alignment); returns the weight pointer past them. */
+static inline const int16_t *afkd_rows4_w16_c(const int16_t *w, const int16_t *x, int32_t blocks,
+                                              int32_t *a0, int32_t *a1, int32_t *a2, int32_t *a3)
+{
+    for (int32_t j = 0; j < blocks; j++, w += 16, x += 4) {
+        *a0 += w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + w[3] * x[3];
+        *a1 += w[4] * x[0] + w[5] * x[1] + w[6] * x[2] + w[7] * x[3];
+        *a2 += w[8] * x[0] + w[9] * x[1] + w[10] * x[2] + w[11] * x[3];
+        *a3 += w[12] * x[0] + w[13] * x[1] + w[14] * x[2] + w[15] * x[3];
+    }
+    return w;
+}
+
 /* a0..a3 += w_i . x over `blocks` blocks of 4 columns; returns the weight pointer past them.
  * The caller guarantees word-aligned w and x on DSP builds (LDRD): the generated arrays are
  * aligned(4) and the kernels test the input. Same sums in the C loop. */
@@ -316,15 +330,10 @@ __attribute__((always_inline)) static inline const int16_t *afkd_rows4_w16_align
     *a1 = acc1;
     *a2 = acc2;
     *a3 = acc3;
-#else
-    for (int32_t j = 0; j < blocks; j++, w += 16, x += 4) {
-        *a0 += w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + w[3] * x[3];
-        *a1 += w[4] * x[0] + w[5] * x[1] + w[6] * x[2] + w[7] * x[3];
-        *a2 += w[8] * x[0] + w[9] * x[1] + w[10] * x[2] + w[11] * x[3];
-        *a3 += w[12] * x[0] + w[13] * x[1] + w[14] * x[2] + w[15] * x[3];
-    }
-#endif
     return w;
+#else
+    return afkd_rows4_w16_c(w, x, blocks, a0, a1, a2, a3);
+#endif
 }
 
 /* The same for any alignment: misaligned pointers take the C loop. */
@@ -334,13 +343,7 @@ static inline const int16_t *afkd_rows4_w16(const int16_t *w, const int16_t *x, 
     if ((((uintptr_t)w | (uintptr_t)x) & 3u) == 0u) {
         return afkd_rows4_w16_aligned(w, x, blocks, a0, a1, a2, a3);
     }
-    for (int32_t j = 0; j < blocks; j++, w += 16, x += 4) {
-        *a0 += w[0] * x[0] + w[1] * x[1] + w[2] * x[2] + w[3] * x[3];
-        *a1 += w[4] * x[0] + w[5] * x[1] + w[6] * x[2] + w[7] * x[3];
-        *a2 += w[8] * x[0] + w[9] * x[1] + w[10] * x[2] + w[11] * x[3];
-        *a3 += w[12] * x[0] + w[13] * x[1] + w[14] * x[2] + w[15] * x[3];
-    }
-    return w;
+    return afkd_rows4_w16_c(w, x, blocks, a0, a1, a2, a3);
 }
 
 /* The cols % 4 tail of an int16-stored group (row after row). */
