@@ -72,6 +72,12 @@ def _allocate_slots(plan: StreamingPlan) -> tuple[dict[str, str], int]:
     for i, layer in enumerate(plan.layers):
         for name in layer.inputs:
             last_use[name] = i
+    # A depthwise layer's input frame stays until the next layer when that layer is the leaky
+    # ReLU of its output: the fused call (_fuse_depthwise_leaky) writes the leaky output before
+    # the ring buffer copies the input frame, so the two must not share a slot.
+    for i, (layer, nxt) in enumerate(zip(plan.layers, plan.layers[1:])):
+        if layer.kind == "depthwise" and nxt.kind == "leaky_relu" and nxt.inputs[0] == layer.output:
+            last_use[layer.inputs[0]] = max(last_use[layer.inputs[0]], i + 1)
     slot_of: dict[str, str] = {}
     free: list[str] = []
     busy: dict[str, str] = {}  # buffer -> slot
@@ -100,9 +106,15 @@ def _s8_stage_fields(ctx: _Context, name: str, a: dict[str, np.ndarray]) -> list
     return [("bias", b), ("multiplier", m), ("shift", sh)]
 
 
-def _wide_stage_fields(ctx: _Context, name: str, a: dict[str, np.ndarray]) -> list[tuple[str, str]]:
-    """16x8 bias / bias64 / multiplier / shift fields (encodings: export/intops_pack.py)."""
+def _wide_stage_fields(ctx: _Context, name: str, a: dict[str, np.ndarray],
+                       bias_array: bool = False) -> list[tuple[str, str]]:
+    """16x8 bias / bias64 / multiplier / shift fields (encodings: export/intops_pack.py).
+
+    ``bias_array``: an all-zero int32 bias is written out rather than NULL (the assembly
+    kernel of the int16-stored 1x1 layers loads a bias for every group of rows)."""
     fields = []
+    if bias_array and "bias32" not in a and "bias64" not in a and "m32" in a:
+        a = {**a, "bias32": np.zeros(a["m32"].size, np.int32)}
     for key, field_name, ctype, what in (("bias32", "bias", "int32_t", "bias (int32 sums proved exact)"),
                                          ("bias64", "bias64", "int64_t", "bias (int64: too large for int32 sums)")):
         if key in a:
@@ -118,10 +130,23 @@ def _wide_stage_fields(ctx: _Context, name: str, a: dict[str, np.ndarray]) -> li
     return fields + [("multiplier", m), ("shift", sh), ("multiplier32", "NULL")]
 
 
-def _output_stage(ctx: "_Context", layer, a: dict, s: dict, wide: bool) -> list[tuple[str, str]]:
+#: The most columns the assembly group routine takes (firmware/runtime/afkd_dense16_m4.h:
+#: AFKD_DENSE16_MAX_BLOCKS blocks of 4).
+DENSE16_MAX_COLS = 64
+
+
+def dense_w16_entry(rows: int, cols: int, a: dict, s: dict) -> bool:
+    """Whether a 16x8 encoder/pointwise layer with int16-stored weights meets every condition
+    of afkd_pointwise_s16_w16 (afkd_kernels.h), so the generated step may call it unchecked."""
+    return ("m32" in a and rows % 4 == 0 and cols % 4 == 0 and 0 < cols <= DENSE16_MAX_COLS and rows > 0
+            and s["act_max"] == 32767 and s["act_min"] in (-32768, 0))
+
+
+def _output_stage(ctx: "_Context", layer, a: dict, s: dict, wide: bool,
+                  bias_array: bool = False) -> list[tuple[str, str]]:
     """The requantization fields the dense and depthwise parameter structs share."""
     if wide:
-        return _wide_stage_fields(ctx, layer.name, a) + [("act_min", c_int(s["act_min"])),
+        return _wide_stage_fields(ctx, layer.name, a, bias_array) + [("act_min", c_int(s["act_min"])),
                                                            ("act_max", c_int(s["act_max"]))]
     return _s8_stage_fields(ctx, layer.name, a) + [
         ("output_offset", c_int(s["output_offset"])), ("act_min", c_int(s["act_min"])),
@@ -135,7 +160,8 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
     entry = {"kind": layer.kind, "name": layer.name, "ins": [expr[i] for i in layer.inputs],
              "out": expr[layer.output], "channels": plan.buffers.get(layer.inputs[0], plan.input).channels,
              # values the layer writes per step: a frame, or a hop of samples for a decoder
-             "out_count": plan.buffers[layer.output].channels if layer.output in plan.buffers else plan.hop}
+             "out_count": plan.buffers[layer.output].channels if layer.output in plan.buffers else plan.hop,
+             "fused_leaky": None, "fused_into": None}  # set by _fuse_depthwise_leaky
     bias_t = "int64_t" if wide else "int32_t"
     if layer.kind in ("encoder", "pointwise"):
         rows, cols = layer.weights.shape
@@ -147,11 +173,13 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
             w = ctx.array(layer.name, "weights", a["weights_packed"], "int8_t",
                           f"{layer.name}: int8 weights [{rows}][{cols}], packed 4 rows at a time (intops_pack)")
             fields = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", w), ("weights16", "NULL")]
-        fields += _output_stage(ctx, layer, a, s, wide)
+        fields += _output_stage(ctx, layer, a, s, wide, bias_array=ctx.weights16)
         what = (f"encoder, {rows} channels from {cols} samples" if layer.kind == "encoder"
                 else f"1x1 conv {cols} -> {rows}")
         entry["params"] = ctx.struct(layer.name, f"afkd_dense_{sfx}_params", fields, f"{layer.name}: {what}")
         entry["comment"] = f"{layer.name}: {what}{', ReLU' if layer.activation == 'RELU' else ''}"
+        checked = wide and ctx.weights16 and dense_w16_entry(rows, cols, a, s)  # bias: emitted, zeros or not
+        entry["function"] = f"afkd_{layer.kind}_{sfx}{'_w16' if checked else ''}"
     elif layer.kind == "depthwise":
         k, c = layer.weights.shape
         if wide and ctx.weights16 and "m32" in a:
@@ -163,7 +191,7 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
             fields = [("channels", c_int(c)), ("taps", c_int(k)), ("weights", w)]
             if wide:
                 fields.append(("weights16", "NULL"))
-        fields += _output_stage(ctx, layer, a, s, wide)
+        fields += _output_stage(ctx, layer, a, s, wide, bias_array=wide and ctx.weights16)
         entry["params"] = ctx.struct(layer.name, f"afkd_depthwise_{sfx}_params", fields,
                                      f"{layer.name}: depthwise kernel {k}, dilation {layer.dilation}")
         entry.update(kernel=k, channels=c, ring=f"{layer.name}_ring", ring_frames=layer.history_frames,
@@ -171,6 +199,7 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
                      comment=f"{layer.name}: causal depthwise conv, kernel {k}, dilation {layer.dilation}")
     elif layer.kind == "decoder":
         L, n = layer.weights.shape
+        tail32 = wide and ctx.weights16 and "multiplier32" in s  # int32 tail, SMMULR output stage
         if wide and ctx.weights16:
             w16 = ctx.array(layer.name, "weights16", intops_pack.pack_dense_weights16(layer.weights), "int16_t",
                             f"{layer.name}: int8 weights [{L}][{n}] stored as int16, packed (intops_pack)")
@@ -191,9 +220,13 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
         if not wide:
             fields.append(("output_offset", c_int(s["output_offset"])))
         fields += [("act_min", c_int(s["act_min"])), ("act_max", c_int(s["act_max"]))]
+        if wide:
+            fields.append(("multiplier32", c_int(s["multiplier32"] if tail32 else 0)))
         entry["params"] = ctx.struct(layer.name, f"afkd_decoder_{sfx}_params", fields,
                                      f"{layer.name}: transposed conv {n} -> 1, kernel {L}, stride {layer.stride}")
         entry.update(channels=n, tail=f"{layer.name}_tail", input_zero_point=p.input_zero_point,
+                     function=f"afkd_decoder_{sfx}{'_tail32' if tail32 else ''}",
+                     tail_ctype="int32_t" if tail32 or not wide else "int64_t",
                      comment=f"{layer.name}: overlap-add decoder, emits the finished hop")
     elif layer.kind == "prelu":
         q = p.prelu
@@ -239,21 +272,50 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
 WEIGHT_STORAGE = ("int16", "int8")
 
 
-def _state_layout_bytes(window: int, rings: list[dict], tails: list[dict], slots: list[int], tail_align: int) -> int:
+#: The leaky fast forms (fast, neg_whole, pos_whole; pos_whole None: any) that the fused
+#: depthwise routines have (firmware/runtime/afkd_depthwise_s16.c, afkd_depthwise_leaky_form).
+FUSED_LEAKY_FORMS = {(1, 0, None), (1, 1, None), (2, 0, 1), (2, 0, 2)}
+
+
+def _fuse_depthwise_leaky(layers: list[dict], params: list[LayerParams]) -> None:
+    """Mark each 16x8 depthwise layer whose output only the next layer, a LEAKY_RELU, reads:
+    the generated step then computes both in one afkd_depthwise_leaky_s16 call (and both
+    separately in a trace build, which reports every layer's output)."""
+    readers: dict[str, int] = {}
+    for p in params:
+        for name in p.layer.inputs:
+            readers[name] = readers.get(name, 0) + 1
+    for i, (entry, p) in enumerate(zip(layers[:-1], params[:-1])):
+        nxt, q = layers[i + 1], params[i + 1]
+        if entry["kind"] != "depthwise" or nxt["kind"] != "leaky_relu" or not p.wide:
+            continue
+        leaky = q.leaky_relu
+        form = (leaky.fast, leaky.fast_neg_whole, None if leaky.fast == 1 else leaky.fast_pos_whole)
+        s, a = p.scalars, p.arrays
+        if (q.layer.inputs[0] == p.layer.output and readers.get(p.layer.output) == 1 and form in FUSED_LEAKY_FORMS
+                and nxt["out"] != entry["ins"][0]  # _allocate_slots keeps them apart
+                and "m32" in a and entry["kernel"] == 3 and entry["channels"] % 2 == 0
+                and (s["act_min"], s["act_max"]) == (-32768, 32767)):
+            entry["fused_leaky"] = nxt
+            nxt["fused_into"] = entry["name"]
+
+
+def _state_layout_bytes(window: int, rings: list[dict], tails: list[dict], slots: list[int]) -> int:
     """sizeof(<prefix>_state) as a C compiler lays it out (model.h.j2): the window, each ring
-    and each slot word-aligned, a uint16_t position after each ring, the tails at their
-    accumulator's alignment, the whole padded to its largest alignment."""
+    and each slot word-aligned, a uint16_t position after each ring, each tail at its
+    accumulator's alignment (its element size), the whole padded to its largest alignment."""
     def align(offset: int, to: int) -> int:
         return -(-offset // to) * to
 
     size = window
     for ring in rings:
         size = align(align(size, 4) + ring["bytes"], 2) + 2
-    for tail in tails:
-        size = align(size, tail_align) + tail["bytes"]
+    tail_aligns = [tail["bytes"] // tail["length"] for tail in tails]
+    for tail, to in zip(tails, tail_aligns):
+        size = align(size, to) + tail["bytes"]
     for slot in slots:
         size = align(size, 4) + slot
-    return align(size, max(4, tail_align if tails else 4))
+    return align(size, max([4, *tail_aligns]))
 
 
 def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, source_sha256: str,
@@ -272,6 +334,8 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
     expr.update({buf.name: key for key, buf in plan.outputs.items()})
     expr[plan.input.name] = "state->window"
     layers = [_layer_entry(ctx, p, plan, expr) for p in params]
+    if ctx.weights16 and sfx == "s16":
+        _fuse_depthwise_leaky(layers, params)
     nbytes = np.dtype(dtype).itemsize
     rings = [
         {"name": e["ring"], "layer": e["name"], "frames": e["ring_frames"], "channels": e["channels"],
@@ -279,14 +343,12 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
          "zero_point": p.input_zero_point, "bytes": e["ring_frames"] * e["channels"] * nbytes}
         for e, p in zip(layers, params) if e["kind"] == "depthwise"
     ]
-    acc_t = "int64_t" if sfx == "s16" else "int32_t"
-    tails = [{"name": e["tail"], "layer": e["name"], "length": p.layer.kernel, "ctype": acc_t,
-              "bytes": p.layer.kernel * (8 if sfx == "s16" else 4)}
+    tails = [{"name": e["tail"], "layer": e["name"], "length": p.layer.kernel, "ctype": e["tail_ctype"],
+              "bytes": p.layer.kernel * (8 if e["tail_ctype"] == "int64_t" else 4)}
              for e, p in zip(layers, params) if e["kind"] == "decoder"]
     slots = [{"name": f"slot{i}", "channels": width, "ctype": sample_t} for i in range(n_slots)]
     scratch_bytes = n_slots * width * nbytes
-    state_bytes = _state_layout_bytes(plan.window * nbytes, rings, tails, [width * nbytes] * n_slots,
-                                      8 if sfx == "s16" else 4)
+    state_bytes = _state_layout_bytes(plan.window * nbytes, rings, tails, [width * nbytes] * n_slots)
     info = np.iinfo(dtype)
 
     def io(buf) -> dict[str, Any]:

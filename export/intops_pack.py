@@ -165,6 +165,24 @@ def smmulr_multiplier_s16(m16: np.ndarray, ts: np.ndarray) -> np.ndarray | None:
     return (m << (32 - t)).astype(np.int32)
 
 
+def decoder_multiplier32_s16(multiplier: int, shift: int, bias: int, kernel: int, stride: int,
+                             channels: int) -> int | None:
+    """The 16x8 decoder's SMMULR multiplier when its overlap-add tail may be int32, else None.
+
+    A tail entry collects the sums of at most ceil(kernel / stride) frames before it is
+    emitted, each of ``channels`` products |w * x| <= 2^22; with the bias added at the output,
+    |bias| + ceil(kernel / stride) * channels * 2^22 < 2^31 keeps every int32 value equal to
+    TFLite's int64 one. The output stage is then one SMMULR (smmulr_multiplier_s16) when the
+    total shift allows it.
+    """
+    frames = -(-kernel // stride)
+    if abs(int(bias)) + frames * channels * _MAX_PRODUCT_S16 >= (1 << 31):
+        return None
+    m16, ts = reduced_multiplier_s16(np.array([multiplier]), np.array([shift]))
+    m32 = smmulr_multiplier_s16(m16, ts)
+    return None if m32 is None else int(m32[0])
+
+
 def split_bias_s16(bias: np.ndarray | None, rows: int, max_terms: int) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The 16x8 bias as (int32 bias or None, int64 bias or None).
 

@@ -96,6 +96,11 @@ def layer_params(plan: StreamingPlan) -> list[LayerParams]:
             p.scalars["bias"] = int(_bias(layer, 1, p.wide)[0])
             if p.wide:  # the 16x8 decoder reads its [L][N] taps packed like a dense layer
                 p.arrays["weights_packed"] = intops_pack.pack_dense_weights(layer.weights, True)
+                kernel, channels = layer.weights.shape
+                m32 = intops_pack.decoder_multiplier32_s16(int(p.arrays["multiplier"][0]), int(p.arrays["shift"][0]),
+                                                           p.scalars["bias"], kernel, layer.stride, channels)
+                if m32 is not None:  # an int32 tail and one SMMULR per output (afkd_decoder_s16_tail32)
+                    p.scalars["multiplier32"] = m32
             if not p.wide:
                 p.arrays["tap_offset"] = intops.decoder_tap_offsets(layer.weights, src.zero_point)
         elif layer.kind == "prelu":
@@ -105,7 +110,8 @@ def layer_params(plan: StreamingPlan) -> list[LayerParams]:
                                           layer.alpha_zero_point, dst.scale, dst.zero_point)
             p.input_zero_point = src.zero_point
         elif layer.kind == "leaky_relu":
-            p.leaky_relu = leaky_relu_params(src.scale, src.zero_point, layer.slope, dst.scale, dst.zero_point)
+            p.leaky_relu = leaky_relu_params(src.scale, src.zero_point, layer.slope, dst.scale, dst.zero_point,
+                                             int16=p.wide)
             p.input_zero_point = src.zero_point
         elif layer.kind == "logistic":
             if p.wide:

@@ -114,12 +114,8 @@ def library_frames(disassembly: str, names: Iterable[str]) -> tuple[dict[str, in
                                                 and not mnemonic.startswith(("bls", "blt", "ble"))):
                 refused[name] = f"calls through a register ({mnemonic} {operands})"
                 return None
-            elif mnemonic.startswith(("push", "vpush")) or (mnemonic.startswith("stmdb") and operands.startswith("sp!")):
-                own += _register_list_bytes(operands)
-            elif (m := re.search(r"\[sp,\s*#-(\d+)\]!", operands)) and mnemonic.startswith("str"):
-                own += int(m[1])
-            elif re.match(r"sub(\.w|w)?$", mnemonic) and re.match(r"sp,\s*(sp,\s*)?#\d+$", operands):
-                own += int(operands.rsplit("#", 1)[1])
+            elif (decrement := _sp_decrement(mnemonic, operands)) is not None:
+                own += decrement
             elif re.match(r"sp\b", operands) and not mnemonic.startswith(("str", "ldr", "add", "pop", "vpop", "ldm")):
                 refused[name] = f"writes sp ({mnemonic} {operands})"
                 return None
@@ -129,6 +125,22 @@ def library_frames(disassembly: str, names: Iterable[str]) -> tuple[dict[str, in
     for name in names:
         measure(name, ())
     return frames, refused
+
+
+def own_frames(disassembly: str, names: Iterable[str]) -> dict[str, int]:
+    """Each named function's own stack-pointer decrements in the ELF (callees not included).
+
+    GCC's call graph gives a naked function (afkd's assembly routines: its body is one asm
+    statement that pushes registers and reserves locals itself) a frame of 0 bytes; the
+    machine code is the only place its frame shows.
+    """
+    bodies = _function_bodies(disassembly)
+    frames: dict[str, int] = {}
+    for name in names:
+        if name not in bodies:
+            continue
+        frames[name] = sum(_sp_decrement(m, o) or 0 for m, o, _ in bodies[name][2])
+    return frames
 
 
 def elf_calls(disassembly: str) -> dict[str, set[str]]:
@@ -165,6 +177,18 @@ def _function_bodies(disassembly: str) -> dict[str, tuple[int, int, list[tuple[s
             decoded.append((mnemonic, operands, target))
         bodies[name] = (start, end, decoded)
     return bodies
+
+
+def _sp_decrement(mnemonic: str, operands: str) -> int | None:
+    """Bytes one instruction takes off the stack pointer (push, vpush, stmdb sp!, a store with
+    [sp, #-N]!, sub sp), or None when it is not one of those."""
+    if mnemonic.startswith(("push", "vpush")) or (mnemonic.startswith("stmdb") and operands.startswith("sp!")):
+        return _register_list_bytes(operands)
+    if (m := re.search(r"\[sp,\s*#-(\d+)\]!", operands)) and mnemonic.startswith("str"):
+        return int(m[1])
+    if re.match(r"sub(\.w|w)?$", mnemonic) and re.match(r"sp,\s*(sp,\s*)?#\d+$", operands):
+        return int(operands.rsplit("#", 1)[1])
+    return None
 
 
 def _register_list_bytes(operands: str) -> int:
@@ -312,6 +336,12 @@ def firmware_stack_bound(elf_path: str | Path, ci_paths: Iterable[str | Path], *
     except (OSError, subprocess.CalledProcessError) as e:
         raise AfkdError(f"{elf_path}: {objdump} failed ({e})") from None
     _merge_elf_calls(graph, elf_calls(disassembly))
+    # Frames GCC reported as 0 bytes: naked assembly routines push inside their asm.
+    zero = {title: graph.names.get(title, title) for title, (size, _) in graph.frames.items() if size == 0}
+    measured = own_frames(disassembly, set(zero.values()))
+    for title, name in zero.items():
+        if measured.get(name):
+            graph.frames[title] = (measured[name], graph.frames[title][1])
     unknown = {graph.names.get(t, t) for callees in graph.calls.values() for t in callees
                if t != INDIRECT and not any(x in graph.frames for x in graph.titles_named(graph.names.get(t, t)))}
     externals, refused = library_frames(disassembly, sorted(unknown))

@@ -200,15 +200,22 @@ def test_decoder_matches_tflite(lib, mode, channels):
         layouts = [("int8", clib.DecoderS16(**common)),
                    ("int16", clib.DecoderS16(**dict(common, weights=None, weights16=w16)))]
         suffix = "s16"
+        # the exported layout where the exporter proves an int32 tail exact: afkd_decoder_s16_tail32
+        m32 = intops_pack.decoder_multiplier32_s16(common["multiplier"], common["shift"], common["bias"], 16, 8,
+                                                   channels)
+        assert m32 is not None
+        layouts.append(("int16, int32 tail", clib.DecoderS16(**dict(common, weights=None, weights16=w16,
+                                                                     multiplier32=m32))))
     # One extra frame of real zeros (the input zero point) flushes the last 8 samples.
     flush = np.full((1, channels), case["input_zero_point"], frames.dtype)
     stream = np.ascontiguousarray(np.concatenate([frames, flush]))
     ctype = clib.CTYPE[frames.dtype]
     for layout, params in layouts:
-        tail = np.zeros(16, np.int32 if mode == "int8" else np.int64)
+        tail32 = layout.endswith("int32 tail")
+        tail = np.zeros(16, np.int32 if mode == "int8" or tail32 else np.int64)
         actual = np.zeros((stream.shape[0], 8), frames.dtype)
+        kernel = getattr(lib, f"afkd_decoder_{suffix}{'_tail32' if tail32 else ''}")
         for t in range(stream.shape[0]):
-            getattr(lib, f"afkd_decoder_{suffix}")(C.byref(params), clib.ptr(stream[t], ctype),
-                                                   clib.ptr(tail, clib.CTYPE[tail.dtype]),
-                                                   clib.ptr(actual[t], ctype))
+            kernel(C.byref(params), clib.ptr(stream[t], ctype), clib.ptr(tail, clib.CTYPE[tail.dtype]),
+                   clib.ptr(actual[t], ctype))
         assert_same(actual.ravel(), expected, f"afkd_decoder_{suffix} ({layout} layout)")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from afkd.export import intops
+from afkd.export.intops_leaky import LeakyReluParams
 from tests.kernel_harness import clib, tflite_ops
 from tests.kernel_harness.conv_cases import randomize
 from tests.kernel_harness.tflite_ops import assert_same
@@ -159,9 +160,8 @@ def _run_binary(op, a, b):
 
 
 class LeakyParams(C.Structure):
-    _fields_ = [(name, C.c_int32) for name in (
-        "input_offset", "output_offset", "multiplier_identity", "shift_identity",
-        "multiplier_alpha", "shift_alpha")]
+    # afkd_leaky_relu_params: every field an int32, in the dataclass's order
+    _fields_ = [(name, C.c_int32) for name in LeakyReluParams.__dataclass_fields__]
 
 
 @pytest.mark.parametrize("mode", ["int8", "int16"])
@@ -174,7 +174,8 @@ def test_leaky_relu_matches_tflite(lib, mode, slope):
     x = keras.Input(shape=(1, FRAMES, CHANNELS), batch_size=1)
     model = keras.Model(x, keras.layers.LeakyReLU(negative_slope=slope)(x))
     op, (values,), expected = _run(model, mode, "LEAKY_RELU")
-    params = leaky_relu_params(*_quant(op.tensor(0)), slope, *_quant(op.output()))
+    params = leaky_relu_params(*_quant(op.tensor(0)), slope, *_quant(op.output()), int16=mode == "int16")
+    assert params.fast == 0 if mode == "int8" else params.fast != 0  # the 16x8 graph takes the fast form
     dtype = np.int8 if mode == "int8" else np.int16
     assert_same(leaky_relu(values, params, dtype), expected, "intops_leaky.leaky_relu")
     suffix = "s8" if mode == "int8" else "s16"
@@ -208,9 +209,51 @@ def test_add_general_path_matches_intops(lib, mode):
     assert_same(actual, expected, f"afkd_add_{suffix} general path")
 
 
+# (output scale, slope) with the input scale 0.01 -> fast * 100 + neg_whole * 10 + pos_whole,
+# each whole = round(that branch's factor): every loop of afkd_leaky16_fast, and 214 its
+# value-by-value default
+FAST_LEAKY_CASES = {(0.01, 0.2): 100, (0.01, 0.7): 110, (0.01, -0.1): 100, (0.01, 0.0): 100,
+                    (0.03, 0.2): 200, (0.008, 0.2): 201, (0.005, 0.2): 202, (0.0035, 0.1): 203,
+                    (0.0027, 0.1): 204, (0.03, 2.0): 210, (0.008, 0.6): 211, (0.005, 0.3): 212,
+                    (0.0025, 0.15): 214}
+
+
+def test_leaky_relu_s16_fast_form_every_value(lib):
+    """The one-SMLAW form the exporter proves (intops_leaky.fast_form): each of the kernel's
+    loops, through its NumPy twin and the C kernel, equals TFLite's form on every int16 value."""
+    from afkd.export.intops_leaky import fast_form, leaky_relu, leaky_relu_fast, leaky_relu_params
+
+    values = np.arange(-32768, 32768, dtype=np.int16)
+    for (out_scale, slope), key in FAST_LEAKY_CASES.items():
+        # any exact form (the exporter keeps only those with a kernel loop: not 214)
+        params = fast_form(leaky_relu_params(0.01, 0, slope, out_scale, 0), kernel_loops_only=False)
+        exported = leaky_relu_params(0.01, 0, slope, out_scale, 0, int16=True)
+        assert exported == (params if key != 214 else leaky_relu_params(0.01, 0, slope, out_scale, 0))
+        got_key = params.fast * 100 + params.fast_neg_whole * 10 + params.fast_pos_whole
+        assert got_key == key, (out_scale, slope, params)
+        expected = leaky_relu(values, params, np.int16)
+        assert_same(leaky_relu_fast(values, params), expected, f"leaky_relu_fast ({out_scale}, {slope})")
+        actual = clib.call_elementwise(lib.afkd_leaky_relu_s16, LeakyParams(**params.__dict__), values)
+        assert_same(actual, expected, f"afkd_leaky_relu_s16 fast {key} (output scale {out_scale}, slope {slope})")
+
+
+def test_leaky_relu_fast_form_refused_where_it_cannot_hold():
+    """No fast form with zero points (int8), or where the positive factor needs more than
+    MAX_WHOLE additions; a wrong form is never returned (the exhaustive check)."""
+    from afkd.export import intops_leaky
+
+    assert intops_leaky.leaky_relu_params(0.01, 3, 0.2, 0.01, 0, int16=True).fast == 0
+    assert intops_leaky.leaky_relu_params(0.01, 0, 0.2, 0.01 / 4.6, 0, int16=True).fast == 0
+    params = intops_leaky.leaky_relu_params(0.01, 0, 0.2, 0.008, 0, int16=True)
+    broken = intops_leaky.replace(params, fast_neg_round=params.fast_neg_round + (1 << 15))
+    assert not np.array_equal(intops_leaky.leaky_relu_fast(intops_leaky.INT16_VALUES, broken),
+                              intops_leaky.leaky_relu(intops_leaky.INT16_VALUES, params, np.int16))
+
+
 def test_leaky_relu_s16_every_value_in_each_loop(lib):
-    """The 16x8 kernel's shortcuts (v >= 0 copied when the output keeps the input's scale, the
-    converter's usual choice; a shorter rounding for slopes >= 0) on every int16 value."""
+    """The 16x8 kernel's TFLite-form loops (taken where no fast form exists): v >= 0 copied when
+    the output keeps the input's scale, the converter's usual choice; a shorter rounding for
+    slopes >= 0; on every int16 value."""
     from afkd.export.intops_leaky import leaky_relu, leaky_relu_params
 
     values = np.arange(-32768, 32768, dtype=np.int16)
@@ -223,3 +266,40 @@ def test_leaky_relu_s16_every_value_in_each_loop(lib):
         actual = clib.call_elementwise(lib.afkd_leaky_relu_s16, LeakyParams(**params.__dict__), values)
         assert_same(actual, leaky_relu(values, params, np.int16),
                     f"afkd_leaky_relu_s16 (output scale {out_scale}, slope {slope})")
+
+
+def test_mul_s16_fast_loop_edges_match_intops(lib):
+    """The 16x8 MUL loop (one SMLAL for TFLite's doubling high mul, two values a word): the
+    product 2^30 of -32768 * -32768, both signs, an odd count, no right shift, and a clamp."""
+    rng = np.random.default_rng(5)
+    a = np.concatenate([[-32768, -32768, 32767, -1, 0, 1], rng.integers(-32768, 32768, 995)]).astype(np.int16)
+    b = np.concatenate([[-32768, 32767, -32768, 1, 5, -1], rng.integers(-32768, 32768, 995)]).astype(np.int16)
+    small = (a // 200, b // 200)  # products below 2^15: no right shift needed
+    for multiplier, shift, lo, hi, (x, y) in ((1_500_000_001, -15, -32768, 32767, (a, b)),
+                                              (1_073_741_825, -16, -32768, 32767, (a, b)),
+                                              (1_999_999_999, 0, -32768, 32767, small),
+                                              (1_300_000_003, -15, -1000, 20000, (a, b))):
+        params = intops.MulParams(0, 0, 0, multiplier, shift, lo, hi)
+        expected = intops.mul(x, y, params, np.int16)
+        assert len(set(expected.tolist())) > 50
+        actual = clib.call_elementwise(lib.afkd_mul_s16, clib.MulParams(**params.__dict__), x, y)
+        assert_same(actual, expected, f"afkd_mul_s16 (multiplier {multiplier}, shift {shift})")
+
+
+@pytest.mark.parametrize("scales", [(0.02, 0.013, 0.02), (0.011, 0.03, 0.03), (0.02, 0.02, 0.02)])
+def test_add_s16_output_at_the_larger_input_scale(lib, scales):
+    """The residual sum's usual 16x8 form (output scale = the larger input's: output multiplier
+    2^30, shift -13) takes a loop with TFLite's output stage as one rounding; every int16 value
+    of each input against a spread of the other, and the extremes, bit for bit with intops.add."""
+    params = intops.add_params(scales[0], 0, scales[1], 0, scales[2], 0, dtype=np.int16)
+    assert (params.output_multiplier, params.output_shift) == (1 << 30, -13)
+    every = np.arange(-32768, 32768, dtype=np.int16)
+    spread = np.concatenate([[-32768, -32767, -2, -1, 0, 1, 2, 32766, 32767],
+                             np.random.default_rng(3).integers(-32768, 32768, 23)]).astype(np.int16)
+    a = np.concatenate([np.repeat(every, 4), np.tile(spread, 65536 // 8)]).astype(np.int16)
+    b = np.concatenate([np.tile(spread[:4], 65536), np.repeat(every[::8], spread.size)]).astype(np.int16)[: a.size]
+    expected = intops.add(a, b, params)
+    actual = clib.call_elementwise(lib.afkd_add_s16, clib.AddParams(**params.__dict__), a, b)
+    assert_same(actual, expected, f"afkd_add_s16 (scales {scales})")
+    swapped = clib.call_elementwise(lib.afkd_add_s16, clib.AddParams(**params.__dict__), b, a)
+    assert_same(swapped, intops.add(b, a, params), f"afkd_add_s16 swapped (scales {scales})")

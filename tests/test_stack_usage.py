@@ -8,6 +8,7 @@ estimate are cross-checked against it.
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,7 @@ def test_step_path_bound_is_static_and_fits_reserved_stack(stm32_build):
                        external_frames=bound["library_frames"])
     names = [frame["function"] for frame in step["path"]]
     assert names[:3] == ["Reset_Handler", "main", "afkd_model_step"] and names[3] == f"{PREFIX}_step", names
-    assert re.match(r"afkd_\w+_s(8|16)$", names[4]), f"the deepest step path should end in a kernel: {names}"
+    assert re.match(r"afkd_\w+_s(8|16)(_w16|_tail32)?$", names[4]), f"the deepest step path should end in a kernel: {names}"
     assert all(frame["qualifier"] in ("static", "library") for frame in step["path"]), step["path"]
     assert step["worst_bytes"] == sum(frame["bytes"] for frame in step["path"])
     assert step["worst_bytes"] <= bound["reset_path"]["worst_bytes"]
@@ -164,3 +165,20 @@ def test_library_frames_from_disassembly():
     # leafy: 4 registers + 16 + two d registers, plus helper's 8 (which tail-branches to tail: 0)
     assert frames["leafy"] == 16 + 16 + 16 + 8 and frames["helper"] == 8 and frames["tail"] == 0
     assert "register" in refused["via_register"] and "not in the linked ELF" in refused["absent"]
+
+
+@pytest.mark.slow
+def test_assembly_routines_get_their_frames_from_the_elf(stm32_build):
+    """GCC's call graph gives the naked assembly routines (afkd_dense16_m4.h) 0 bytes; the bound
+    must use the registers and locals their own pushes take, read from the linked ELF (16x8;
+    an int8 firmware does not link them at all)."""
+    bound = firmware_stack_bound(stm32_build["elf"], stm32_build["ci"])
+    graph = bound["graph"]
+    frames = {graph.names.get(t, t): size for t, (size, _) in graph.frames.items()}
+    linked = "<afkd_dense16_groups_full>:" in subprocess.run(
+        ["arm-none-eabi-objdump", "-d", str(stm32_build["elf"])], capture_output=True, text=True, check=True).stdout
+    if stm32_build["quant"] == "int8":
+        assert not linked
+        return
+    assert linked, "the 16x8 build no longer links afkd_dense16_groups_full"
+    assert frames["afkd_dense16_groups_full"] == 9 * 4 + 12  # push {r4-r11, lr} and 12 bytes of locals

@@ -162,3 +162,21 @@ def test_torchrun_two_cpu_processes(data, tmp_path):
     assert log["run"]["processes"] == 2
     assert out.stdout.count("best checkpoint") == 1  # rank 0 only
     load_checkpoint(tmp_path / "best.pt")
+
+
+def test_learning_rate_decays_over_the_last_epochs_only():
+    """--lr-decay-epochs N: the paper's constant rate until the last N epochs, then a cosine
+    decay to LR_FLOOR of it; the rate depends on the position only (so a resumed run follows it)."""
+    from afkd.training.trainer import LR_FLOOR, TrainSettings, learning_rate
+
+    s = TrainSettings(epochs=10, lr=1e-3, lr_decay_epochs=4)
+    steps = 50
+    rates = [learning_rate(s, e, k, steps) for e in range(1, 11) for k in range(steps)]
+    assert all(r == 1e-3 for r in rates[: 6 * steps])                   # epochs 1-6
+    decay = rates[6 * steps:]
+    assert decay[0] == pytest.approx(1e-3) and all(a > b for a, b in zip(decay, decay[1:]))
+    assert decay[len(decay) // 2] == pytest.approx((1e-3 + 1e-3 * LR_FLOOR) / 2)  # cosine midpoint
+    assert decay[-1] == pytest.approx(1e-3 * LR_FLOOR, rel=1e-2)  # the last step, one short of the end
+    assert all(learning_rate(TrainSettings(epochs=10), e, 3, steps) == 1e-3 for e in range(1, 11))
+    with pytest.raises(AfkdError, match="--lr-decay-epochs 11"):
+        TrainSettings(epochs=10, lr_decay_epochs=11).check()

@@ -64,6 +64,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--steps-per-epoch", type=int, metavar="N",
                      help="steps per epoch (default: training segments / batch size / processes)")
     run.add_argument("--lr", type=float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr})")
+    run.add_argument("--lr-decay-epochs", type=int, default=defaults.lr_decay_epochs, metavar="N",
+                     help="anneal the rate over the last N epochs (cosine, down to 1/100 of --lr); "
+                          "default 0: constant, the paper's")
     run.add_argument("--clip-norm", type=float, default=defaults.clip_norm,
                      help=f"gradient clipping L2 norm (default {defaults.clip_norm})")
     run.add_argument("--loss", choices=("nmse", "neg_snr"), default=defaults.loss,

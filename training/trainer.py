@@ -51,6 +51,7 @@ class TrainSettings:
     crop_seconds: float | None = None  # None: whole segments (the shortest training segment)
     steps_per_epoch: int | None = None  # None: training segments / (batch * processes)
     lr: float = 1e-3
+    lr_decay_epochs: int = 0  # the last N epochs anneal lr to lr * LR_FLOOR (cosine); 0: constant
     clip_norm: float = 5.0
     seed: int = 0
     loss: str = "nmse"  # or "neg_snr"
@@ -75,6 +76,26 @@ class TrainSettings:
             raise AfkdError(f"--method {self.method}: choose one of {', '.join(METHODS)}")
         if not (self.lr > 0 and self.clip_norm > 0):
             raise AfkdError("--lr and --clip-norm must be positive")
+        if not 0 <= self.lr_decay_epochs <= self.epochs:
+            raise AfkdError(f"--lr-decay-epochs {self.lr_decay_epochs}: must be between 0 and --epochs {self.epochs}")
+
+
+LR_FLOOR = 0.01  # where the decay ends, as a share of --lr
+
+
+def learning_rate(settings: TrainSettings, epoch: int, step: int, steps: int) -> float:
+    """Adam's rate for ``step`` (0-based) of ``epoch`` (1-based): constant, then a cosine decay.
+
+    The rate depends on the position in the run only, so a resumed run follows the same curve
+    as an uninterrupted one, and a constant-rate run can be resumed into a decay phase by
+    raising --epochs (what the shipped students did: 60 constant epochs, then 20 decaying).
+    """
+    decay_start = settings.epochs - settings.lr_decay_epochs  # epochs before the decay
+    if settings.lr_decay_epochs == 0 or epoch <= decay_start:
+        return settings.lr
+    progress = ((epoch - 1 - decay_start) * steps + step) / (settings.lr_decay_epochs * steps)
+    floor = settings.lr * LR_FLOOR
+    return floor + (settings.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 class StudentWithKD(nn.Module):
@@ -225,6 +246,8 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
             if not torch.isfinite(loss):
                 raise AfkdError(f"training: the loss became {float(loss)} at epoch {epoch} step {step + 1} "
                                 "(try a lower --lr)")
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(settings, epoch, step, steps)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), settings.clip_norm)
@@ -238,7 +261,7 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
                 bar.set_postfix(loss=f"{sums['loss'] / (step + 1):.4g}")
         train_seconds = time.perf_counter() - started
         val = validate(model, data, placement)
-        row = {"epoch": epoch, "train_loss": sums["loss"] / steps, "train_task_loss": sums["task"] / steps,
+        row = {"epoch": epoch, "lr": learning_rate(settings, epoch, steps - 1, steps), "train_loss": sums["loss"] / steps, "train_task_loss": sums["task"] / steps,
                "train_kd_loss": sums["kd"] / steps, "seconds_per_step": train_seconds / steps,
                **{f"val_{k}": v for k, v in val.items() if k not in ("segments", "segments_with_ground_truth")}}
         history.append(row)

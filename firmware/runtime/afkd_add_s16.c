@@ -21,6 +21,48 @@ static void afkd_add_s16_general(const afkd_add_params *p, const int16_t *a, con
     }
 }
 
+/*
+ * The HALVES loop when the output keeps the larger input's scale (output multiplier 2^30,
+ * shift -13: the converter's usual choice for a residual sum), no activation. Then TFLite's
+ * output stage is one rounding of s = (a << 14) + b_scaled:
+ *   DoublingHighMul(s, 2^30) = floor((s + 1) / 2) = h,  RoundingDivideByPOT(h, 13)
+ *   = floor((h + 2^12 - [h < 0]) / 2^13) = floor((s + 1 + 2^13 - 2 [s <= -2]) / 2^14)
+ * (a floor of a floor by powers of two is one floor), and [s <= -2] may be read as [s < 0]:
+ * the two differ at s = -1 only, where both give 0. One SSAT with ASR #14 clamps.
+ */
+__attribute__((noinline)) static void afkd_add_s16_halves_unit(const int16_t *a, const int16_t *b, int16_t *out,
+                                                               int32_t n, int32_t multiplier, int32_t down)
+{
+    const int32_t half = 1 << (down - 1);
+    for (const int16_t *const end = a + n; a != end; a++, b++, out++) {
+        const int32_t b_high = afkd_smmulr(afkd_shl(*b, 16), multiplier);
+        const int32_t b_scaled = (b_high + half + (b_high >> 31)) >> down;
+        const int32_t s = afkd_shl(*a, 14) + b_scaled;
+        *out = (int16_t)afkd_saturate16((s + ((1 << 13) + 1) + 2 * (s >> 31)) >> 14);
+    }
+}
+
+/* The unit-output form checked first and cheaply (it is every residual sum of the exported
+ * student but one): returns 0 when the parameters are not of it. */
+static inline int afkd_add_s16_unit(const afkd_add_params *p, const int16_t *a, const int16_t *b, int16_t *out,
+                                    int32_t n)
+{
+    const int32_t half_scale = 1 << 30;
+    if (p->output_multiplier != half_scale || p->output_shift != -13 || p->left_shift != 15 ||
+        (p->input1_offset | p->input2_offset | p->output_offset) != 0 || p->act_min != -32768 || p->act_max != 32767) {
+        return 0;
+    }
+    if (p->input1_multiplier == half_scale && p->input1_shift == 0 && p->input2_shift < 0) {
+        afkd_add_s16_halves_unit(a, b, out, n, p->input2_multiplier, -p->input2_shift);
+        return 1;
+    }
+    if (p->input2_multiplier == half_scale && p->input2_shift == 0 && p->input1_shift < 0) {
+        afkd_add_s16_halves_unit(b, a, out, n, p->input1_multiplier, -p->input1_shift);  /* a + b = b + a */
+        return 1;
+    }
+    return 0;
+}
+
 /* The HALVES loop below: `a` the input with the exact factor 1/2, `b` the scaled one. full_range
  * is a constant at both call sites. */
 __attribute__((always_inline)) static inline void afkd_add_s16_halves_loop(
@@ -89,7 +131,7 @@ static int afkd_add_s16_halves(const afkd_add_params *p, const int16_t *a, const
 
 void afkd_add_s16(const afkd_add_params *p, const int16_t *a, const int16_t *b, int16_t *out, int32_t n)
 {
-    if (afkd_add_s16_halves(p, a, b, out, n)) {
+    if (afkd_add_s16_unit(p, a, b, out, n) || afkd_add_s16_halves(p, a, b, out, n)) {
         return;
     }
     if (p->input1_offset != 0 || p->input2_offset != 0 || p->left_shift > 15 ||

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "afkd_dense16_m4.h"
 #include "afkd_dot.h"
 #include "afkd_kernels.h"
 #include "afkd_requant.h"
@@ -95,6 +96,41 @@ void afkd_decoder_s16(const afkd_decoder_s16_params *p, const int16_t *frame, in
     for (int32_t s = 0; s < stride; s++) {
         const int32_t y = afkd_requantize64(tail[s] + p->bias, p->multiplier, p->shift);
         out[s] = (int16_t)afkd_clamp(y, p->act_min, p->act_max);
+    }
+    memmove(tail, tail + stride, (size_t)(kernel - stride) * sizeof *tail);
+    memset(tail + (kernel - stride), 0, (size_t)stride * sizeof *tail);
+}
+
+void afkd_decoder_s16_tail32(const afkd_decoder_s16_params *p, const int16_t *frame, int32_t *tail,
+                             int16_t *out)
+{
+    const int32_t n = p->channels, kernel = p->kernel, stride = p->stride, blocks = n >> 2, rem = n & 3;
+    const int16_t *w16 = p->weights16;
+#if AFKD_DENSE16_ASM
+    if (rem == 0 && n > 0 && n <= 64 && (kernel & 3) == 0 && kernel > 0 &&
+        (((uintptr_t)frame | (uintptr_t)w16) & 3u) == 0u) {  /* the exported shape: one assembly call */
+        afkd_dense16_groups_accumulate(tail, w16, frame, kernel >> 2, blocks);
+    } else
+#endif
+    {
+        int32_t k = 0;
+        for (; k + 4 <= kernel; k += 4) {
+            int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            w16 = afkd_rows4_w16(w16, frame, blocks, &a0, &a1, &a2, &a3);
+            afkd_tail4_w16(w16, frame + 4 * blocks, rem, &a0, &a1, &a2, &a3);
+            w16 += 4 * rem;
+            tail[k] += a0;
+            tail[k + 1] += a1;
+            tail[k + 2] += a2;
+            tail[k + 3] += a3;
+        }
+        for (; k < kernel; k++, w16 += n) {
+            tail[k] += afkd_dot1_w16(w16, frame, n);
+        }
+    }
+    const int32_t bias = (int32_t)p->bias, m32 = p->multiplier32, lo = p->act_min, hi = p->act_max;
+    for (int32_t s = 0; s < stride; s++) {
+        out[s] = (int16_t)afkd_clamp(afkd_smmulr(tail[s] + bias, m32), lo, hi);
     }
     memmove(tail, tail + stride, (size_t)(kernel - stride) * sizeof *tail);
     memset(tail + (kernel - stride), 0, (size_t)stride * sizeof *tail);

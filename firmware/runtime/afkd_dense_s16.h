@@ -12,6 +12,7 @@
 #ifndef AFKD_DENSE_S16_H
 #define AFKD_DENSE_S16_H
 
+#include "afkd_dense16_m4.h"
 #include "afkd_dot.h"
 #include "afkd_kernels.h"
 #include "afkd_requant.h"
@@ -49,19 +50,6 @@ __attribute__((noinline)) static void afkd_dense_s16_narrow(const afkd_dense_s16
     }
 }
 #endif
-
-/* Two outputs of the fast path stored as one word (STR allows any alignment on M4); with DSP
- * one PKHBT packs them. */
-static inline void afkd_store_pair16(int16_t *out, int32_t lo_value, int32_t hi_value)
-{
-#if AFKD_USE_DSP && !defined(AFKD_DSP_EMULATION)
-    uint32_t word;
-    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(word) : "r"(lo_value), "r"(hi_value));
-#else
-    const uint32_t word = ((uint32_t)lo_value & 0xFFFFu) | ((uint32_t)hi_value << 16);
-#endif
-    memcpy(out, &word, sizeof word);
-}
 
 /* The int16-stored-weight path in plain C: any rows, cols, bias, alignment and range. */
 __attribute__((noinline)) static void afkd_dense_s16_w16_any(const afkd_dense_s16_params *p, const int16_t *x,
@@ -150,6 +138,8 @@ static inline int afkd_dense_s16_fast_fits(const afkd_dense_s16_params *p, const
            (((uintptr_t)x | (uintptr_t)w) & 3u) == 0u;
 }
 
+/* The C group loop: the assembly routine's fallback (no bias, more than 64 columns) and the
+ * portable build's fast path. */
 __attribute__((noinline)) static void afkd_dense_s16_w16_full(const afkd_dense_s16_params *p, const int16_t *x,
                                                               int16_t *out)
 {
@@ -228,6 +218,22 @@ __attribute__((noinline)) static void afkd_dense_s16_wide(const afkd_dense_s16_p
 
 static inline void afkd_dense_s16(const afkd_dense_s16_params *p, const int16_t *x, int16_t *out)
 {
+#if AFKD_DENSE16_ASM
+    /* The exported layers' case first, straight to the assembly routine: every check of
+     * afkd_dense_s16_fast_fits and afkd_dense_s16_asm_fits in one place, ~15 instructions. */
+    if (p->weights16 != NULL && p->multiplier32 != NULL && p->bias != NULL && p->bias64 == NULL &&
+        ((p->rows | p->cols) & 3) == 0 && p->rows > 0 && p->cols > 0 && p->cols <= 64 && p->act_max == 32767 &&
+        (((uintptr_t)x | (uintptr_t)p->weights16) & 3u) == 0u) {
+        if (p->act_min == -32768) {
+            afkd_dense16_groups_full(p->bias, p->weights16, x, out, p->multiplier32, p->rows >> 2, p->cols >> 2);
+            return;
+        }
+        if (p->act_min == 0) {
+            afkd_dense16_groups_relu(p->bias, p->weights16, x, out, p->multiplier32, p->rows >> 2, p->cols >> 2);
+            return;
+        }
+    }
+#endif
     const int full = p->act_min == -32768 && p->act_max == 32767;
     const int relu = p->act_min == 0 && p->act_max == 32767;
     if ((full || relu) && afkd_dense_s16_fast_fits(p, x)) {

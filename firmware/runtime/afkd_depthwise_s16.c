@@ -8,6 +8,7 @@
  */
 #include <stddef.h>
 
+#include "afkd_depthwise16_m4.h"
 #include "afkd_dot.h"
 #include "afkd_kernels.h"
 #include "afkd_requant.h"
@@ -109,6 +110,17 @@ static int afkd_depthwise3_w16_fits(const afkd_depthwise_s16_params *p, const in
 void afkd_depthwise_s16(const afkd_depthwise_s16_params *p, const int16_t *const *taps,
                         int16_t *out)
 {
+#if AFKD_DEPTHWISE16_ASM
+    /* The exported layers' case first (afkd_depthwise3_w16_fits and the full output range). */
+    if (p->weights16 != NULL && p->taps == 3 && p->bias != NULL && p->multiplier32 != NULL &&
+        (p->channels & 1) == 0 && p->act_min == -32768 && p->act_max == 32767) {
+        const int16_t *const t0 = taps[0], *const t1 = taps[1], *const t2 = taps[2];
+        if ((((uintptr_t)t0 | (uintptr_t)t1 | (uintptr_t)t2 | (uintptr_t)p->weights16) & 3u) == 0u) {
+            afkd_depthwise16_k3_full(p->weights16, t0, t1, t2, p->bias, p->multiplier32, out, p->channels >> 1);
+            return;
+        }
+    }
+#endif
     if (!AFKD_S16_OTHER_LAYOUTS || p->weights16 != NULL) {  /* given only with multiplier32 (int32 sums) */
         if (afkd_depthwise3_w16_fits(p, taps)) {
             if (p->act_min == -32768 && p->act_max == 32767) {
@@ -147,4 +159,39 @@ void afkd_depthwise_s16(const afkd_depthwise_s16_params *p, const int16_t *const
         }
         out[c] = (int16_t)afkd_clamp(y, p->act_min, p->act_max);
     }
+}
+
+/* Which fused routine takes the leaky form q (afkd_depthwise16_m4.h), or -1. */
+static int afkd_depthwise_leaky_form(const afkd_leaky_relu_params *q)
+{
+    if (q->fast == 1 && q->fast_neg_whole <= 1) {
+        return (int)q->fast_neg_whole;  /* 0, 1: same scale */
+    }
+    if (q->fast == 2 && q->fast_neg_whole == 0 && (q->fast_pos_whole == 1 || q->fast_pos_whole == 2)) {
+        return 1 + (int)q->fast_pos_whole;  /* 2, 3 */
+    }
+    return -1;
+}
+
+void afkd_depthwise_leaky_s16(const afkd_depthwise_s16_params *p, const afkd_leaky_relu_params *q,
+                              const int16_t *const *taps, int16_t *scratch, int16_t *out)
+{
+#if AFKD_DEPTHWISE16_ASM
+    /* The layer's layout is the exporter's to check (afkd_kernels.h); the form and the frames'
+     * alignment are tested here. */
+    const int form = afkd_depthwise_leaky_form(q);
+    if (form >= 0 && (((uintptr_t)taps[0] | (uintptr_t)taps[1] | (uintptr_t)taps[2]) & 3u) == 0u) {
+        switch (form) {
+        case 0: afkd_depthwise16_k3_leaky_same0(p, taps, out, q); break;
+        case 1: afkd_depthwise16_k3_leaky_same1(p, taps, out, q); break;
+        case 2: afkd_depthwise16_k3_leaky_pos1(p, taps, out, q); break;
+        default: afkd_depthwise16_k3_leaky_pos2(p, taps, out, q); break;
+        }
+        return;
+    }
+#else
+    (void)afkd_depthwise_leaky_form;
+#endif
+    afkd_depthwise_s16(p, taps, scratch);
+    afkd_leaky_relu_s16(q, scratch, out, p->channels);
 }

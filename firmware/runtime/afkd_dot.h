@@ -47,6 +47,19 @@ static inline int32_t afkd_load_word(const void *p)
     return v;
 }
 
+/* Two int16 outputs stored as one word (STR allows any alignment on M4); with DSP one PKHBT
+ * packs them. */
+static inline void afkd_store_pair16(int16_t *out, int32_t lo_value, int32_t hi_value)
+{
+#if AFKD_USE_DSP && !defined(AFKD_DSP_EMULATION)
+    uint32_t word;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(word) : "r"(lo_value), "r"(hi_value));
+#else
+    const uint32_t word = ((uint32_t)lo_value & 0xFFFFu) | ((uint32_t)hi_value << 16);
+#endif
+    memcpy(out, &word, sizeof word);
+}
+
 /*
  * acc0 += w0 . x, acc1 += w1 . x over n int8 terms.
  * |w*x| <= 2^14, so int32 holds 2^17 terms: any channel count afkd uses.

@@ -10,3 +10,8 @@ void afkd_encoder_s16(const afkd_dense_s16_params *p, const int16_t *window, int
 {
     afkd_pointwise_s16(p, window, out);
 }
+
+void afkd_encoder_s16_w16(const afkd_dense_s16_params *p, const int16_t *window, int16_t *out)
+{
+    afkd_pointwise_s16_w16(p, window, out);
+}

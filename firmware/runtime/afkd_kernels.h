@@ -118,6 +118,16 @@ void afkd_pointwise_s16(const afkd_dense_s16_params *p, const int16_t *in, int16
 void afkd_pointwise_f32(const afkd_dense_f32_params *p, const float *in, float *out);
 
 /*
+ * The same for the layout the exporter gives its 16x8 layers and checks before it calls these
+ * (export/codegen.py, dense_w16_entry): int16-stored weights, a bias array, multiplier32, rows
+ * and cols multiples of 4, cols <= 64, the int16 or the ReLU output range. On Cortex-M4 they
+ * go straight to the assembly group routine (afkd_dense16_m4.h); anything else must call
+ * afkd_pointwise_s16 / afkd_encoder_s16, which check every condition themselves.
+ */
+void afkd_pointwise_s16_w16(const afkd_dense_s16_params *p, const int16_t *in, int16_t *out);
+void afkd_encoder_s16_w16(const afkd_dense_s16_params *p, const int16_t *window, int16_t *out);
+
+/*
  * Encoder = TFLite CONV_2D kernel (1,L), stride (1,S), 1 input channel: one output frame
  * out[rows = N] from window[cols = L] input samples. The caller advances the window by S
  * samples per frame (stride); frame t reads samples [t*S, t*S + L) of the padded input.
@@ -207,6 +217,9 @@ typedef struct {
     /* The same taps stored as int16 (export/intops_pack.py pack_dense_weights16), or NULL;
      * with it `weights` is NULL and the kernel takes its LDRD/SMLAD loop. */
     const int16_t *weights16;
+    /* For afkd_decoder_s16_tail32 (0 otherwise): the output stage as one SMMULR,
+     * m16 << (32 - ts) (export/intops_pack.py decoder_multiplier32_s16). */
+    int32_t multiplier32;
 } afkd_decoder_s16_params;
 
 typedef struct {
@@ -220,6 +233,11 @@ void afkd_decoder_s8(const afkd_decoder_s8_params *p, const int8_t *frame, int32
                      int8_t *out);
 void afkd_decoder_s16(const afkd_decoder_s16_params *p, const int16_t *frame, int64_t *tail,
                       int16_t *out);
+/* The same with an int32 tail, where the exporter proved it exact (|bias| + ceil(kernel /
+ * stride) * channels * 2^22 < 2^31) and gave multiplier32; needs weights16. The state then
+ * holds int32_t tail[kernel]: half the RAM, and no 64-bit arithmetic per step. */
+void afkd_decoder_s16_tail32(const afkd_decoder_s16_params *p, const int16_t *frame, int32_t *tail,
+                             int16_t *out);
 void afkd_decoder_f32(const afkd_decoder_f32_params *p, const float *frame, float *tail,
                       float *out);
 
@@ -255,17 +273,34 @@ void afkd_prelu_f32(const afkd_prelu_f32_params *p, const float *in, float *out)
  *   y = v >= 0 ? requant(v, m_identity, s_identity) : requant(v, m_alpha, s_alpha)
  *   out = clamp(y + output_offset, type range)
  * m_alpha is negative for a negative slope (params: export/intops_leaky.py).
+ * int16 only, when the exporter proved it on every int16 input (fast != 0), the same values
+ * come from one SMLAW per value: branch(v) = sat16(whole * v + top16(round + (multiplier * v) >> 16))
+ * (fast = 1: v >= 0 passes unchanged; fast = 2: v >= 0 takes the fast_pos_ branch).
  */
 typedef struct {
     int32_t input_offset, output_offset;
     int32_t multiplier_identity, shift_identity;  /* input_scale / output_scale */
     int32_t multiplier_alpha, shift_alpha;        /* input_scale * alpha / output_scale */
+    int32_t fast;                                 /* 0: TFLite's form; 1 or 2: see above */
+    int32_t fast_neg_multiplier, fast_neg_round, fast_neg_whole;
+    int32_t fast_pos_multiplier, fast_pos_round, fast_pos_whole;
 } afkd_leaky_relu_params;
 
 void afkd_leaky_relu_s8(const afkd_leaky_relu_params *p, const int8_t *in, int8_t *out,
                         int32_t n);
 void afkd_leaky_relu_s16(const afkd_leaky_relu_params *p, const int16_t *in, int16_t *out,
                          int32_t n);
+
+/*
+ * A 16x8 depthwise layer and the LEAKY_RELU that reads its output, in one call: the same
+ * values in `out` as afkd_depthwise_s16(p, taps, scratch) then afkd_leaky_relu_s16(q, scratch,
+ * out, channels), which is what it does unless the Cortex-M4 routine takes the pair (a leaky
+ * fast form it has and word-aligned frames; then `scratch` is not written). The exporter calls
+ * it only for the layout it checked (export/codegen.py, _fuse_depthwise_leaky): int16-stored
+ * weights, a bias array, multiplier32, kernel 3, an even channel count, the int16 output range.
+ */
+void afkd_depthwise_leaky_s16(const afkd_depthwise_s16_params *p, const afkd_leaky_relu_params *q,
+                              const int16_t *const *taps, int16_t *scratch, int16_t *out);
 
 /* ---------------------------------------------------------------- sigmoid */
 

@@ -86,7 +86,7 @@ class DecoderS8(C.Structure):
 class DecoderS16(C.Structure):
     _fields_ = [("channels", i32), ("kernel", i32), ("stride", i32), ("weights", P(C.c_int8)),
                 ("bias", i64), ("multiplier", i32), ("shift", i32), ("act_min", i32),
-                ("act_max", i32), ("weights16", P(C.c_int16))]
+                ("act_max", i32), ("weights16", P(C.c_int16)), ("multiplier32", i32)]
 
 
 class PreluS8(C.Structure):

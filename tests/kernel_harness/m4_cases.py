@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from afkd.export import intops, intops_pack
-from afkd.export.intops_leaky import leaky_relu, leaky_relu_params
+from afkd.export.intops_leaky import fast_form, leaky_relu, leaky_relu_params
 
 CTYPE = {np.int8: "int8_t", np.uint8: "uint8_t", np.int16: "int16_t", np.int32: "int32_t",
          np.int64: "int64_t"}
@@ -55,13 +55,15 @@ class Cases:
             f'    m4_report("{name}", actual, {name}_expected, {count}, n, {macs}u);\n')
 
     def dense(self, kind: str, rows: int, cols: int, wide: bool, big_bias: bool = False,
-              spread: float = 1.0, weights16: bool = False):
+              spread: float = 1.0, weights16: bool = False, act: str = "clamp", no_bias: bool = False):
         """big_bias: a bias too large for int32 sums (the int64 path); spread: multipliers
         spread over 2^+-spread around the typical scale (every requant16 case); weights16: the
-        exporter's default 16x8 layout (int16-stored weights, SMMULR multipliers)."""
+        exporter's default 16x8 layout (int16-stored weights, SMMULR multipliers); act: the
+        output range, "clamp" (an arbitrary one), "full" (the type's) or "relu" (the last two
+        take the fast paths: the assembly group routine with weights16); no_bias: NULL bias."""
         rng = self.rng
         name = (f"{kind}_{'s16' if wide else 's8'}_{rows}x{cols}{'_bigbias' if big_bias else ''}"
-                f"{'_w16' if weights16 else ''}")
+                f"{'_w16' if weights16 else ''}{'' if act == 'clamp' else '_' + act}{'_nobias' if no_bias else ''}")
         dtype = np.int16 if wide else np.int8
         info = np.iinfo(dtype)
         w = rng.integers(-127, 128, (rows, cols))
@@ -74,7 +76,10 @@ class Cases:
         bias = rng.integers(-(1 << 12), 1 << 12, rows) * (256 if wide else 1)
         if big_bias:
             bias[0] = (1 << 31) + 12345   # int64 sums; requantized value still in int32 as TFLite requires
-        lo, hi = (-20000, 30000) if wide else (-100, 120)
+        if no_bias:
+            bias[:] = 0                   # split_bias_s16 leaves an all-zero bias out: NULL
+        lo, hi = {"clamp": (-20000, 30000) if wide else (-100, 120), "full": (int(info.min), int(info.max)),
+                  "relu": (0, int(info.max))}[act]
         expected = intops.pointwise(x[None].astype(dtype), w, bias, zp_in, m, s, zp_out, lo, hi,
                                     wide=wide)[0]
         d = self.decls
@@ -110,8 +115,13 @@ class Cases:
                          f"    n = cortex_m_counter_read();\n")
         self._report(name, f"{name}_out", rows, expected, rows * cols, dtype)
 
-    def depthwise(self, channels: int, wide: bool, weights16: bool = False):
-        rng, name = self.rng, f"depthwise_{'s16' if wide else 's8'}_{channels}{'_w16' if weights16 else ''}"
+    def depthwise(self, channels: int, wide: bool, weights16: bool = False, leaky: tuple | None = None):
+        """leaky: (output scale, slope) of a LEAKY_RELU after the layer (input scale 0.01), its
+        fast form through afkd_depthwise_leaky_s16 (16x8, weights16)."""
+        rng = self.rng
+        name = f"depthwise_{'s16' if wide else 's8'}_{channels}{'_w16' if weights16 else ''}"
+        if leaky is not None:
+            name += f"_leaky_{leaky[0]}_{leaky[1]}".replace(".", "p")
         dtype = np.int16 if wide else np.int8
         info = np.iinfo(dtype)
         w = rng.integers(-127, 128, (3, channels))
@@ -145,13 +155,23 @@ class Cases:
                        f"{int(intops_pack.requant_fits_32bit(intops.fold_input_offset(bias, w.T, zp_in), 3, s))}}};\n")
         d.append(_array(f"{name}_out", np.zeros(channels), dtype, const=False))
         suffix = "s16" if wide else "s8"
-        self.body.append(f"    cortex_m_counter_start();\n"
-                         f"    afkd_depthwise_{suffix}(&{name}_p, {name}_taps, {name}_out);\n"
-                         f"    n = cortex_m_counter_read();\n")
+        if leaky is None:
+            call = f"afkd_depthwise_{suffix}(&{name}_p, {name}_taps, {name}_out)"
+        else:
+            q = leaky_relu_params(0.01, 0, leaky[1], leaky[0], 0, int16=True)
+            assert q.fast != 0
+            expected = leaky_relu(expected, q, np.int16)
+            fields = ", ".join(str(getattr(q, f)) for f in q.__dataclass_fields__)
+            d.append(f"static const afkd_leaky_relu_params {name}_q = {{{fields}}};\n"
+                     + _array(f"{name}_scratch", np.zeros(channels), dtype, const=False))
+            call = f"afkd_depthwise_leaky_s16(&{name}_p, &{name}_q, {name}_taps, {name}_scratch, {name}_out)"
+        self.body.append(f"    cortex_m_counter_start();\n    {call};\n    n = cortex_m_counter_read();\n")
         self._report(name, f"{name}_out", channels, expected, 3 * channels, dtype)
 
-    def decoder(self, channels: int, wide: bool, frames: int = 4, weights16: bool = False):
-        rng, name = self.rng, f"decoder_{'s16' if wide else 's8'}_{channels}{'_w16' if weights16 else ''}"
+    def decoder(self, channels: int, wide: bool, frames: int = 4, weights16: bool = False, tail32: bool = False):
+        """tail32: the int32 overlap-add tail and SMMULR output stage (afkd_decoder_s16_tail32)."""
+        rng = self.rng
+        name = f"decoder_{'s16' if wide else 's8'}_{channels}{'_w16' if weights16 else ''}{'_tail32' if tail32 else ''}"
         dtype = np.int16 if wide else np.int8
         info = np.iinfo(dtype)
         w = rng.integers(-127, 128, (16, channels))
@@ -173,10 +193,12 @@ class Cases:
         suffix = "s16" if wide else "s8"
         if wide:
             weights = f".weights16 = {name}_w16" if weights16 else f".weights = {name}_w"
+            m32 = intops_pack.decoder_multiplier32_s16(int(m[0]), int(s[0]), bias, 16, 8, channels) if tail32 else 0
+            assert m32 is not None
             d.append(f"static const afkd_decoder_s16_params {name}_p = {{.channels = {channels}, .kernel = 16, "
                      f".stride = 8, {weights}, .bias = {bias}LL, .multiplier = {m[0]}, .shift = {s[0]}, "
-                     f".act_min = {lo}, .act_max = {hi}}};\n"
-                     + _array(f"{name}_tail", np.zeros(16), np.int64, const=False))
+                     f".act_min = {lo}, .act_max = {hi}, .multiplier32 = {m32}}};\n"
+                     + _array(f"{name}_tail", np.zeros(16), np.int32 if tail32 else np.int64, const=False))
         else:
             d.append(_array(f"{name}_off", intops.decoder_tap_offsets(w, zp_in), np.int32)
                      + f"static const afkd_decoder_s8_params {name}_p = {{{channels}, 16, 8, "
@@ -185,7 +207,7 @@ class Cases:
         d.append(_array(f"{name}_out", np.zeros(frames * 8), dtype, const=False))
         self.body.append(f"    cortex_m_counter_start();\n"
                          f"    for (int32_t t = 0; t < {frames}; t++) {{\n"
-                         f"        afkd_decoder_{suffix}(&{name}_p, {name}_x + t * {channels}, "
+                         f"        afkd_decoder_{suffix}{'_tail32' if tail32 else ''}(&{name}_p, {name}_x + t * {channels}, "
                          f"{name}_tail, {name}_out + t * 8);\n    }}\n"
                          f"    n = cortex_m_counter_read();\n")
         self._report(name, f"{name}_out", frames * 8, expected, frames * 16 * channels, dtype)
@@ -195,13 +217,21 @@ class Cases:
         self.body.append(f"    cortex_m_counter_start();\n    {call};\n    n = cortex_m_counter_read();\n")
         self._report(name, f"{name}_out", count, expected, 0, expected.dtype.type)
 
-    def leaky_relu(self, count: int, wide: bool, same_scale: bool = False):
-        rng, name = self.rng, f"leaky_relu_{'s16' if wide else 's8'}_{count}{'_same_scale' if same_scale else ''}"
+    def leaky_relu(self, count: int, wide: bool, same_scale: bool = False, fast: bool = False,
+                   out_scale: float = 0.008, slope: float = 0.25):
+        """``fast``: the 16x8 one-SMLAW form the exporter proves (else TFLite's form)."""
+        tag = ("_same_scale" if same_scale else "") + (f"_fast_{out_scale}_{slope}".replace(".", "p").replace("-", "m")
+                                                      if fast else "")
+        rng, name = self.rng, f"leaky_relu_{'s16' if wide else 's8'}_{count}{tag}"
         dtype = np.int16 if wide else np.int8
         info = np.iinfo(dtype)
         x = rng.integers(info.min, info.max + 1, count)
+        x[: min(count, 4)] = (0, -1, info.min, info.max)[: min(count, 4)]  # the edges of both branches
         zp_in, zp_out = (0, 0) if wide else (int(rng.integers(-20, 20)), int(rng.integers(-10, 10)))
-        q = leaky_relu_params(0.01, zp_in, 0.25, 0.01 if same_scale else 0.008, zp_out)
+        q = leaky_relu_params(0.01, zp_in, slope, 0.01 if same_scale else out_scale, zp_out)
+        if fast:  # any exact form, also one the exporter would leave out (no kernel loop)
+            q = fast_form(q, kernel_loops_only=False)
+        assert (q.fast != 0) == fast
         expected = leaky_relu(x, q, dtype)
         fields = ", ".join(str(getattr(q, f)) for f in q.__dataclass_fields__)
         sfx = "s16" if wide else "s8"
@@ -287,10 +317,26 @@ def standard_cases() -> str:
             cases.dense("pointwise", 7, 13, wide, weights16=True)    # the plain-C path
             cases.dense("encoder", 32, 20, wide, weights16=True)
             cases.dense("pointwise", 30, 18, wide, spread=6.0, weights16=True)
+            # the assembly group routine: 1 to 16 blocks, both clamps; and the C fast path
+            # where it does not apply (no bias, more than 64 columns)
+            cases.dense("pointwise", 32, 32, wide, weights16=True, act="full")
+            cases.dense("pointwise", 64, 64, wide, weights16=True, act="full")
+            cases.dense("pointwise", 8, 4, wide, weights16=True, act="full")
+            cases.dense("encoder", 32, 20, wide, weights16=True, act="relu")
+            cases.dense("pointwise", 32, 32, wide, weights16=True, act="full", no_bias=True)
+            cases.dense("pointwise", 8, 68, wide, weights16=True, act="relu")
             cases.depthwise(32, wide, weights16=True)
-            cases.depthwise(13, wide, weights16=True)
+            cases.depthwise(6, wide, weights16=True)    # an odd number of channel pairs
+            cases.depthwise(2, wide, weights16=True)
+            cases.depthwise(13, wide, weights16=True)   # odd channels: the C loop
+            # fused with the leaky ReLU after it: each routine's form, then one it has not
+            for form in ((0.01, 0.2), (0.01, 0.7), (0.008, 0.2), (0.005, 0.2), (0.0035, 0.1)):
+                cases.depthwise(32, wide, weights16=True, leaky=form)
+            cases.depthwise(6, wide, weights16=True, leaky=(0.01, 0.2))
             cases.decoder(32, wide, weights16=True)
             cases.decoder(13, wide, weights16=True)
+            cases.decoder(32, wide, weights16=True, tail32=True)   # the assembly accumulation
+            cases.decoder(13, wide, weights16=True, tail32=True)   # odd channels: the C loop
         # the student's sizes (N = B = H = 32, encoder L = 20), for the per-kernel table
         cases.dense("pointwise", 32, 32, wide)
         cases.dense("encoder", 32, 20, wide)
@@ -298,10 +344,17 @@ def standard_cases() -> str:
         cases.decoder(32, wide)
         cases.leaky_relu(32, wide)
         cases.leaky_relu(32, wide, same_scale=True)
+        if wide:  # each of the fast form's loops, an odd count for the last word and value
+            for out_scale, slope in ((0.01, 0.2), (0.01, 0.7), (0.03, 0.2), (0.03, 2.0), (0.008, 0.2),
+                                     (0.005, 0.2), (0.0035, 0.1), (0.008, 0.6), (0.005, 0.3), (0.0027, 0.1),
+                                     (0.0025, 0.15)):
+                cases.leaky_relu(32, wide, fast=True, out_scale=out_scale, slope=slope)
+            cases.leaky_relu(7, wide, fast=True, out_scale=0.01, slope=0.2)
         cases.binary("add", 32, wide)
         cases.binary("mul", 32, wide)
         cases.binary("add", 16, wide, scales=(0.02, 0.02, 0.03), tag="_equal_scales")
         cases.binary("add", 16, wide, scales=(0.03, 0.01, 0.025), tag="_first_larger")
+        cases.binary("add", 32, wide, scales=(0.011, 0.03, 0.03), tag="_output_at_larger_scale")
     cases.sigmoid_s16(32)
     cases.prelu_s8(32, per_channel=True)
     cases.prelu_s8(32, per_channel=False)
