@@ -274,7 +274,7 @@ WEIGHT_STORAGE = ("int16", "int8")
 
 #: The leaky fast forms (fast, neg_whole, pos_whole; pos_whole None: any) that the fused
 #: depthwise routines have (firmware/runtime/afkd_depthwise_s16.c, afkd_depthwise_leaky_form).
-FUSED_LEAKY_FORMS = {(1, 0, None), (1, 1, None), (2, 0, 1), (2, 0, 2)}
+FUSED_LEAKY_FORMS = {(1, 0, None), (1, 1, None), (2, 0, 1), (2, 0, 2), (2, 1, 1)}
 
 
 def _fuse_depthwise_leaky(layers: list[dict], params: list[LayerParams]) -> None:

@@ -90,6 +90,10 @@ def test_pointwise_matches_tflite(lib, mode, cin, cout, relu):
         actual = clib.call_frames(getattr(lib, f"afkd_pointwise_{suffix}"),
                                   _dense_params(case, keep, layout=layout), frames, cout)
         assert_same(actual, expected, f"afkd_pointwise_{suffix} ({layout} layout)")
+        if mode == "int16" and layout == "int16" and cin % 4 == 0 and cout % 4 == 0:  # the exporter's checked entry
+            actual = clib.call_frames(lib.afkd_pointwise_s16_w16, _dense_params(case, keep, layout=layout),
+                                      frames, cout)
+            assert_same(actual, expected, "afkd_pointwise_s16_w16")
 
 
 def test_pointwise_s16_int64_bias_path(lib):

@@ -218,9 +218,10 @@ __attribute__((noinline)) static void afkd_dense_s16_wide(const afkd_dense_s16_p
 
 static inline void afkd_dense_s16(const afkd_dense_s16_params *p, const int16_t *x, int16_t *out)
 {
-#if AFKD_DENSE16_ASM
-    /* The exported layers' case first, straight to the assembly routine: every check of
-     * afkd_dense_s16_fast_fits and afkd_dense_s16_asm_fits in one place, ~15 instructions. */
+#if AFKD_DENSE16_ASM && !AFKD_S16_OTHER_LAYOUTS
+    /* The exported layers' case first, straight to the assembly routine (the generated step
+     * calls afkd_pointwise_s16_w16 for these, so only a build whose layers all have the int16
+     * layout links the routine from here too: an int8-storage image stays without it). */
     if (p->weights16 != NULL && p->multiplier32 != NULL && p->bias != NULL && p->bias64 == NULL &&
         ((p->rows | p->cols) & 3) == 0 && p->rows > 0 && p->cols > 0 && p->cols <= 64 && p->act_max == 32767 &&
         (((uintptr_t)x | (uintptr_t)p->weights16) & 3u) == 0u) {

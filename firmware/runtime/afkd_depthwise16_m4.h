@@ -146,6 +146,9 @@ __attribute__((naked, noinline, unused)) static void afkd_depthwise16_k3_full(co
 #define AFKD_DW16_LEAKY_POS_1                                                     \
     AFKD_DW16_BRANCH(4, "r6") AFKD_DW16_BRANCH(12, "r8") AFKD_DW16_WHOLE("r8")  \
     AFKD_DW16_SELECT("r8")
+#define AFKD_DW16_LEAKY_NEG1_POS_1                                                                  \
+    AFKD_DW16_BRANCH(4, "r6") AFKD_DW16_WHOLE("r6") AFKD_DW16_BRANCH(12, "r8") AFKD_DW16_WHOLE("r8") \
+    AFKD_DW16_SELECT("r8")
 #define AFKD_DW16_LEAKY_POS_2                                                     \
     AFKD_DW16_BRANCH(4, "r6") AFKD_DW16_BRANCH(12, "r8") AFKD_DW16_WHOLE("r8")  \
     AFKD_DW16_WHOLE("r8") AFKD_DW16_SELECT("r8")
@@ -179,11 +182,12 @@ _Static_assert(offsetof(afkd_depthwise_s16_params, channels) == AFKD_DW16_CHANNE
         __asm__ volatile(AFKD_DW16_LEAKY_ASM(LEAKY));                                                           \
     }
 
-/* (fast, neg_whole, pos_whole) = (1, 0, -), (1, 1, -), (2, 0, 1), (2, 0, 2) */
+/* (fast, neg_whole, pos_whole) = (1, 0, -), (1, 1, -), (2, 0, 1), (2, 0, 2), (2, 1, 1) */
 AFKD_DW16_LEAKY_FUNCTION(afkd_depthwise16_k3_leaky_same0, AFKD_DW16_LEAKY_SAME_0)
 AFKD_DW16_LEAKY_FUNCTION(afkd_depthwise16_k3_leaky_same1, AFKD_DW16_LEAKY_SAME_1)
 AFKD_DW16_LEAKY_FUNCTION(afkd_depthwise16_k3_leaky_pos1, AFKD_DW16_LEAKY_POS_1)
 AFKD_DW16_LEAKY_FUNCTION(afkd_depthwise16_k3_leaky_pos2, AFKD_DW16_LEAKY_POS_2)
+AFKD_DW16_LEAKY_FUNCTION(afkd_depthwise16_k3_leaky_neg1_pos1, AFKD_DW16_LEAKY_NEG1_POS_1)
 #pragma GCC diagnostic pop
 
 #define AFKD_DEPTHWISE16_ASM 1

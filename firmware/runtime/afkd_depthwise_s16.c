@@ -170,6 +170,9 @@ static int afkd_depthwise_leaky_form(const afkd_leaky_relu_params *q)
     if (q->fast == 2 && q->fast_neg_whole == 0 && (q->fast_pos_whole == 1 || q->fast_pos_whole == 2)) {
         return 1 + (int)q->fast_pos_whole;  /* 2, 3 */
     }
+    if (q->fast == 2 && q->fast_neg_whole == 1 && q->fast_pos_whole == 1) {
+        return 4;
+    }
     return -1;
 }
 
@@ -185,7 +188,8 @@ void afkd_depthwise_leaky_s16(const afkd_depthwise_s16_params *p, const afkd_lea
         case 0: afkd_depthwise16_k3_leaky_same0(p, taps, out, q); break;
         case 1: afkd_depthwise16_k3_leaky_same1(p, taps, out, q); break;
         case 2: afkd_depthwise16_k3_leaky_pos1(p, taps, out, q); break;
-        default: afkd_depthwise16_k3_leaky_pos2(p, taps, out, q); break;
+        case 3: afkd_depthwise16_k3_leaky_pos2(p, taps, out, q); break;
+        default: afkd_depthwise16_k3_leaky_neg1_pos1(p, taps, out, q); break;
         }
         return;
     }
