@@ -222,3 +222,33 @@ def test_export_to_a_relative_out_directory(workdir, tmp_path, monkeypatch):
                      "--seconds", str(SECONDS), "--calibration-segments", "4", "--validation-segments", "2",
                      "--out", "relative/fw"])
     assert code == 0 and (tmp_path / "relative" / "fw" / "build" / "firmware").is_file()
+
+
+@pytest.mark.slow
+def test_trace_build_names_a_fused_depthwise_layer(workdir, tmp_path):
+    """In 16x8 the generated step runs a depthwise layer and its leaky ReLU as one call
+    (afkd_depthwise_leaky_s16); the trace build must still run and report both layers, so a
+    wrong depthwise weight is named at the depthwise layer."""
+    import re
+    import subprocess
+    from pathlib import Path
+
+    require_tool("cmake")
+    student = Path(__file__).resolve().parents[1] / "models" / "student_fitnet.pt"
+    build = tmp_path / "fused"
+    assert cli.main(["export", "--checkpoint", str(student), "--target", "host", "--quant", "int16x8",
+                     "--seconds", str(SECONDS), "--calibration-segments", "6", "--validation-segments", "2",
+                     "--out", str(build)]) == 0
+    source = build / "model" / "dtfe_model.c"
+    text = source.read_text()
+    assert "afkd_depthwise_leaky_s16(&dtfe_aa_block1_depthwise_params" in text  # the layer is fused
+    match = re.search(r"dtfe_aa_block1_depthwise_weights16\[\d+\][^=]*= \{(.*?)\};", text, re.S)
+    flipped = re.sub(r"-?\d+", lambda m: str(-max(int(m.group()), -127)), match.group(1))
+    source.write_text(text[:match.start(1)] + flipped + text[match.end(1):])
+    shutil.rmtree(build / "build")
+    subprocess.run(["cmake", "-S", str(build), "-B", str(build / "build"), "-DAFKD_BOARD=host"], check=True,
+                   capture_output=True)
+    subprocess.run(["cmake", "--build", str(build / "build")], check=True, capture_output=True)
+    code, report = validate(build, workdir / "data", "host", tmp_path, "--segments", "2")
+    assert code == 1
+    assert report["fidelity"]["vs_tflite"]["first_layer"] == "aa_block1_depthwise"
