@@ -112,23 +112,28 @@ def test_validate_exits_1_when_one_weight_byte_of_the_elf_changes(workdir, tmp_p
     assert trace["first_layer"] is None and "difference is in the tested binary" in trace["verdict"]
 
 
-@pytest.mark.slow
-def test_validate_names_the_first_layer_where_the_generated_c_differs(workdir, tmp_path):
+def _negate_weights_and_rebuild(build, array: str) -> None:
+    """Negate every weight of the generated C array matching ``array`` (a regex), as a generator
+    bug would, and rebuild the host project."""
     import re
     import subprocess
 
-    build = tmp_path / "wrong_c"
-    shutil.copytree(export(workdir, "host", "int8"), build)
     source = build / "model" / "dtfe_model.c"
     text = source.read_text()
-    # Negate every weight of one layer in the generated C, as a generator bug would.
-    match = re.search(r"(dtfe_aa_block1_in_weights(16)?\[\d+\][^=]*= \{)(.*?)(\};)", text, re.S)
-    flipped = re.sub(r"-?\d+", lambda m: str(-max(int(m.group()), -127)), match.group(3))
-    source.write_text(text[:match.start(3)] + flipped + text[match.end(3):])
+    match = re.search(array + r"\[\d+\][^=]*= \{(.*?)\};", text, re.S)
+    flipped = re.sub(r"-?\d+", lambda m: str(-max(int(m.group()), -127)), match.group(1))
+    source.write_text(text[:match.start(1)] + flipped + text[match.end(1):])
     shutil.rmtree(build / "build")  # its CMake cache names the original folder
     subprocess.run(["cmake", "-S", str(build), "-B", str(build / "build"), "-DAFKD_BOARD=host"], check=True,
                    capture_output=True)
     subprocess.run(["cmake", "--build", str(build / "build")], check=True, capture_output=True)
+
+
+@pytest.mark.slow
+def test_validate_names_the_first_layer_where_the_generated_c_differs(workdir, tmp_path):
+    build = tmp_path / "wrong_c"
+    shutil.copytree(export(workdir, "host", "int8"), build)
+    _negate_weights_and_rebuild(build, r"dtfe_aa_block1_in_weights(?:16)?")
     code, report = validate(build, workdir / "data", "host", tmp_path, "--segments", "2")
     assert code == 1
     assert report["fidelity"]["vs_tflite"]["first_layer"] == "aa_block1_in"
@@ -229,8 +234,6 @@ def test_trace_build_names_a_fused_depthwise_layer(workdir, tmp_path):
     """In 16x8 the generated step runs a depthwise layer and its leaky ReLU as one call
     (afkd_depthwise_leaky_s16); the trace build must still run and report both layers, so a
     wrong depthwise weight is named at the depthwise layer."""
-    import re
-    import subprocess
     from pathlib import Path
 
     require_tool("cmake")
@@ -239,16 +242,9 @@ def test_trace_build_names_a_fused_depthwise_layer(workdir, tmp_path):
     assert cli.main(["export", "--checkpoint", str(student), "--target", "host", "--quant", "int16x8",
                      "--seconds", str(SECONDS), "--calibration-segments", "6", "--validation-segments", "2",
                      "--out", str(build)]) == 0
-    source = build / "model" / "dtfe_model.c"
-    text = source.read_text()
+    text = (build / "model" / "dtfe_model.c").read_text()
     assert "afkd_depthwise_leaky_s16(&dtfe_aa_block1_depthwise_params" in text  # the layer is fused
-    match = re.search(r"dtfe_aa_block1_depthwise_weights16\[\d+\][^=]*= \{(.*?)\};", text, re.S)
-    flipped = re.sub(r"-?\d+", lambda m: str(-max(int(m.group()), -127)), match.group(1))
-    source.write_text(text[:match.start(1)] + flipped + text[match.end(1):])
-    shutil.rmtree(build / "build")
-    subprocess.run(["cmake", "-S", str(build), "-B", str(build / "build"), "-DAFKD_BOARD=host"], check=True,
-                   capture_output=True)
-    subprocess.run(["cmake", "--build", str(build / "build")], check=True, capture_output=True)
+    _negate_weights_and_rebuild(build, "dtfe_aa_block1_depthwise_weights16")
     code, report = validate(build, workdir / "data", "host", tmp_path, "--segments", "2")
     assert code == 1
     assert report["fidelity"]["vs_tflite"]["first_layer"] == "aa_block1_depthwise"
