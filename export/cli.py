@@ -26,7 +26,8 @@ def _tflite(args: argparse.Namespace) -> dict:
 
     return export_tflite(args.checkpoint, args.out, quant=args.quant, calibration=args.calibration,
                          calibration_segments=args.calibration_segments,
-                         validation_segments=args.validation_segments, seconds=args.seconds)
+                         validation_segments=args.validation_segments, seconds=args.seconds,
+                         headroom=args.headroom)
 
 
 def _firmware(args: argparse.Namespace) -> dict:
@@ -71,6 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "validation windows (default: synthetic ECG)")
     parser.add_argument("--calibration-segments", type=int, default=16,
                         help="tflite: windows used to calibrate activation ranges (default 16)")
+    parser.add_argument("--headroom", type=float, default=None,
+                        help="tflite: widen every activation range by this gain by also calibrating on "
+                        "GAIN x each window, so louder real recordings do not clip (default 8 for int16x8, "
+                        "1 for int8, where wider ranges cost resolution)")
     parser.add_argument("--validation-segments", type=int, default=4,
                         help="tflite: other windows for the quantized-vs-float figures (default 4)")
     parser.add_argument("--prefix", default="dtfe",
@@ -97,6 +102,10 @@ def summary_lines(manifest: dict) -> list[str]:
         lines.append(f"ops: {' '.join(op['op'] for op in manifest['ops'])}")
         lines.append(f"{q['mode']}: AA SNR {fig['aa_snr_db']:.1f} dB, VA SNR {fig['va_snr_db']:.1f} dB, "
                      f"|dSC| {fig['sc_abs_diff']:.4f}, input step {fig['input_step_uv']:.3g} uV")
+        if "clipping_on_validation" in manifest:
+            from afkd.export.saturation import range_line
+
+            lines.append(f"clipping on the validation windows: {range_line(manifest['clipping_on_validation'])}")
         for mode, other in manifest.get("modes", {}).items():
             if mode != q["mode"]:
                 snr = other.get("aa_snr_db")

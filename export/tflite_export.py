@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import sys
 import warnings
@@ -30,7 +31,12 @@ from afkd.training.model import DTFENet, DTFENetConfig  # noqa: E402
 QUANT_MODES = ("int8", "int16x8")
 DEFAULT_QUANT = "int16x8"
 KERAS_TOLERANCE_MV = 1e-3
-INT16_HEADROOM_GAINS = (1.0, 2.0)  # float rebuilds must match PyTorch to float rounding
+# Activation headroom per mode: the converter also calibrates on each window times this gain.
+# int16 has range to spare, and real recordings swing far beyond the synthetic set (a CinC 2017 AF
+# segment reaches 7.1 mV; its internal AA activations clipped at 2x and 4x). Measured on the
+# FitNet student, AA SNR vs PyTorch (synthetic validation / 28 CinC AF segments): 2x 36.9/14.1 dB,
+# 4x 36.3/23.3, 8x 35.9/31.9, 16x 33.5/30.5. int8 has no range to spare: its steps would coarsen.
+DEFAULT_HEADROOM = {"int8": 1.0, "int16x8": 8.0}
 
 
 def fixed_length(cfg: DTFENetConfig, seconds: float) -> int:
@@ -104,18 +110,28 @@ def _quiet_stderr():
         os.close(saved)
 
 
-def convert(keras_model, quant: str | None, calibration: list[np.ndarray]) -> bytes:
-    """Convert with tf.lite.TFLiteConverter; ``quant`` None gives the float32 model."""
+def headroom_for(quant: str, headroom: float | None) -> float:
+    """The calibration gain for ``quant``: the user's, checked, or the mode's default."""
+    if headroom is None:
+        return DEFAULT_HEADROOM[quant]
+    if not math.isfinite(headroom) or headroom < 1.0:
+        raise AfkdError(f"--headroom {headroom}: must be a finite gain of at least 1")
+    return float(headroom)
+
+
+def convert(keras_model, quant: str | None, calibration: list[np.ndarray], headroom: float = 1.0) -> bytes:
+    """Convert with tf.lite.TFLiteConverter; ``quant`` None gives the float32 model.
+
+    The quantizer's ranges are min/max over the representative data, so calibrating on each
+    window and on ``headroom`` times it widens every activation's range by that gain.
+    """
     import tensorflow as tf
 
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_model)
     if quant is not None:
         shape = (1, 1, -1, 1)
 
-        # int16 has range to spare: calibrating on each window and on twice it gives every
-        # activation 2x headroom, so validation signals louder than the calibration set do not
-        # clip (measured: full student, 6 x 8 s windows, AA SNR 23 dB without, see report).
-        gains = (1.0,) if quant == "int8" else INT16_HEADROOM_GAINS
+        gains = (1.0,) if headroom == 1.0 else (1.0, headroom)
 
         def representative():
             for x in calibration:
@@ -197,7 +213,7 @@ def quantized_figures(model_bytes: bytes, model: DTFENet, windows: list[np.ndarr
 
 def export_tflite(checkpoint, out_dir, quant: str = DEFAULT_QUANT, calibration=None,
                   calibration_segments: int = 16, validation_segments: int = 4,
-                  seconds: float = 30.0) -> dict:
+                  seconds: float = 30.0, headroom: float | None = None) -> dict:
     """``afkd export --target tflite``: write the float32 and quantized .tflite and export.json.
 
     ``calibration`` is a dataset directory at the model rate (None: synthetic ECG). Returns the
@@ -205,7 +221,7 @@ def export_tflite(checkpoint, out_dir, quant: str = DEFAULT_QUANT, calibration=N
     run; nothing is left in ``out_dir`` then.
     """
     from afkd.atomic import atomic_dir
-    from afkd.export import checks
+    from afkd.export import checks, saturation
     from afkd.export.fold import load_folded
     from afkd.export.keras_model import INPUT_NAME, OUTPUT_NAMES, build_keras_model
     from afkd.export.manifest import base_manifest, write_manifest
@@ -215,6 +231,7 @@ def export_tflite(checkpoint, out_dir, quant: str = DEFAULT_QUANT, calibration=N
     model, folded = load_folded(checkpoint)
     cfg = model.cfg
     length = fixed_length(cfg, seconds)
+    gain = headroom_for(quant, headroom)
     cal, val, source = split_windows(cfg, length, calibration, calibration_segments, validation_segments)
 
     # TFLite's 16x8 quantizer has no PRELU; LEAKY_RELU with the frozen slope is the same function.
@@ -225,9 +242,10 @@ def export_tflite(checkpoint, out_dir, quant: str = DEFAULT_QUANT, calibration=N
     float_bytes = convert(keras_model, None, cal)
     check_supported_ops(float_bytes, quantized=False)
     float_figures = quantized_figures(float_bytes, model, val[:1], cfg.fs)["figures"]
-    quant_bytes = convert(keras_model, quant, cal)
+    quant_bytes = convert(keras_model, quant, cal, gain)
     ops = checks.check_supported_ops(quant_bytes, quantized=True)
     measured = quantized_figures(quant_bytes, model, val, cfg.fs)
+    clipping = saturation.measure(quant_bytes, measured["q_inputs"]).to_dict()
     exactness = checks.compare_reference_and_tflm(quant_bytes, measured["q_inputs"])
     exactness.update(checks.compare_stream_reference_and_tflm(quant_bytes, measured["q_inputs"]))
     # Every export measures both modes (the default is the one that meets 30 dB), and checks the
@@ -235,7 +253,7 @@ def export_tflite(checkpoint, out_dir, quant: str = DEFAULT_QUANT, calibration=N
     other = next(m for m in QUANT_MODES if m != quant)
     try:
         other_keras = build_keras_model(folded, length, leaky_relu=(other == "int16x8"))
-        other_figures = quantized_figures(convert(other_keras, other, cal), model, val, cfg.fs)["figures"]
+        other_figures = quantized_figures(convert(other_keras, other, cal, DEFAULT_HEADROOM[other]), model, val, cfg.fs)["figures"]
     except AfkdError as err:  # e.g. a negative PReLU slope has no 16x8 form; the chosen mode still exports
         other_figures = {"aa_snr_db": None, "error": str(err)}
     from afkd.export.onnx_export import check_onnx, onnx_bytes
@@ -265,9 +283,10 @@ def export_tflite(checkpoint, out_dir, quant: str = DEFAULT_QUANT, calibration=N
         "modes": {quant: figures, other: other_figures},
         **onnx_check,
         "quantized_vs_float": figures,
+        "clipping_on_validation": clipping,
         **exactness,
         "calibration": {"source": source, "windows": len(cal), "validation_windows": len(val),
-                        "window_samples": length},
+                        "window_samples": length, "headroom": gain},
         "reference_kernels": "ai_edge_litert BUILTIN_REF (TFLM matches these bit for bit)",
         "files": {"float32": "model_float32.tflite", quant: f"model_{quant}.tflite"},
     })

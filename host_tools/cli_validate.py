@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--html", dest="html_path", default=None, help="write a self-contained HTML page with plots")
     parser.add_argument("--thresholds", default=None,
                         help="JSON file of thresholds, e.g. {\"bit_exact\": true, \"max_ram_bytes\": 16384, "
-                        "\"max_cpu_load\": 0.02}; default: bit-exact, streaming equal, no heap")
+                        "\"max_cpu_load\": 0.02, \"max_activation_clipped_fraction\": 0}; default: bit-exact, "
+                        "streaming equal, no heap")
     parser.add_argument("--timeout", type=float, default=20.0,
                         help="seconds to wait for any one firmware answer before giving up (default 20)")
     parser.add_argument("--baud", type=int, default=115200, help="serial runner: baud rate (default 115200)")
@@ -96,6 +97,18 @@ def _trace_first_layer(build, validator, run, vs_tflite):
     return dataclasses.replace(vs_tflite, first_layer=layers.first_layer), trace
 
 
+def _saturation(build, validator, inputs: list):
+    """Clipping at the input and every activation over the segments (padded as TFLM saw them)."""
+    from afkd.export import saturation
+
+    padded = []
+    for q in inputs:
+        x = np.full(validator.length, validator.in_zp, dtype=validator.dtype)
+        x[: q.size] = q
+        padded.append(x)
+    return saturation.measure(build.tflite, padded, [q.size for q in inputs])
+
+
 def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
     from afkd.host_tools import compare, report
     from afkd.host_tools.validate import Validator, load_build, run_segments
@@ -122,6 +135,7 @@ def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
         footprint = analyze(elf, elf.with_suffix(".map"), sorted(elf.parent.rglob("*.su")),
                             FootprintRules.for_prefix(fw["prefix"]),
                             scratch_in_state=int(fw.get("scratch_bytes", 0)))
+    saturation = _saturation(build, validator, run["inputs"])
     timing = report.timing_from_run(run["counts"], run["info"], validator.fs,
                                     algorithmic_latency_samples=int(build.manifest["latency_samples"]))
     meta = {"build": str(build.root), "firmware": str(build.firmware), "data": str(args.data),
@@ -131,7 +145,7 @@ def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
             "torch_checkpoint": validator.torch_model is not None, "layer_trace": trace}
     return report.build_report(runner=args.runner, target=fw["board"], records=run["records"],
                                vs_tflite=vs_tflite, vs_torch=vs_torch, streaming=streaming,
-                               footprint=footprint, timing=timing, thresholds=thresholds,
+                               footprint=footprint, timing=timing, saturation=saturation, thresholds=thresholds,
                                meta=meta), run["traces"]
 
 

@@ -17,6 +17,9 @@ never compute anything. Layout (every number a plain int/float, None where not m
                    "instructions_per_hop", "cycles_per_hop", "instructions_per_mac",
                    "cycles_per_mac", "macs_per_hop", "clock_hz", "cpu_load", "cpu_load_worst",
                    "algorithmic_latency_ms", "compute_ms_worst", "latency_ms"},
+     "range":     {"input_clipped", "input_samples", "input_fraction", "input_range_mv",
+                   "worst_layer", "worst_fraction", "layers": [{"layer", "op", "clipped", "values",
+                   "fraction"}, ...]},
      "checks":    {"thresholds": {...}, "failures": [...], "passed": bool},
      "meta":      {...}}
 
@@ -53,6 +56,8 @@ LIMITS: dict[str, tuple[tuple[str, ...], str]] = {
     "max_ram_bytes": (("footprint", "ram_bytes"), "max"),
     "max_cpu_load": (("timing", "cpu_load_worst"), "max"),
     "max_latency_ms": (("timing", "latency_ms"), "max"),
+    "max_input_clipped_fraction": (("range", "input_fraction"), "max"),
+    "max_activation_clipped_fraction": (("range", "worst_fraction"), "max"),
 }
 
 
@@ -210,11 +215,12 @@ def check_thresholds(report: Mapping, thresholds: Mapping[str, Any] | None = Non
 
 def build_report(*, runner: str, target: str, records: Sequence[Mapping] = (),
                  vs_tflite: Any = None, vs_torch: Any = None, streaming: Any = None,
-                 footprint: Any = None, timing: Mapping | None = None,
+                 footprint: Any = None, timing: Mapping | None = None, saturation: Any = None,
                  thresholds: Mapping[str, Any] | None = None, meta: Mapping | None = None) -> dict:
     """The report dict (layout in the module docstring). Comparison and footprint arguments may be
     the dataclasses of :mod:`.compare` / :mod:`.footprint` or their ``to_dict()`` forms; ``records``
-    are :func:`record_quality` rows; ``timing`` is :func:`timing_metrics`' dict."""
+    are :func:`record_quality` rows; ``timing`` is :func:`timing_metrics`' dict; ``saturation`` is
+    :class:`afkd.export.saturation.Saturation` or its ``to_dict()``."""
     report = {
         "format": "afkd-validation", "version": 1,
         "runner": str(runner), "target": str(target),
@@ -224,6 +230,7 @@ def build_report(*, runner: str, target: str, records: Sequence[Mapping] = (),
         "fidelity": {"vs_tflite": _plain(vs_tflite), "vs_torch": _plain(vs_torch), "streaming": _plain(streaming)},
         "footprint": _plain(footprint),
         "timing": _plain(dict(timing)) if timing is not None else None,
+        "range": _plain(saturation.to_dict() if hasattr(saturation, "to_dict") else saturation),
         "meta": _plain(dict(meta or {})),
     }
     used = dict(DEFAULT_THRESHOLDS) | dict(thresholds or {})
@@ -277,8 +284,13 @@ def summary_lines(report: Mapping) -> list[str]:
         f"CPU load {_fmt(g('timing', 'cpu_load'), '.2%')} at {_fmt((g('timing', 'clock_hz') or 0) / 1e6 or None, '.0f', ' MHz')}, "
         f"latency {_fmt(g('timing', 'latency_ms'), '.1f', ' ms')}",
     ]
+    if report.get("range"):
+        from afkd.export.saturation import range_line
+
+        lines.append(f"  range: {range_line(report['range'])}")
     lines += [f"  FAILED {f}" for f in (g("checks", "failures") or [])]
     return lines
+
 
 
 def to_markdown(report: Mapping) -> str:
@@ -318,6 +330,16 @@ def to_markdown(report: Mapping) -> str:
             f"| CPU load at {_fmt((t.get('clock_hz') or 0) / 1e6 or None, '.0f', ' MHz')} (mean / worst hop) | "
             f"{_fmt(t.get('cpu_load'), '.2%')} / {_fmt(t.get('cpu_load_worst'), '.2%')} |",
             f"| latency (algorithmic + compute) | {_fmt(t.get('latency_ms'), '.2f', ' ms')} |", ""]
+    r = report.get("range")
+    if r:
+        out += ["| Range (values at the ends of a quantized range) | clipped | of | share |", "|---|---|---|---|",
+                f"| input (+-{r['input_range_mv']:.3g} mV) | {_fmt(r['input_clipped'])} | {_fmt(r['input_samples'])} | "
+                f"{r['input_fraction']:.4%} |"]
+        out += [f"| {x['layer']} ({x['op']}) | {_fmt(x['clipped'])} | {_fmt(x['values'])} | {x['fraction']:.4%} |"
+                for x in r["layers"][:10]]
+        if len(r["layers"]) > 10:
+            out.append(f"| ({len(r['layers']) - 10} more layers in the JSON report) | | | |")
+        out.append("")
     records = report.get("records") or []
     if records:
         out += ["| Record | label | SC | SNR_AA (dB) | NMSE_AA |", "|---|---|---|---|---|"]

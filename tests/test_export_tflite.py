@@ -10,7 +10,7 @@ from keras import layers
 
 from afkd.errors import AfkdError
 from afkd.export import checks
-from afkd.export.tflite_export import convert, export_tflite, synthetic_ecg
+from afkd.export.tflite_export import DEFAULT_HEADROOM, convert, export_tflite, headroom_for, synthetic_ecg
 from afkd.training.checkpoint import save_checkpoint
 from afkd.training.model import STUDENT, DTFENet, DTFENetConfig
 from test_export_fold import randomize_batchnorm
@@ -46,6 +46,8 @@ def test_tiny_export(tiny_checkpoint, tmp_path, quant, seconds, activation):
     dtype = "int8" if quant == "int8" else "int16"
     assert q["input"]["dtype"] == dtype and q["outputs"]["aa"]["dtype"] == dtype
     assert manifest["input"]["shape"] == [1, 1, length, 1]
+    assert manifest["calibration"]["headroom"] == DEFAULT_HEADROOM[quant]
+    assert manifest["clipping_on_validation"]["input_samples"] == 2 * length  # both validation windows
     assert manifest["keras_max_abs_err"] < 1e-4
     # Independent of the export's own figures: run the file here, compare with PyTorch.
     data = (out / f"model_{quant}.tflite").read_bytes()
@@ -88,6 +90,24 @@ def test_supported_graph_passes_the_same_check():
     model = keras.Model(x, layers.Conv2D(4, (1, 3), padding="valid", activation="relu")(x))
     data = convert(model, "int8", [np.ones(40, np.float32)])
     assert [op["op"] for op in checks.check_supported_ops(data)] == ["CONV_2D"]
+
+
+def test_headroom_widens_the_calibrated_ranges_by_its_gain():
+    x = keras.Input(shape=(1, 40, 1), batch_size=1)
+    model = keras.Model(x, layers.Conv2D(4, (1, 3), padding="same")(x))
+    calibration = [np.sin(np.arange(40, dtype=np.float32))]
+    scales = {}
+    for gain in (1.0, 8.0):
+        io = checks.io_quantization(checks.interpreter(convert(model, "int16x8", calibration, headroom=gain)))
+        scales[gain] = io["input"]["scale"], io["outputs"][0]["scale"]
+    for before, after in zip(scales[1.0], scales[8.0]):
+        assert after == pytest.approx(8 * before, rel=1e-3)
+
+
+@pytest.mark.parametrize("gain", [0.5, float("nan"), float("inf")])
+def test_headroom_below_one_or_not_finite_is_refused(gain):
+    with pytest.raises(AfkdError, match="--headroom"):
+        headroom_for("int16x8", gain)
 
 
 def test_snr_and_spectral_concentration():

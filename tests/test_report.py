@@ -39,7 +39,14 @@ def _footprint():
             "heap": {"reserved_bytes": 0, "allocator_symbols": [], "uses_heap": False}}
 
 
-def _report(traces, bit_exact=True, thresholds=None):
+def _range(clipped: int) -> dict:
+    layers = [{"layer": "aa_decoder", "op": "TRANSPOSE_CONV", "clipped": clipped, "values": 4000,
+               "fraction": clipped / 4000}] if clipped else []
+    return {"input_clipped": 0, "input_samples": 5000, "input_fraction": 0.0, "input_range_mv": 22.4,
+            "worst_layer": "aa_decoder" if clipped else None, "worst_fraction": clipped / 4000, "layers": layers}
+
+
+def _report(traces, bit_exact=True, thresholds=None, clipped=0):
     q = lambda x: np.clip(np.round(x / 0.01), -128, 127).astype(np.int8)  # noqa: E731
     fw = [{"aa": q(t["aa"]), "va": q(t["va"])} for t in traces]
     ref = [{k: v.copy() for k, v in s.items()} for s in fw]
@@ -53,7 +60,7 @@ def _report(traces, bit_exact=True, thresholds=None):
         vs_torch=compare_float([{"aa": s["aa"] * 0.01} for s in fw], [{"aa": t["aa"]} for t in traces]),
         footprint=_footprint(),
         timing=rep.timing_metrics([1000, 2000], hop=50, fs=FS, clock_hz=1e6, macs_per_hop=500),
-        thresholds=thresholds)
+        saturation=_range(clipped), thresholds=thresholds)
 
 
 def test_record_quality_sc_and_ground_truth_metrics():
@@ -130,15 +137,29 @@ def test_thresholds_pass_fail_and_unmeasured():
     assert "malloc" in rep.check_thresholds(heap)[0]
     with pytest.raises(AfkdError, match="unknown"):
         rep.check_thresholds(good, {"max_flsh": 1})
+    clipping = _report([s], clipped=8)
+    assert rep.check_thresholds(clipping, {"max_activation_clipped_fraction": 0.0}) == [
+        "max_activation_clipped_fraction: range.worst_fraction = 0.002, limit 0"]
+    assert rep.check_thresholds(clipping, {"max_activation_clipped_fraction": 0.01}) == []
+
+
+def test_range_line_names_the_worst_layer_and_the_remedy_only_when_something_clipped():
+    s = _signals()
+    clean = " ".join(rep.summary_lines(_report([s])))
+    assert "input clipped 0 of 5,000 samples (+-22.4 mV), no activation clipped" in clean
+    assert "headroom" not in clean
+    clipping = " ".join(rep.summary_lines(_report([s], clipped=8)))
+    assert "1 layer clipped, worst aa_decoder (0.200% of its values)" in clipping and "--headroom" in clipping
 
 
 def test_markdown_tables_are_well_formed(tmp_path):
-    report = _report([_signals()], bit_exact=False)
+    report = _report([_signals()], bit_exact=False, clipped=8)
     rep.write_markdown(tmp_path / "r.md", report)
     md = (tmp_path / "r.md").read_text()
     assert md.startswith("## afkd validation: FAIL")
     assert "| bit-exact vs TFLite | no |" in md and "| max abs difference | 1 LSB |" in md
     assert "| weights | 600 |" in md and "| **total** | **1,000** |" in md
+    assert "| aa_decoder (TRANSPOSE_CONV) | 8 | 4,000 | 0.2000% |" in md
     tables = [block.splitlines() for block in md.split("\n\n") if block.startswith("|")]
     assert len(tables) >= 6
     for rows in tables:
@@ -152,12 +173,13 @@ def html_page(tmp_path_factory) -> Path:
     """One rendered page shared by the HTML tests (plotting takes seconds)."""
     traces = [_signals(seed=0), dict(_signals(seed=1), id="syn2")]
     path = tmp_path_factory.mktemp("html") / "report.html"
-    rep.write_html(path, _report(traces), traces)
+    rep.write_html(path, _report(traces, clipped=8), traces)
     return path
 
 
 def test_html_is_self_contained(html_page):
     html = html_page.read_text()
+    assert "<h2>Range</h2>" in html and "aa_decoder (TRANSPOSE_CONV)" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html, re.I)
     assert "http://" not in html and "https://" not in html and "@import" not in html
     images = re.findall(r'<img[^>]*src="([^"]+)"', html)
