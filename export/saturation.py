@@ -37,7 +37,7 @@ class LayerSaturation:
 class Saturation:
     input_clipped: int
     input_samples: int
-    input_range_mv: float  # the largest amplitude the input holds on both sides of 0 mV
+    input_range_mv: tuple[float, float]  # the lowest and highest mV the input can hold
     layers: list[LayerSaturation] = field(default_factory=list)  # clipping layers, worst first
 
     @property
@@ -48,7 +48,7 @@ class Saturation:
         worst = self.worst
         return {"input_clipped": self.input_clipped, "input_samples": self.input_samples,
                 "input_fraction": self.input_clipped / self.input_samples if self.input_samples else 0.0,
-                "input_range_mv": self.input_range_mv,
+                "input_range_mv": list(self.input_range_mv),
                 "worst_layer": worst.layer if worst else None,
                 "worst_fraction": worst.fraction if worst else 0.0,
                 "layers": [{**asdict(s), "fraction": s.fraction} for s in self.layers]}
@@ -102,7 +102,7 @@ def measure(model_bytes: bytes, inputs: list[np.ndarray], valid: list[int] | Non
             counts[name][1] += _count(values, rails)
             counts[name][2] += values.size
     info = np.iinfo(in_dtype)
-    input_range_mv = float(in_scale) * min(info.max - int(in_zp), int(in_zp) - info.min)
+    input_range_mv = (float(in_scale) * (info.min - int(in_zp)), float(in_scale) * (info.max - int(in_zp)))
     layers = [LayerSaturation(name, op, clipped, size) for name, (op, clipped, size) in counts.items() if clipped]
     layers.sort(key=lambda s: s.fraction, reverse=True)
     return Saturation(input_clipped, input_samples, input_range_mv, layers)
@@ -111,10 +111,18 @@ def measure(model_bytes: bytes, inputs: list[np.ndarray], valid: list[int] | Non
 def range_line(r: dict) -> str:
     """Where the quantized model clipped (a :meth:`Saturation.to_dict`), with the remedy if it did."""
     line = (f"input clipped {r['input_clipped']:,} of {r['input_samples']:,} samples "
-            f"(+-{r['input_range_mv']:.3g} mV), ")
+            f"({mv_range(r['input_range_mv'])}), ")
     if not r.get("worst_layer"):
         return line + "no activation clipped"
     n = len(r["layers"])
     line += (f"{n} layer{'' if n == 1 else 's'} clipped, worst {r['worst_layer']} "
              f"({r['worst_fraction']:.3%} of its values)")
     return line + "; export with more --headroom (int16x8)"
+
+
+def mv_range(bounds) -> str:
+    """``(-22.4, 22.4)`` -> "+-22.4 mV"; an asymmetric range (int8) as "-0.51 to 2.1 mV"."""
+    low, high = bounds
+    if abs(low + high) <= 0.01 * high:
+        return f"+-{high:.3g} mV"
+    return f"{low:.3g} to {high:.3g} mV"

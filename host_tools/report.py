@@ -17,7 +17,7 @@ never compute anything. Layout (every number a plain int/float, None where not m
                    "instructions_per_hop", "cycles_per_hop", "instructions_per_mac",
                    "cycles_per_mac", "macs_per_hop", "clock_hz", "cpu_load", "cpu_load_worst",
                    "algorithmic_latency_ms", "compute_ms_worst", "latency_ms"},
-     "range":     {"input_clipped", "input_samples", "input_fraction", "input_range_mv",
+     "range":     {"input_clipped", "input_samples", "input_fraction", "input_range_mv": [low, high],
                    "worst_layer", "worst_fraction", "layers": [{"layer", "op", "clipped", "values",
                    "fraction"}, ...]},
      "checks":    {"thresholds": {...}, "failures": [...], "passed": bool},
@@ -332,8 +332,10 @@ def to_markdown(report: Mapping) -> str:
             f"| latency (algorithmic + compute) | {_fmt(t.get('latency_ms'), '.2f', ' ms')} |", ""]
     r = report.get("range")
     if r:
+        from afkd.export.saturation import mv_range
+
         out += ["| Range (values at the ends of a quantized range) | clipped | of | share |", "|---|---|---|---|",
-                f"| input (+-{r['input_range_mv']:.3g} mV) | {_fmt(r['input_clipped'])} | {_fmt(r['input_samples'])} | "
+                f"| input ({mv_range(r['input_range_mv'])}) | {_fmt(r['input_clipped'])} | {_fmt(r['input_samples'])} | "
                 f"{r['input_fraction']:.4%} |"]
         out += [f"| {x['layer']} ({x['op']}) | {_fmt(x['clipped'])} | {_fmt(x['values'])} | {x['fraction']:.4%} |"
                 for x in r["layers"][:10]]

@@ -30,7 +30,7 @@ def render_html(report: Mapping, traces: Sequence[Mapping] = ()) -> str:
     """
     import jinja2
 
-    from afkd.export.saturation import range_line
+    from afkd.export.saturation import mv_range, range_line
     from afkd.host_tools.report_plots import report_plots
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
@@ -48,5 +48,6 @@ def render_html(report: Mapping, traces: Sequence[Mapping] = ()) -> str:
         timing=report.get("timing") or {},
         checks=report.get("checks") or {},
         range_summary=range_line(report["range"]) if report.get("range") else "",
+        input_range=mv_range(report["range"]["input_range_mv"]) if report.get("range") else "",
         plots=report_plots(report, traces),
     )

@@ -60,7 +60,7 @@ def test_host_firmware_is_bit_exact_with_tflm_on_20_segments(workdir, tmp_path, 
     assert report["fidelity"]["streaming"]["equal"]
     assert report["fidelity"]["vs_torch"]["snr_db"] > 20  # quantized vs float, tiny random model
     # Every input sample of the 20 segments was checked against the input's range.
-    assert report["range"]["input_samples"] == 20 * SECONDS * 250 and report["range"]["input_range_mv"] > 1.0
+    assert report["range"]["input_samples"] == 20 * SECONDS * 250 and report["range"]["input_range_mv"][0] < 0 < report["range"]["input_range_mv"][1]
 
 
 @pytest.mark.slow

@@ -42,7 +42,7 @@ def _footprint():
 def _range(clipped: int) -> dict:
     layers = [{"layer": "aa_decoder", "op": "TRANSPOSE_CONV", "clipped": clipped, "values": 4000,
                "fraction": clipped / 4000}] if clipped else []
-    return {"input_clipped": 0, "input_samples": 5000, "input_fraction": 0.0, "input_range_mv": 22.4,
+    return {"input_clipped": 0, "input_samples": 5000, "input_fraction": 0.0, "input_range_mv": [-22.4, 22.4],
             "worst_layer": "aa_decoder" if clipped else None, "worst_fraction": clipped / 4000, "layers": layers}
 
 

@@ -44,8 +44,13 @@ def test_a_louder_signal_clips_at_the_input_and_in_the_conv_not_in_the_sigmoid(q
     assert got.worst.clipped > 0 and got.to_dict()["worst_layer"] == got.worst.layer
     io = checks.io_quantization(checks.interpreter(model))["input"]
     info = np.iinfo(np.dtype(io["dtype"]))
-    both_sides = min(info.max - io["zero_point"], io["zero_point"] - info.min)
-    assert got.input_range_mv == pytest.approx(io["scale"] * both_sides)
+    low, high = got.input_range_mv
+    assert (low, high) == pytest.approx((io["scale"] * (info.min - io["zero_point"]), io["scale"] * (info.max - io["zero_point"])))
+
+
+def test_a_range_reads_symmetric_only_when_it_is():
+    assert saturation.mv_range((-22.4, 22.399)) == "+-22.4 mV"
+    assert saturation.mv_range((-0.51, 2.1)) == "-0.51 to 2.1 mV"
 
 
 def test_relu_zeros_at_the_lower_rail_are_not_clipping():
