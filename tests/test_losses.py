@@ -1,5 +1,6 @@
 """Task losses and the FitNet / attention-transfer KD losses against hand-computed values."""
 
+import dataclasses
 import math
 
 import pytest
@@ -104,3 +105,30 @@ def test_misaligned_frames_are_refused():
         DistillationLoss("at", DTFENetConfig(enc_kernel=20), DTFENetConfig(enc_kernel=16))
     with pytest.raises(AfkdError, match="method"):
         DistillationLoss("kd", DTFENetConfig(), DTFENetConfig())
+
+
+def test_task_loss_compares_a_lagging_estimate_with_the_truth_it_estimates():
+    torch.manual_seed(2)
+    aa, va, lag = torch.randn(2, 300), torch.randn(2, 300), 30
+    late = lambda s: torch.cat([torch.randn(2, lag), s[:, :-lag]], dim=-1)  # noqa: E731  s, lag samples late
+    assert task_loss(aa, va, late(aa), late(va), lag=lag).item() == pytest.approx(0.0, abs=1e-6)
+    assert task_loss(aa, va, late(aa), late(va)).item() > 1.0  # unaligned
+
+
+def test_a_lookahead_student_mask_pairs_with_the_teacher_mask_of_the_same_encoder_frame():
+    """Student mask t weights encoder frame t - D: it is compared with teacher mask t - D.
+
+    The teacher's masks here are the student's moved D frames earlier, so the paired terms are
+    exactly zero; without the shift (lookahead 0) the same tensors do not match."""
+    D, frames = 3, 20
+    torch.manual_seed(1)
+    s_mask = torch.rand(2, 4, frames)
+    t_mask = torch.cat([s_mask[..., D:], torch.rand(2, 4, D)], dim=-1)  # t_mask[u] = s_mask[u + D]
+    enc = torch.rand(2, 4, frames)
+    student = {"enc_aa": enc, "enc_va": enc, "mask_aa": s_mask, "mask_va": s_mask}
+    teacher = {"enc_aa": enc, "enc_va": enc, "mask_aa": t_mask, "mask_va": t_mask}
+    cfg = DTFENetConfig(enc_channels=4)
+    _, parts = DistillationLoss("at", dataclasses.replace(cfg, lookahead=D), cfg)(student, teacher)
+    assert parts["kd_mask_aa"] == 0.0 and parts["kd_mask_va"] == 0.0 and parts["kd_enc_aa"] == 0.0
+    _, unshifted = DistillationLoss("at", cfg, cfg)(student, teacher)
+    assert unshifted["kd_mask_aa"] > 0

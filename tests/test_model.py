@@ -34,9 +34,9 @@ def test_input_length_must_be_whole_hops():
         tiny()(torch.randn(1, 101))
 
 
-@pytest.mark.parametrize("interaction", [True, False])
-def test_causal_student_ignores_the_future_at_frame_granularity(interaction):
-    model = tiny(interaction=interaction)
+@pytest.mark.parametrize("interaction,lookahead", [(True, 0), (False, 0), (True, 3)])
+def test_causal_student_ignores_the_future_at_frame_granularity(interaction, lookahead):
+    model = tiny(interaction=interaction, lookahead=lookahead)
     S, frames = model.cfg.hop, 50
     x = torch.randn(1, frames * S)
     cut = 23  # change every input sample from hop `cut` on
@@ -50,6 +50,28 @@ def test_causal_student_ignores_the_future_at_frame_granularity(interaction):
     # Output hop t needs frames t and t+1, so hops < cut-1 are untouched.
     assert torch.equal(fx["aa"][:, : (cut - 1) * S], fy["aa"][:, : (cut - 1) * S])
     assert not torch.equal(fx["aa"][:, (cut - 1) * S :], fy["aa"][:, (cut - 1) * S :])
+
+
+def test_lookahead_masks_weight_the_frame_that_many_steps_back():
+    """With lookahead D the output is the lookahead-0 graph's with each mask applied D frames late:
+    its first D-1 hops are silence (hop D-1 holds the first half of frame D's window, which the
+    lookahead-0 graph crops), and predict() realigns it with the ECG."""
+    from afkd.training.evaluate import predict
+
+    D = 3
+    model = tiny(lookahead=D)
+    S = model.cfg.hop
+    x = torch.randn(1, 40 * S)
+    feats = model.features(x)
+    assert model.cfg.latency_samples == D * S
+    assert torch.equal(feats["aa"][:, : (D - 1) * S], torch.zeros(1, (D - 1) * S))  # no decoder bias: exact zeros
+    delayed = torch.nn.functional.pad(feats["enc_aa"], (D, 0))[..., :40]
+    want = model.decoder_aa(delayed * feats["mask_aa"])[:, 0, S : S + 40 * S]
+    torch.testing.assert_close(feats["aa"], want)
+    # predict feeds D hops of silence after the ECG and drops the first D: aligned, same length.
+    aligned, _ = predict(model, [x[0].numpy()])[0]
+    padded = torch.nn.functional.pad(x, (0, D * S))
+    torch.testing.assert_close(torch.from_numpy(aligned), model(padded)[0][0, D * S :])
 
 
 def test_non_causal_teacher_does_see_the_future():
@@ -79,6 +101,8 @@ def test_bad_configs_are_refused():
         DTFENetConfig(enc_kernel=15)
     with pytest.raises(ValueError):
         DTFENetConfig(norm="layer")
+    with pytest.raises(ValueError, match="lookahead"):
+        DTFENetConfig(lookahead=-1)
     with pytest.raises(ValueError, match="unknown"):
         DTFENetConfig.from_dict({**STUDENT.to_dict(), "bogus": 1})
 

@@ -19,6 +19,8 @@ _SIZE_OPTIONS = (
     ("--kernel", "kernel", int, "P: depthwise kernel size"),
     ("--blocks", "blocks", int, "X: blocks per repeat (dilations 1 .. 2^(X-1))"),
     ("--repeats", "repeats", int, "R: stacks of X blocks"),
+    ("--lookahead", "lookahead", int,
+     "frames each mask sees past the frame it weights; the output lags by that many hops (0: none)"),
 )
 
 

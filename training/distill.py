@@ -82,6 +82,9 @@ class DistillationLoss(nn.Module):
         self.gamma = default_gamma if gamma is None else float(gamma)
         self.beta = default_beta if beta is None else float(beta)
         self.alpha = alpha
+        # A student mask of frame t weights encoder frame t - lookahead (model docstring): pair
+        # it with the teacher mask that weights the same encoder frame.
+        self.mask_shift = student.lookahead - (teacher.lookahead if teacher is not None else 0)
         self.regressors = nn.ModuleDict()
         if method == "fitnet":
             for name in FEATURES:
@@ -95,11 +98,20 @@ class DistillationLoss(nn.Module):
             return F.mse_loss(self.regressors[name](student), teacher)
         return attention_loss(student, teacher)
 
+    def _aligned(self, name: str, student: torch.Tensor, teacher: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Crop the frames a lookahead shift leaves unpaired (masks only; encoders align as is)."""
+        shift = self.mask_shift if name.startswith("mask") else 0
+        if shift > 0:  # student mask t pairs with teacher mask t - shift
+            return student[..., shift:], teacher[..., :-shift]
+        if shift < 0:
+            return student[..., :shift], teacher[..., -shift:]
+        return student, teacher
+
     def forward(self, student_feats: dict[str, torch.Tensor],
                 teacher_feats: dict[str, torch.Tensor] | None) -> tuple[torch.Tensor, dict[str, float]]:
         if self.method == "none":
             return student_feats["aa"].new_zeros(()), {}
-        terms = {name: self.term(name, student_feats[name], teacher_feats[name].detach())
+        terms = {name: self.term(name, *self._aligned(name, student_feats[name], teacher_feats[name].detach()))
                  for name in FEATURES}
         enc = terms["enc_aa"] + self.alpha * terms["enc_va"]
         mask = terms["mask_aa"] + self.alpha * terms["mask_va"]

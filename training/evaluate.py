@@ -34,14 +34,16 @@ def predict(model: DTFENet, ecgs: Sequence[np.ndarray], device: torch.device | s
             batch_size: int = 8) -> list[tuple[np.ndarray, np.ndarray]]:
     """Run the model on each ECG (T_i,) mV; returns [(aa_hat, va_hat)] float32 (T_i,), same order.
 
-    Segments are batched by padded length; padding is zeros on the right up to the hop.
+    Segments are batched by padded length; padding is zeros on the right up to the hop, plus
+    the model's latency (its lookahead hops, fed as silence as a stream would be flushed), so
+    that the estimates are aligned with the ECG sample for sample.
     The caller sets train/eval mode (evaluation wants ``model.eval()``).
     """
-    hop = model.cfg.hop
+    hop, lag = model.cfg.hop, model.cfg.latency_samples
     results: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(ecgs)
     by_length: dict[int, list[int]] = {}
     for i, x in enumerate(ecgs):
-        padded = -(-len(x) // hop) * hop
+        padded = -(-(len(x) + lag) // hop) * hop
         by_length.setdefault(padded, []).append(i)
     for padded, members in by_length.items():
         for lo in range(0, len(members), batch_size):
@@ -53,7 +55,7 @@ def predict(model: DTFENet, ecgs: Sequence[np.ndarray], device: torch.device | s
             aa, va = aa.float().cpu().numpy(), va.float().cpu().numpy()
             for row, i in enumerate(chunk):
                 n = len(ecgs[i])
-                results[i] = (aa[row, :n].copy(), va[row, :n].copy())
+                results[i] = (aa[row, lag : lag + n].copy(), va[row, lag : lag + n].copy())
     return results  # type: ignore[return-value]
 
 

@@ -39,8 +39,15 @@ def snr_per_segment(s: torch.Tensor, s_hat: torch.Tensor) -> torch.Tensor:
 
 
 def task_loss(aa: torch.Tensor, va: torch.Tensor, aa_hat: torch.Tensor, va_hat: torch.Tensor,
-              alpha: float = ALPHA, kind: str = "nmse") -> torch.Tensor:
-    """Scalar loss over a batch; all inputs (batch, T) in mV. See the module docstring."""
+              alpha: float = ALPHA, kind: str = "nmse", lag: int = 0) -> torch.Tensor:
+    """Scalar loss over a batch; all inputs (batch, T) in mV. See the module docstring.
+
+    ``lag``: the estimates lag the truth by this many samples (a model with lookahead), so
+    estimate sample t + lag is compared with truth sample t, over the T - lag samples both cover.
+    """
+    if lag:
+        end = aa.shape[-1] - lag
+        aa, va, aa_hat, va_hat = aa[:, :end], va[:, :end], aa_hat[:, lag:], va_hat[:, lag:]
     if kind == "nmse":
         return nmse_per_segment(aa, aa_hat).sum() + alpha * nmse_per_segment(va, va_hat).sum()
     if kind == "neg_snr":

@@ -49,6 +49,9 @@ class DTFENetConfig:
     causal: bool = True  # causal TCN; the encoder framing is causal regardless
     norm: str = "batch"  # "batch" (foldable, deployable), "gln" (global layer norm) or "none"
     interaction: bool = True  # cross-path mask fusion (see module docstring)
+    # Frames the masks see beyond the frame they weight: mask t (inputs up to frame t) weights
+    # encoder frame t - lookahead, so the output is delayed by lookahead hops and stays causal.
+    lookahead: int = 0
 
     def __post_init__(self) -> None:
         if self.enc_kernel % 2:
@@ -57,13 +60,19 @@ class DTFENetConfig:
             raise ValueError(f"norm must be batch, gln or none, got {self.norm!r}")
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, int) and not isinstance(value, bool) and value <= 0:
-                raise ValueError(f"{f.name} must be positive, got {value}")
+            least = 0 if f.name == "lookahead" else 1  # no lookahead is a valid model; no channels is not
+            if isinstance(value, int) and not isinstance(value, bool) and value < least:
+                raise ValueError(f"{f.name} must be at least {least}, got {value}")
 
     @property
     def hop(self) -> int:
         """Samples per frame (the encoder stride S = L/2)."""
         return self.enc_kernel // 2
+
+    @property
+    def latency_samples(self) -> int:
+        """Samples by which the output lags the input in one-shot use (lookahead hops)."""
+        return self.lookahead * self.hop
 
     @property
     def dilations(self) -> list[int]:
@@ -89,7 +98,9 @@ class DTFENetConfig:
 TEACHER = DTFENetConfig(
     enc_channels=256, bottleneck=64, hidden=128, blocks=8, repeats=3, causal=False, norm="gln"
 )
-STUDENT = DTFENetConfig()
+# The student's masks look 8 frames (320 ms) ahead: a QRS complex and most of its T wave are then
+# in view before the frame is separated (models/README.md measures 0, 4, 8, 12 and 16).
+STUDENT = DTFENetConfig(lookahead=8)
 
 
 class GlobalLayerNorm(nn.Module):
@@ -217,12 +228,23 @@ class DTFENet(nn.Module):
         # The transposed conv output covers input time [-S, T): drop the padded hop. Output hop
         # t is complete once frame t+1 is decoded, so a stream emits hop t-1 at step t and the
         # last hop (second half of the last frame only) on flush: one hop of latency.
-        aa = self.decoder_aa(enc_aa * mask_aa)[:, 0, S : S + T]  # (batch, T)
-        va = self.decoder_va(enc_va * mask_va)[:, 0, S : S + T]
+        aa = self.decoder_aa(self._delayed(enc_aa) * mask_aa)[:, 0, S : S + T]  # (batch, T)
+        va = self.decoder_va(self._delayed(enc_va) * mask_va)[:, 0, S : S + T]
         return {"enc_aa": enc_aa, "enc_va": enc_va, "mask_aa": mask_aa, "mask_va": mask_va, "aa": aa, "va": va}
 
+    def _delayed(self, enc: torch.Tensor) -> torch.Tensor:
+        """Encoder frames delayed by ``lookahead`` (zeros before the first): (batch, N, frames).
+
+        The mask of frame t weights encoder frame t - lookahead, so it has seen ``lookahead``
+        frames after the one it separates; the output lags the input by that many hops.
+        """
+        D = self.cfg.lookahead
+        if D == 0:
+            return enc
+        return F.pad(enc, (D, 0))[..., : enc.shape[-1]]
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (batch, T) mV -> (aa, va), each (batch, T) mV."""
+        """x (batch, T) mV -> (aa, va), each (batch, T) mV, lagging x by ``cfg.latency_samples``."""
         out = self.features(x)
         return out["aa"], out["va"]
 
