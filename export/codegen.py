@@ -20,7 +20,7 @@ from afkd.errors import AfkdError
 from afkd.export import intops_pack
 from afkd.export.c_literals import c_array_body, c_float, c_identifier, c_int, c_prefix
 from afkd.export.kernel_params import LayerParams, layer_params
-from afkd.export.plan import StreamingPlan
+from afkd.export.plan import Layer, StreamingPlan
 
 TEMPLATES = ("model.h.j2", "model.c.j2", "glue.h.j2", "glue.c.j2")
 _CTYPE = {np.int8: "int8_t", np.int16: "int16_t"}
@@ -63,21 +63,55 @@ class _Context:
         return name
 
 
-def _allocate_slots(plan: StreamingPlan) -> tuple[dict[str, str], int]:
+def ring_name(layer: Layer) -> str:
+    return f"{layer.name}_ring"
+
+
+def ring_resident_buffers(plan: StreamingPlan) -> dict[str, Layer]:
+    """Frame buffer -> the depthwise or delay layer whose ring it is written into.
+
+    A ring of (history + 1) frames holds the frame of this step at ``pos`` and the past ones
+    behind it, so the layer that produces the frame writes it there and every reader reads it
+    there: no copy into the ring after the call, no scratch slot. Positions advance at the end
+    of the step, after every reader has run.
+    """
+    resident: dict[str, Layer] = {}
+    for layer in plan.layers:
+        if layer.kind not in ("depthwise", "delay"):
+            continue
+        source = layer.inputs[0]
+        if source not in plan.buffers:
+            raise AfkdError(f"layer {layer.name}: reads {source}, which is no frame buffer (a ring keeps the "
+                            "frames a layer writes)")
+        if source in resident:
+            raise AfkdError(f"layer {layer.name}: {source} is kept in the ring of {resident[source].name} already "
+                            "(one ring per frame buffer)")
+        resident[source] = layer
+    return resident
+
+
+def _ring_current(layer: Layer) -> str:
+    ring = ring_name(layer)
+    return f"&state->{ring}[state->{ring}_pos][0]"
+
+
+def _ring_back(prefix: str, layer: Layer, channels: int, back: int) -> str:
+    """C expression of the frame ``back`` steps before the current one in ``layer``'s ring."""
+    ring = ring_name(layer)
+    return (f"{prefix}_ring_frame(&state->{ring}[0][0], {channels}u, {layer.history_frames + 1}u, "
+            f"state->{ring}_pos, {back}u)")
+
+
+def _allocate_slots(plan: StreamingPlan, in_rings: set[str]) -> tuple[dict[str, str], int]:
     """Frame buffer -> scratch slot, reusing a slot once its last reader has run.
 
-    Returns the mapping and the number of slots. Every slot holds the widest frame.
+    Frames written into a ring (``in_rings``) and delayed frames (read in their ring) take no
+    slot. Returns the mapping and the number of slots. Every slot holds the widest frame.
     """
     last_use: dict[str, int] = {}
     for i, layer in enumerate(plan.layers):
         for name in layer.inputs:
             last_use[name] = i
-    # A depthwise layer's input frame stays until the next layer when that layer is the leaky
-    # ReLU of its output: the fused call (_fuse_depthwise_leaky) writes the leaky output before
-    # the ring buffer copies the input frame, so the two must not share a slot.
-    for i, (layer, nxt) in enumerate(zip(plan.layers, plan.layers[1:])):
-        if layer.kind == "depthwise" and nxt.kind == "leaky_relu" and nxt.inputs[0] == layer.output:
-            last_use[layer.inputs[0]] = max(last_use[layer.inputs[0]], i + 1)
     slot_of: dict[str, str] = {}
     free: list[str] = []
     busy: dict[str, str] = {}  # buffer -> slot
@@ -86,8 +120,8 @@ def _allocate_slots(plan: StreamingPlan) -> tuple[dict[str, str], int]:
         for buffer, slot in list(busy.items()):
             if last_use.get(buffer, -1) < i:
                 free.append(busy.pop(buffer))
-        if layer.output not in plan.buffers:
-            continue  # a model output: written straight into the caller's array
+        if layer.output not in plan.buffers or layer.output in in_rings or layer.kind == "delay":
+            continue  # a model output (the caller's array), or a frame that lives in a ring
         if free:
             slot = free.pop(0)
         else:
@@ -194,9 +228,13 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
         fields += _output_stage(ctx, layer, a, s, wide, bias_array=wide and ctx.weights16)
         entry["params"] = ctx.struct(layer.name, f"afkd_depthwise_{sfx}_params", fields,
                                      f"{layer.name}: depthwise kernel {k}, dilation {layer.dilation}")
-        entry.update(kernel=k, channels=c, ring=f"{layer.name}_ring", ring_frames=layer.history_frames,
-                     backs=[(k - 1 - j) * layer.dilation for j in range(k - 1)],
+        entry.update(kernel=k, channels=c, ring=ring_name(layer), ring_frames=layer.history_frames + 1,
+                     taps=[_ring_back(ctx.prefix, layer, c, (k - 1 - j) * layer.dilation) for j in range(k - 1)],
                      comment=f"{layer.name}: causal depthwise conv, kernel {k}, dilation {layer.dilation}")
+    elif layer.kind == "delay":  # its input is written into the ring; readers take the oldest frame
+        entry.update(ring=ring_name(layer), ring_frames=layer.history_frames + 1,
+                     comment=f"{layer.name}: the frame of {layer.history_frames} steps ago, read in its ring "
+                             "(the masks' lookahead)")
     elif layer.kind == "decoder":
         L, n = layer.weights.shape
         tail32 = wide and ctx.weights16 and "multiplier32" in s  # int32 tail, SMMULR output stage
@@ -293,7 +331,6 @@ def _fuse_depthwise_leaky(layers: list[dict], params: list[LayerParams]) -> None
         form = (leaky.fast, leaky.fast_neg_whole, None if leaky.fast == 1 else leaky.fast_pos_whole)
         s, a = p.scalars, p.arrays
         if (q.layer.inputs[0] == p.layer.output and readers.get(p.layer.output) == 1 and form in FUSED_LEAKY_FORMS
-                and nxt["out"] != entry["ins"][0]  # _allocate_slots keeps them apart
                 and "m32" in a and entry["kernel"] == 3 and entry["channels"] % 2 == 0
                 and (s["act_min"], s["act_max"]) == (-32768, 32767)):
             entry["fused_leaky"] = nxt
@@ -328,10 +365,14 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
     sample_t = _CTYPE[dtype]
     sfx = "s8" if dtype == np.int8 else "s16"
     ctx = _Context(prefix, sfx, weight_storage)
-    slot_of, n_slots = _allocate_slots(plan)
+    resident = ring_resident_buffers(plan)
+    slot_of, n_slots = _allocate_slots(plan, set(resident))
     width = max(b.channels for b in plan.buffers.values())
     expr = {name: f"state->{slot}" for name, slot in slot_of.items()}
     expr.update({buf.name: key for key, buf in plan.outputs.items()})
+    expr.update({name: _ring_current(layer) for name, layer in resident.items()})
+    expr.update({layer.output: _ring_back(prefix, layer, plan.buffers[layer.inputs[0]].channels, layer.history_frames)
+                 for layer in plan.layers if layer.kind == "delay"})
     expr[plan.input.name] = "state->window"
     layers = [_layer_entry(ctx, p, plan, expr) for p in params]
     if ctx.weights16 and sfx == "s16":
@@ -339,9 +380,11 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
     nbytes = np.dtype(dtype).itemsize
     rings = [
         {"name": e["ring"], "layer": e["name"], "frames": e["ring_frames"], "channels": e["channels"],
-         "kernel": e["kernel"], "dilation": p.layer.dilation, "source": p.layer.inputs[0], "ctype": sample_t,
+         "why": (f"kernel {e['kernel']}, dilation {p.layer.dilation}" if e["kind"] == "depthwise"
+                 else "the lookahead delay reads the oldest"),
+         "source": p.layer.inputs[0], "ctype": sample_t,
          "zero_point": p.input_zero_point, "bytes": e["ring_frames"] * e["channels"] * nbytes}
-        for e, p in zip(layers, params) if e["kind"] == "depthwise"
+        for e, p in zip(layers, params) if e["kind"] in ("depthwise", "delay")
     ]
     tails = [{"name": e["tail"], "layer": e["name"], "length": p.layer.kernel, "ctype": e["tail_ctype"],
               "bytes": p.layer.kernel * (8 if e["tail_ctype"] == "int64_t" else 4)}
@@ -357,7 +400,7 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
     return {
         "prefix": prefix, "PREFIX": prefix.upper(), "version": __version__, "source_name": source_name,
         "source_sha256": source_sha256, "mode": plan.mode, "fs": int(fs), "hop": plan.hop, "window": plan.window,
-        "latency_hops": plan.latency_hops, "macs_per_hop": plan.macs_per_hop, "sample_t": sample_t,
+        "latency_hops": plan.latency_hops, "lookahead_hops": plan.lookahead_hops, "macs_per_hop": plan.macs_per_hop, "sample_t": sample_t,
         "frame_t": sample_t, "sample_bytes": nbytes, "sample_min": int(info.min), "sample_max": int(info.max),
         "sfx": sfx, "input": io(plan.input), "outputs": {k: io(b) for k, b in plan.outputs.items()},
         "arrays": ctx.arrays, "params": ctx.params, "layers": layers, "rings": rings, "tails": tails,

@@ -10,6 +10,8 @@ Every layer is chosen so that it converts to exactly one TFLite builtin the firm
     Add / Multiply                      -> ADD / MUL
     Conv2DTranspose (1,L) stride (1,S)  -> TRANSPOSE_CONV
     Cropping2D (drop the padded hop)    -> STRIDED_SLICE
+    ZeroPadding2D + Cropping2D (delay)  -> PAD + STRIDED_SLICE: encoder frames delayed by the
+                                           model's lookahead before the mask multiply
 
 Tensor layout: the input is (1, 1, T, 1) mV, frames are (1, 1, T/S, C), the outputs ``aa`` and
 ``va`` are (1, 1, T, 1) mV. No reshape is needed. Weight layouts: torch Conv1d (out, in, k) ->
@@ -131,6 +133,14 @@ def _decoder(b: _Builder, deconv: torch.nn.ConvTranspose1d, x, path: str, hop: i
     return layers.Cropping2D(((0, 0), (hop, 0)), name=OUTPUT_NAMES[0] if path == "aa" else OUTPUT_NAMES[1])(y)
 
 
+def _delay(x, frames: int, path: str):
+    """(1, 1, T', C) -> the same frames ``frames`` later: zeros in front, the last ones dropped."""
+    if frames == 0:
+        return x
+    y = layers.ZeroPadding2D(((0, 0), (frames, 0)), name=f"{path}_delay_pad")(x)
+    return layers.Cropping2D(((0, 0), (0, frames)), name=f"{path}_delay")(y)
+
+
 def build_keras_model(model: DTFENet, length: int, leaky_relu: bool = False) -> keras.Model:
     """Keras twin of a *folded* model (``norm="none"``) for a fixed input length in samples.
 
@@ -154,7 +164,7 @@ def build_keras_model(model: DTFENet, length: int, leaky_relu: bool = False) -> 
     outputs = []
     for path, other in (("aa", "va"), ("va", "aa")):
         mask = _mask(b, getattr(model, f"mask_{path}"), h[path], h[other], path)
-        masked = layers.Multiply(name=f"{path}_masked")([enc[path], mask])
+        masked = layers.Multiply(name=f"{path}_masked")([_delay(enc[path], cfg.lookahead, path), mask])
         outputs.append(_decoder(b, getattr(model, f"decoder_{path}"), masked, path, S))
     keras_model = keras.Model(x, outputs, name="dtfenet")
     b.set_weights()

@@ -103,6 +103,8 @@ def layer_params(plan: StreamingPlan) -> list[LayerParams]:
                     p.scalars["multiplier32"] = m32
             if not p.wide:
                 p.arrays["tap_offset"] = intops.decoder_tap_offsets(layer.weights, src.zero_point)
+        elif layer.kind == "delay":  # a copy: the plan checked that the quantization is kept
+            p.input_zero_point = src.zero_point
         elif layer.kind == "prelu":
             if p.wide:
                 raise AfkdError(f"layer {layer.name}: TFLite has no 16x8 PRELU; export LeakyReLU instead")

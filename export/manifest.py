@@ -3,7 +3,8 @@
 Common fields (every target)::
 
     format "afkd-export", version 1, afkd_version, target, checkpoint {path, sha256},
-    config (DTFENetConfig), fs, hop, latency_samples (one hop), input_samples (null = dynamic),
+    config (DTFENetConfig), fs, hop, lookahead_samples (the outputs estimate the signal this many
+    samples earlier), latency_samples (a stream's: one hop + lookahead), input_samples (null = dynamic),
     input {name, shape, units "mV"}, outputs [{name, shape, units}], files {role: file name}
 
 The targets add their check figures and, for TFLite, ``quantization`` and ``ops``.
@@ -42,8 +43,10 @@ def base_manifest(target: str, checkpoint: str | Path, cfg: DTFENetConfig, lengt
         "checkpoint": {"path": str(checkpoint), "sha256": sha256_file(checkpoint)},
         "config": cfg.to_dict(),
         "fs": cfg.fs, "hop": cfg.hop,
-        # A stream emits hop t-1 when hop t arrives (the decoder's overlap), see the model docstring.
-        "latency_samples": cfg.hop, "latency_seconds": cfg.hop / cfg.fs,
+        # The outputs lag the ECG by the masks' lookahead (one-shot too), and a stream emits hop
+        # t-1 when hop t arrives (the decoder's overlap): see the model docstring.
+        "lookahead_samples": cfg.latency_samples,
+        "latency_samples": cfg.hop + cfg.latency_samples, "latency_seconds": (cfg.hop + cfg.latency_samples) / cfg.fs,
         "input_samples": length,
         "input": {"name": input_name, "shape": shape, "units": "mV"},
         "outputs": [{"name": n, "shape": shape, "units": "mV"} for n in output_names],

@@ -8,6 +8,7 @@ process one frame (one hop of S samples) at a time::
     PAD(left (K-1)d) -> DEPTHWISE_CONV_2D    depthwise: a ring of (K-1)d past frames replaces the pad
     PRELU, LEAKY_RELU, LOGISTIC, ADD, MUL    element-wise on one frame
     TRANSPOSE_CONV -> STRIDED_SLICE(crop)    decoder: overlap-add, a tail of L-S partial sums
+    PAD(left D) -> STRIDED_SLICE(first T')   delay: a ring of D frames (the model's lookahead)
 
 Causal zero padding in the graph and zero-initialised history in the stream are the same
 thing (the pad value is the tensor's zero point, i.e. real 0.0), which is why the stream
@@ -51,7 +52,7 @@ class Buffer:
 
 @dataclass
 class Layer:
-    kind: str  # encoder | pointwise | depthwise | prelu | leaky_relu | logistic | add | mul | decoder
+    kind: str  # encoder | pointwise | depthwise | delay | prelu | leaky_relu | logistic | add | mul | decoder
     name: str  # C-safe, from the TFLite tensor name
     op_index: int
     inputs: list[str]  # buffer names
@@ -63,7 +64,7 @@ class Layer:
     kernel: int = 1  # taps along time
     dilation: int = 1
     stride: int = 1
-    history_frames: int = 0  # depthwise: (kernel-1)*dilation; encoder: L-S samples; decoder: L-S tail
+    history_frames: int = 0  # depthwise: (kernel-1)*dilation; delay: D; encoder: L-S samples; decoder: L-S tail
     alpha: np.ndarray | None = None  # PReLU slopes (quantized) with alpha_scale/alpha_zero_point
     alpha_scale: float = 0.0
     alpha_zero_point: int = 0
@@ -92,6 +93,11 @@ class StreamingPlan:
     @property
     def macs_per_hop(self) -> int:
         return sum(layer.macs for layer in self.layers)
+
+    @property
+    def lookahead_hops(self) -> int:
+        """Hops by which the graph's outputs lag the signal they estimate (its delay layers)."""
+        return max((layer.history_frames for layer in self.layers if layer.kind == "delay"), default=0)
 
     def layer(self, name: str) -> Layer:
         return next(layer for layer in self.layers if layer.name == name)
@@ -341,7 +347,27 @@ def _transpose_conv(w: _Walker, op: Operator, ins: list[int]) -> None:
                           history_frames=k - o["stride_w"]))
 
 
+def _delay(w: _Walker, op: Operator, ins: list[int]) -> None:
+    """PAD(left D) then a slice keeping the first frames: every frame D steps later."""
+    src, left = w.pad_of[ins[0]]
+    begin = w.const(ins[1]).data.reshape(-1)
+    in_shape, out_shape = w.g.tensors[src].shape, w.g.tensors[op.outputs[0]].shape
+    if op.opcode == "STRIDED_SLICE" and np.any(w.const(ins[3]).data.reshape(-1) != 1):
+        w.fail(op, "strided slice with a stride other than 1")
+    if np.any(begin != 0) or list(out_shape) != list(in_shape) or left <= 0:
+        w.fail(op, f"a slice of padded frames must keep the first {in_shape[2] if in_shape else '?'} "
+                   f"(a delay of the {left} padded frames)")
+    if _quant(w.g.tensors[op.outputs[0]]) != _quant(w.g.tensors[src]):
+        w.fail(op, "a delay must keep its input's quantization")
+    w.domain[w.root(op.outputs[0])] = "frames"
+    out = w.buffer(op.outputs[0])
+    w.layers.append(Layer("delay", out.name, op.index, [w.buffer(src).name], out.name, history_frames=left))
+
+
 def _slice(w: _Walker, op: Operator, ins: list[int]) -> None:
+    if ins[0] in w.pad_of and w.domain.get(w.pad_of[ins[0]][0]) == "frames":
+        _delay(w, op, ins)
+        return
     src = w.root(ins[0])
     if w.domain.get(src) != "decoded":
         w.fail(op, "only the decoder output may be sliced (the crop of the causal pad)")
@@ -388,6 +414,7 @@ def plan_summary(plan: StreamingPlan) -> dict[str, Any]:
         "hop": plan.hop,
         "window": plan.window,
         "latency_hops": plan.latency_hops,
+        "lookahead_hops": plan.lookahead_hops,
         "macs_per_hop": plan.macs_per_hop,
         "layers": [
             {"kind": l.kind, "name": l.name, "inputs": l.inputs, "output": l.output, "dilation": l.dilation,

@@ -36,8 +36,8 @@ class StreamingReference:
         self.tails: dict[str, np.ndarray] = {}
         for p in self.params:
             layer = p.layer
-            if layer.kind == "depthwise":
-                zero = np.full(layer.weights.shape[1], p.input_zero_point, dtype=np.int64)
+            if layer.kind in ("depthwise", "delay"):
+                zero = np.full(plan.buffers[layer.inputs[0]].channels, p.input_zero_point, dtype=np.int64)
                 self.rings[layer.name] = deque([zero] * layer.history_frames, maxlen=layer.history_frames)
             elif layer.kind == "decoder":
                 self.tails[layer.name] = np.zeros(layer.kernel, dtype=np.int64)
@@ -108,6 +108,11 @@ class StreamingReference:
                                  s["act_min"], s["act_max"])[0]
             ring.append(np.asarray(x, dtype=np.int64))
             return y
+        if layer.kind == "delay":
+            ring = self.rings[layer.name]
+            oldest = ring[0]  # frame t - D
+            ring.append(np.asarray(x, dtype=np.int64))
+            return oldest.astype(self.dtype)
         if layer.kind == "prelu":
             return intops.prelu(x[None], p.prelu)[0]
         if layer.kind == "leaky_relu":

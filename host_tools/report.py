@@ -92,9 +92,12 @@ def _json_safe(x: Any) -> Any:
 
 def record_quality(record_id: str, aa: np.ndarray, fs: float, *, va: np.ndarray | None = None,
                    aa_true: np.ndarray | None = None,
-                   va_true: np.ndarray | None = None, label: str | None = None) -> dict:
+                   va_true: np.ndarray | None = None, label: str | None = None, lag: int = 0) -> dict:
     """Quality of one record's firmware output (float mV, shape (T,)): SC always, SNR/NMSE with
-    ground truth. Uses :mod:`afkd.training.metrics` so the numbers match ``afkd eval``."""
+    ground truth. Uses :mod:`afkd.training.metrics` so the numbers match ``afkd eval``.
+
+    ``lag``: output sample i estimates truth sample i - lag (a model with lookahead); the
+    SNR is taken over the T - lag samples both cover."""
     aa = np.asarray(aa, dtype=np.float64)
     out: dict[str, Any] = {"id": str(record_id), "label": label, "fs": float(fs), "samples": int(aa.size)}
     out.update(dict.fromkeys(metrics.METRIC_KEYS))
@@ -102,6 +105,7 @@ def record_quality(record_id: str, aa: np.ndarray, fs: float, *, va: np.ndarray 
         out["sc"] = metrics.spectral_concentration(aa, fs)
         for name, estimate, truth in (("aa", aa, aa_true), ("va", va, va_true)):
             if estimate is not None and truth is not None and np.all(np.isfinite(truth)):
+                truth, estimate = np.asarray(truth)[: len(truth) - lag], np.asarray(estimate)[lag:]
                 out[f"snr_{name}_db"] = metrics.snr_db(truth, estimate)
                 out[f"nmse_{name}"] = metrics.nmse(truth, estimate)
     except ValueError as e:

@@ -93,6 +93,8 @@ def spectrum_plot(trace: Mapping) -> str:
                               ("aa_reference", "AA reference", COLORS["reference"]),
                               ("aa", "AA firmware", COLORS["firmware"]), ("ecg", "input ECG", COLORS["ecg"])):
         x = _arr(trace, key)
+        if x is not None:
+            x = x[np.isfinite(x)]  # the truth of a model with lookahead starts that late (NaN before)
         if x is not None and x.size >= 8:
             f, p = _welch(x, fs)
             ax.semilogy(f, np.maximum(p, 1e-30), color=color, lw=1.0, label=label)

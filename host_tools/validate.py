@@ -5,7 +5,9 @@ the firmware (RESET, SAMPLES..., FLUSH). The same integer input goes through TFL
 interpreter (the numeric reference the firmware must equal bit for bit) and, dequantized
 back to mV, through the float PyTorch model. The firmware's stream is realigned by the
 model's latency (output hop t arrives with input hop t+1; FLUSH gives the last hop), so the
-comparison is sample for sample.
+comparison is sample for sample. A model with lookahead estimates the signal of
+``lookahead_samples`` earlier (export.json), so ground truth is shifted by as much before the
+SNR is taken.
 
 The .tflite has a fixed input length (``export --seconds``). A segment of that length is
 compared whole. A shorter one is zero-padded for TFLM, which leaves every output hop but the
@@ -108,6 +110,7 @@ class Validator:
         self.positions = {name: int(o["subgraph_output_position"]) for name, o in q["outputs"].items()}
         self.length = int(build.manifest["input"]["shape"][2])
         self.hop = int(build.manifest["hop"])
+        self.lookahead = int(build.manifest.get("lookahead_samples", 0))  # exports before lookahead: none
         self.fs = int(build.manifest["fs"])
         self.stream_ref = StreamingReference(plan_from_tflite(build.tflite, build.fw["tflite"]))
         self.torch_model = None
@@ -181,14 +184,19 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
             counts.append(c)
             ids.append(str(seg.get("id", len(ids))))
             truth = {k: seg[k][:n] for k in ("aa", "va") if k in seg and np.all(np.isfinite(seg[k][:n]))}
+            # Output sample i estimates the truth at i - lookahead: SNR over the samples both cover
+            # (none in a segment no longer than the lookahead: SC only, as without ground truth).
+            lag = validator.lookahead
+            truth = truth if n > lag else {}
+            truth_at_output = {k: np.concatenate([np.full(lag, np.nan, v.dtype), v[: n - lag]]) for k, v in truth.items()}
             records.append(report.record_quality(ids[-1], fw_mv["aa"], validator.fs, va=fw_mv["va"],
                                                  aa_true=truth.get("aa"), va_true=truth.get("va"),
-                                                 label=seg.get("label")))
+                                                 label=seg.get("label"), lag=lag))
             if len(traces) < 4:
                 traces.append({"id": ids[-1], "fs": validator.fs, "ecg": mv, "aa": fw_mv["aa"], "va": fw_mv["va"],
                                **({"aa_reference": torch["aa"]} if torch is not None else {}),
-                               **({"aa_true": truth["aa"]} if "aa" in truth else {}),
-                               **({"va_true": truth["va"]} if "va" in truth else {})})
+                               **({"aa_true": truth_at_output["aa"]} if "aa" in truth else {}),
+                               **({"va_true": truth_at_output["va"]} if "va" in truth else {})})
             if progress:
                 progress(len(ids))
     if not ids:

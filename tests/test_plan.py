@@ -37,10 +37,13 @@ def _convert(model: tf.keras.Model, length: int) -> bytes:
     return converter.convert()
 
 
-def _graph(pad_right: int = 0, activation=None) -> bytes:
+def _graph(pad_right: int = 0, activation=None, delay_crop: tuple[int, int] | None = None) -> bytes:
     x = tf.keras.Input((1, 40, 1), batch_size=1)
     y = tf.keras.layers.ZeroPadding2D(((0, 0), (4, 0)))(x)
     y = tf.keras.layers.Conv2D(4, (1, 8), strides=(1, 4), activation="relu")(y)
+    if delay_crop is not None:  # the lookahead's delay: pad 2 frames in front, crop (left, right)
+        y = tf.keras.layers.ZeroPadding2D(((0, 0), (2, 0)))(y)
+        y = tf.keras.layers.Cropping2D(((0, 0), delay_crop))(y)
     y = tf.keras.layers.ZeroPadding2D(((0, 0), (2 - pad_right, pad_right)))(y)
     y = tf.keras.layers.DepthwiseConv2D((1, 3))(y)
     if activation is not None:
@@ -53,6 +56,17 @@ def _graph(pad_right: int = 0, activation=None) -> bytes:
 def test_a_minimal_causal_graph_plans():
     plan = plan_from_tflite(_graph())
     assert [l.kind for l in plan.layers] == ["encoder", "depthwise", "decoder"]
+
+
+def test_a_pad_then_crop_of_the_last_frames_plans_as_a_delay():
+    plan = plan_from_tflite(_graph(delay_crop=(0, 2)))
+    assert [l.kind for l in plan.layers] == ["encoder", "delay", "depthwise", "decoder"]
+    assert plan.layers[1].history_frames == 2 and plan.lookahead_hops == 2
+
+
+def test_a_crop_that_is_no_pure_delay_is_refused_naming_the_layer():
+    with pytest.raises(AfkdError, match=r"shifted.tflite: layer STRIDED_SLICE .* keep the first 10"):
+        plan_from_tflite(_graph(delay_crop=(1, 1)), "shifted.tflite")
 
 
 def test_a_right_pad_is_refused_as_not_causal():

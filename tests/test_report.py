@@ -74,6 +74,15 @@ def test_record_quality_sc_and_ground_truth_metrics():
     assert rep.record_quality("r", s["aa"], FS)["snr_aa_db"] is None  # no ground truth -> null
 
 
+def test_record_quality_compares_a_lagging_output_with_the_truth_it_estimates():
+    """A model with lookahead emits the estimate of sample i at i + lag: the SNR pairs them."""
+    s = _signals()
+    truth, lag = s["aa_true"], 21  # half a period of the 6 Hz sine
+    late = np.concatenate([np.zeros(lag), truth[:-lag] * 1.1])  # the 20 dB estimate, lag samples late
+    assert rep.record_quality("r", late, FS, aa_true=truth, lag=lag)["snr_aa_db"] == pytest.approx(20.0)
+    assert rep.record_quality("r", late, FS, aa_true=truth)["snr_aa_db"] < 0.0  # unaligned: out of phase
+
+
 def test_timing_closed_forms():
     t = rep.timing_metrics([1000, 2000], hop=50, fs=250.0, clock_hz=1e6, macs_per_hop=500)
     assert t["instructions_per_hop"] == 1500 and t["instructions_per_mac"] == 3.0 and t["cycles_per_hop"] is None

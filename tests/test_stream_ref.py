@@ -35,10 +35,14 @@ def full_range(dtype, n, seed):
     return np.random.default_rng(seed).integers(info.min, info.max + 1, size=n).astype(dtype)
 
 
+@pytest.mark.parametrize("lookahead", [0, 3])
 @pytest.mark.parametrize("quant,dtype", [("int8", np.int8), ("int16x8", np.int16)])
-def test_streaming_equals_one_shot_tflite_bit_for_bit(quant, dtype):
-    model = tiny_tflite(quant)
+def test_streaming_equals_one_shot_tflite_bit_for_bit(quant, dtype, lookahead):
+    model = tiny_tflite(quant, lookahead=lookahead)
     plan = plan_from_tflite(model)
+    # The lookahead is a ring of D encoder frames per path in the plan (PAD + STRIDED_SLICE in the graph).
+    delays = [layer.history_frames for layer in plan.layers if layer.kind == "delay"]
+    assert delays == ([lookahead] * 2 if lookahead else []) and plan.lookahead_hops == lookahead
     for seed in range(3):
         x = full_range(dtype, LENGTH, seed)
         want = tflite_outputs(model, x, plan)

@@ -7,6 +7,7 @@ through the same Keras route and converter call that ``afkd export`` uses.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -33,9 +34,9 @@ def ecg_like(n: int, length: int = LENGTH, seed: int = 1) -> list[np.ndarray]:
     return out
 
 
-def tiny_model(seed: int = 0) -> DTFENet:
+def tiny_model(seed: int = 0, lookahead: int = 0) -> DTFENet:
     torch.manual_seed(seed)
-    model = DTFENet(TINY)
+    model = DTFENet(replace(TINY, lookahead=lookahead))
     with torch.no_grad():
         for module in model.modules():
             if isinstance(module, torch.nn.BatchNorm1d):
@@ -47,7 +48,7 @@ def tiny_model(seed: int = 0) -> DTFENet:
 
 
 @functools.lru_cache(maxsize=None)
-def tiny_tflite(quant: str, seed: int = 0) -> bytes:
-    folded = fold_batchnorm(tiny_model(seed))
+def tiny_tflite(quant: str, seed: int = 0, lookahead: int = 0) -> bytes:
+    folded = fold_batchnorm(tiny_model(seed, lookahead))
     keras_model = build_keras_model(folded, LENGTH, leaky_relu=(quant == "int16x8"))
     return convert(keras_model, quant, ecg_like(16))
