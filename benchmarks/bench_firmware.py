@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_firmware [--work build/bench/firmware] [--checkpoint PT]
 
-The student (DT-FENet STUDENT config: N = B = H = 32, 5 blocks, kernel 3, hop 10 at 250 Hz,
+The student (DT-FENet STUDENT config: N = B = H = 32, 5 blocks, kernel 3, hop 10 at 250 Hz, lookahead 8,
 30,144 MACs per hop, both paths; seed-0 random weights unless --checkpoint names trained
 ones: speed and footprint do not depend on the weight values) is exported with
 ``afkd export --target stm32`` in both quantization modes, each with both weight storages

@@ -11,29 +11,37 @@ COMMON="--val $W/val --val-segments 40 --batch-size 4 --crop-seconds 6 --no-prog
 if [ "${STAGE:-all}" = all ]; then
     $AFKD data synth --records 400 --seconds 30 --seed 1 --dataset --out $W/train
     $AFKD data synth --records 200 --seconds 30 --seed 2 --dataset --out $W/val
-    # Teacher: the paper's N=256, R=3, non-causal with global layer norm. 3000 steps.
+    # Teacher: the paper's N=256, R=3, non-causal with global layer norm. 3000 steps at the
+    # constant rate, then 1200 more (epochs 11-14) with the students' kind of cosine decay.
     $AFKD train --preset teacher --data $W/train $COMMON --threads 2 --epochs 10 --steps-per-epoch 300 \
         --out $W/teacher
+    # The shipped teacher's decay phase started from a fresh Adam state (the first run's was not
+    # kept): drop it here too, so that this is the same run.
+    rm -f $W/teacher/last.opt.pt
+    $AFKD train --preset teacher --data $W/train $COMMON --threads 1 --epochs 14 --lr-decay-epochs 4 \
+        --steps-per-epoch 300 --resume $W/teacher/last.pt --out $W/teacher
 fi
 
-# Students: N=32, R=1, causal, BatchNorm; same data, seed and 20000 steps (80 x 250, the paper's
-# 80 epochs): 60 epochs at the constant rate, then 20 with a cosine decay to 1/100 of it. Only the
-# KD term differs. Two at a time, one thread each: the small student gains little from a second
-# thread. (The shipped runs went to epoch 24 first, were resumed to 60, then resumed to 80 with
-# the decay, each time with --resume DIR/last.pt: each epoch draws its crops from (seed, epoch),
-# the optimizer state is resumed and the rate depends only on the position in the run, so that
-# is this run.)
+# Students: N=32, R=1, causal with an 8-frame lookahead (the preset), BatchNorm; same data and
+# seed, 40000 steps of 250 a epoch in two phases: 80 epochs (60 at the constant rate, 20 with a
+# cosine decay to 1/100 of it), then resumed to 160 (epochs 81-120 at the constant rate again,
+# 121-160 decaying). Each epoch draws its crops from (seed, epoch) and the optimizer state is
+# resumed. Only the KD term differs. Two at a time, one thread each: the small student gains
+# little from a second thread.
 student() {  # name, then the command's own arguments
     local name=$1; shift
     "$@" --data $W/train $COMMON --threads 1 --epochs 80 --lr-decay-epochs 20 --steps-per-epoch 250 \
         --out $W/$name > $W/$name.log 2>&1
+    "$@" --data $W/train $COMMON --threads 1 --epochs 160 --lr-decay-epochs 40 --steps-per-epoch 250 \
+        --resume $W/$name/last.pt --out $W/$name >> $W/$name.log 2>&1
 }
 student student_fitnet $AFKD distill --teacher $W/teacher/best.pt --method fitnet &
 # AT at the issue's default weights (gamma = beta = 1e4), and at 1e3: the shipped AT student
 student student_at $AFKD distill --teacher $W/teacher/best.pt --method at &
 wait
 student student_at1e3 $AFKD distill --teacher $W/teacher/best.pt --method at --gamma 1000 --beta 1000 &
-student student_none $AFKD distill --teacher $W/teacher/best.pt --method none &
+# the no-KD baseline (the same run as `afkd distill --method none`, which loads no teacher)
+student student_none $AFKD train --preset student &
 wait
 # Ablation of the information interaction module: the no-KD student without it.
 student student_none_no_interaction $AFKD train --preset student --no-interaction
