@@ -45,8 +45,8 @@ def base_manifest(target: str, checkpoint: str | Path, cfg: DTFENetConfig, lengt
         "fs": cfg.fs, "hop": cfg.hop,
         # The outputs lag the ECG by the masks' lookahead (one-shot too), and a stream emits hop
         # t-1 when hop t arrives (the decoder's overlap): see the model docstring.
-        "lookahead_samples": cfg.latency_samples,
-        "latency_samples": cfg.hop + cfg.latency_samples, "latency_seconds": (cfg.hop + cfg.latency_samples) / cfg.fs,
+        "lookahead_samples": cfg.lookahead_samples,
+        "latency_samples": cfg.hop + cfg.lookahead_samples, "latency_seconds": (cfg.hop + cfg.lookahead_samples) / cfg.fs,
         "input_samples": length,
         "input": {"name": input_name, "shape": shape, "units": "mV"},
         "outputs": [{"name": n, "shape": shape, "units": "mV"} for n in output_names],

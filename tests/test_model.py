@@ -63,7 +63,7 @@ def test_lookahead_masks_weight_the_frame_that_many_steps_back():
     S = model.cfg.hop
     x = torch.randn(1, 40 * S)
     feats = model.features(x)
-    assert model.cfg.latency_samples == D * S
+    assert model.cfg.lookahead_samples == D * S
     assert torch.equal(feats["aa"][:, : (D - 1) * S], torch.zeros(1, (D - 1) * S))  # no decoder bias: exact zeros
     delayed = torch.nn.functional.pad(feats["enc_aa"], (D, 0))[..., :40]
     want = model.decoder_aa(delayed * feats["mask_aa"])[:, 0, S : S + 40 * S]

@@ -39,7 +39,7 @@ def predict(model: DTFENet, ecgs: Sequence[np.ndarray], device: torch.device | s
     that the estimates are aligned with the ECG sample for sample.
     The caller sets train/eval mode (evaluation wants ``model.eval()``).
     """
-    hop, lag = model.cfg.hop, model.cfg.latency_samples
+    hop, lag = model.cfg.hop, model.cfg.lookahead_samples
     results: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(ecgs)
     by_length: dict[int, list[int]] = {}
     for i, x in enumerate(ecgs):

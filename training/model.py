@@ -70,7 +70,7 @@ class DTFENetConfig:
         return self.enc_kernel // 2
 
     @property
-    def latency_samples(self) -> int:
+    def lookahead_samples(self) -> int:
         """Samples by which the output lags the input in one-shot use (lookahead hops)."""
         return self.lookahead * self.hop
 
@@ -244,7 +244,7 @@ class DTFENet(nn.Module):
         return F.pad(enc, (D, 0))[..., : enc.shape[-1]]
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (batch, T) mV -> (aa, va), each (batch, T) mV, lagging x by ``cfg.latency_samples``."""
+        """x (batch, T) mV -> (aa, va), each (batch, T) mV, lagging x by ``cfg.lookahead_samples``."""
         out = self.features(x)
         return out["aa"], out["va"]
 

@@ -217,9 +217,9 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
     wrapped = ddp.wrap(net, placement)
 
     crop = data.crop_length(settings.crop_seconds, cfg.hop)
-    if crop <= 2 * cfg.latency_samples:
+    if crop <= 2 * cfg.lookahead_samples:
         raise AfkdError(f"training crops of {crop} samples: the model's lookahead lags its output by "
-                        f"{cfg.latency_samples}, leave more than twice that (longer --crop-seconds)")
+                        f"{cfg.lookahead_samples}, leave more than twice that (longer --crop-seconds)")
     steps = settings.steps_per_epoch or max(1, len(data.train_ids) // (settings.batch_size * placement.world_size))
     run_info = {
         "title": f"{role} ({settings.method if teacher else 'no KD'})", "role": role, "data": str(data_dir),
@@ -245,7 +245,7 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
                     teacher_feats = teacher.features(x)
             feats, kd_loss, _ = wrapped(x, teacher_feats)
             # The output lags the input by the model's lookahead: compare it with the truth it estimates.
-            task = task_loss(aa, va, feats["aa"], feats["va"], settings.alpha, settings.loss, lag=cfg.latency_samples)
+            task = task_loss(aa, va, feats["aa"], feats["va"], settings.alpha, settings.loss, lag=cfg.lookahead_samples)
             loss = task + kd_loss
             if not torch.isfinite(loss):
                 raise AfkdError(f"training: the loss became {float(loss)} at epoch {epoch} step {step + 1} "
