@@ -45,18 +45,26 @@ def fixed_batch_loss(model: DTFENet, train_dir) -> float:
     model.eval()
     with torch.no_grad():
         out_aa, out_va = model(x)
-    return task_loss(aa, va, out_aa, out_va).item()
+    return task_loss(aa, va, out_aa, out_va, lag=model.cfg.lookahead_samples).item()
 
 
-def test_training_steps_reduce_the_loss(data, tmp_path):
+@pytest.mark.parametrize("lookahead", [0, 2])
+def test_training_steps_reduce_the_loss(data, tmp_path, lookahead):
     train, val = data
-    cfg = DTFENetConfig(**TINY, norm="none")
+    cfg = DTFENetConfig(**TINY, norm="none", lookahead=lookahead)
     torch.manual_seed(0)  # the trainer seeds the same way: these are its initial weights
     before = fixed_batch_loss(DTFENet(cfg), train)
     train_model(cfg, train, tmp_path, epochs=2, steps_per_epoch=30, batch_size=4, crop_seconds=4.0,
                 val_dir=val, lr=3e-3, **FAST)
     after = fixed_batch_loss(load_checkpoint(tmp_path / "last.pt")[0], train)
     assert after < 0.8 * before, (before, after)
+
+
+def test_crops_too_short_for_the_lookahead_are_refused(data, tmp_path):
+    train, val = data
+    with pytest.raises(AfkdError, match="training crops of 250 samples: the model's lookahead lags its output by 200"):
+        train_model(DTFENetConfig(**TINY, lookahead=20), train, tmp_path, epochs=1, steps_per_epoch=1,
+                    crop_seconds=1.0, val_dir=val, **FAST)
 
 
 def test_checkpoint_meta_logs_and_resume(data, tmp_path):

@@ -35,7 +35,7 @@ def predict(model: DTFENet, ecgs: Sequence[np.ndarray], device: torch.device | s
     """Run the model on each ECG (T_i,) mV; returns [(aa_hat, va_hat)] float32 (T_i,), same order.
 
     Segments are batched by padded length; padding is zeros on the right up to the hop, plus
-    the model's latency (its lookahead hops, fed as silence as a stream would be flushed), so
+    the model's lookahead (its lag, fed as silence as a stream would be flushed), so
     that the estimates are aligned with the ECG sample for sample.
     The caller sets train/eval mode (evaluation wants ``model.eval()``).
     """
