@@ -40,6 +40,9 @@ def test_eval_cli_json_has_the_keys_and_sane_values(setup, capsys):
             assert key in r, key
         assert np.isfinite(r["snr_aa_db"]) and r["nmse_aa"] >= 0 and 0 <= r["sc"] <= 1
         assert r["segments"] == r["segments_with_ground_truth"] == 3
+        # Each segment's SNR_AA is kept for paired comparisons; the table's figure is their mean.
+        assert len(r["segment_snr_aa_db"]) == 3
+        assert np.mean(r["segment_snr_aa_db"]) == pytest.approx(r["snr_aa_db"])
     assert tiny["params"] == count_parameters(model) and tiny["size_bytes"] == 4 * tiny["params"]
     assert tiny["macs_per_second"] == pytest.approx(macs_per_second(TINY))
     assert abs_["params"] is None and abs_["macs_per_second"] is None
@@ -75,6 +78,7 @@ def test_segments_of_any_length_are_padded_and_cropped_back(setup, tmp_path):
     results = evaluate([root / "tiny.pt", "abs"], data, segments=2)
     for r in results.values():
         assert r["snr_aa_db"] is None and r["segments"] == 2 and np.isfinite(r["sc"])
+        assert r["segment_snr_aa_db"] == []
     assert "-" in format_table(results)  # missing ground truth shows as a dash
 
 

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from afkd.training.metrics import nmse, segment_metrics, snr_db, spectral_concentration, summarize
+from afkd.training.metrics import (nmse, paired_difference, segment_metrics, snr_db, spectral_concentration,
+                                   summarize)
 
 FS = 250.0
 
@@ -60,3 +61,24 @@ def test_segments_without_ground_truth_give_sc_only():
     out = summarize([row])
     assert out["snr_aa_db"] is None and out["nmse_aa"] is None and out["sc"] > 0.98
     assert out["segments_with_ground_truth"] == 0
+
+
+def test_paired_difference_against_a_hand_computed_interval():
+    # d = 1, 2, 3, 4: mean 2.5, sd sqrt(5/3), t(0.975, 3 dof) = 3.182446
+    out = paired_difference([1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0])
+    half = 3.182446 * math.sqrt(5.0 / 3.0) / 2.0
+    assert out["mean"] == pytest.approx(2.5)
+    assert (out["low"], out["high"]) == pytest.approx((2.5 - half, 2.5 + half), rel=1e-5)
+    assert out["n"] == 4
+
+
+def test_pairing_separates_a_small_steady_gain_from_large_segment_spread():
+    rng = np.random.default_rng(0)
+    base = rng.normal(6.0, 3.0, size=200)          # segments differ by several dB
+    better = base + 0.2 + rng.normal(0.0, 0.1, size=200)
+    out = paired_difference(better, base)
+    assert 0.15 < out["low"] < out["mean"] < out["high"] < 0.25
+    swapped = paired_difference(base, better)
+    assert swapped["high"] < 0
+    with pytest.raises(ValueError):
+        paired_difference([1.0, 2.0], [1.0])

@@ -5,7 +5,9 @@ of :mod:`afkd.training.metrics` (``snr_aa_db, snr_va_db, nmse_aa, nmse_va, sc``,
 no segment has ground truth) and the cost of the model: ``params``, ``macs_per_second``
 (multiply-accumulates per second of ECG at the model rate), ``size_bytes`` (float32
 weights, 4 bytes a parameter) and ``checkpoint_bytes`` (the file). ABS has no parameters:
-those are None.
+those are None. ``segment_snr_aa_db`` lists the SNR_AA of each segment with ground truth, in
+dataset order, so that two models can be compared segment by segment
+(:func:`afkd.training.metrics.paired_difference`).
 
 Segments of any length are evaluated whole: the ECG is zero-padded on the right to a
 multiple of the hop and the outputs cropped back.
@@ -79,10 +81,12 @@ def _truth(seg: dict) -> tuple[np.ndarray | None, np.ndarray | None]:
 
 
 def score(segs: Iterable[dict], estimates: Iterable[tuple[np.ndarray, np.ndarray]], fs: float) -> dict:
-    """Dataset means of the metrics for estimates aligned with segments."""
+    """Dataset means of the metrics for estimates aligned with segments, and each SNR_AA."""
     rows = [segment_metrics(seg["ecg"], aa_hat, va_hat, fs, *_truth(seg))
             for seg, (aa_hat, va_hat) in zip(segs, estimates)]
-    return summarize(rows)
+    result = summarize(rows)
+    result["segment_snr_aa_db"] = [r["snr_aa_db"] for r in rows if "snr_aa_db" in r]
+    return result
 
 
 def evaluate_model(model: DTFENet, segs: list[dict], fs: float, device: torch.device | str = "cpu",

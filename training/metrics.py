@@ -99,3 +99,22 @@ def summarize(rows: Iterable[dict[str, float]]) -> dict[str, float | int | None]
     out["segments"] = len(rows)
     out["segments_with_ground_truth"] = sum(1 for r in rows if "snr_aa_db" in r)
     return out
+
+
+def paired_difference(a: Iterable[float], b: Iterable[float], confidence: float = 0.95) -> dict[str, float]:
+    """Mean of ``a - b`` over paired segments, with its two-sided t confidence interval.
+
+    Two models scored on the same segments differ far less than either varies between
+    segments (a hard recording is hard for both), so the paired interval is what says whether
+    a difference of a few tenths of a dB between two table rows is more than noise. Returns
+    ``mean``, ``low``, ``high`` (dB when ``a``, ``b`` are dB) and the number of pairs ``n``.
+    """
+    from scipy import stats
+
+    a, b = np.asarray(list(a), dtype=np.float64), np.asarray(list(b), dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or a.size < 2:
+        raise ValueError(f"paired difference needs two equal 1-D series of >= 2 values, got {a.shape}, {b.shape}")
+    d = a - b
+    mean = float(d.mean())
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size))
+    return {"mean": mean, "low": mean - half, "high": mean + half, "n": int(d.size)}
