@@ -28,12 +28,19 @@ fi
 # 121-160 decaying). Each epoch draws its crops from (seed, epoch) and the optimizer state is
 # resumed. Only the KD term differs. Two at a time, one thread each: the small student gains
 # little from a second thread.
+# Then a third phase trains on the metric itself: from the best checkpoint of the 160 epochs, on
+# to epoch 177 with the negative-SNR loss (--loss neg_snr) in place of NMSE, the rate decaying over
+# epochs 158-177, in its own folder. The best was epoch 157 for most students (20 more epochs) and
+# 158 for AT at 1e4 and the ablation (19). Resuming from best.pt starts a fresh Adam state (and a
+# fresh FitNet regressor): only last.pt has its .opt.pt beside it.
 student() {  # name, then the command's own arguments
     local name=$1; shift
     "$@" --data $W/train $COMMON --threads 1 --epochs 80 --lr-decay-epochs 20 --steps-per-epoch 250 \
         --out $W/$name > $W/$name.log 2>&1
     "$@" --data $W/train $COMMON --threads 1 --epochs 160 --lr-decay-epochs 40 --steps-per-epoch 250 \
         --resume $W/$name/last.pt --out $W/$name >> $W/$name.log 2>&1
+    "$@" --data $W/train $COMMON --threads 1 --epochs 177 --lr-decay-epochs 20 --steps-per-epoch 250 \
+        --loss neg_snr --resume $W/$name/best.pt --out $W/${name}_neg_snr >> $W/$name.log 2>&1
 }
 student student_fitnet $AFKD distill --teacher $W/teacher/best.pt --method fitnet &
 # AT at the default weights (gamma = beta = 1e4), and at 1e3: the shipped AT student
@@ -47,6 +54,6 @@ wait
 student student_none_no_interaction $AFKD train --preset student --no-interaction
 
 cp $W/teacher/best.pt models/teacher.pt
-for run in fitnet none none_no_interaction; do cp $W/student_$run/best.pt models/student_$run.pt; done
-cp $W/student_at1e3/best.pt models/student_at.pt
-cp $W/student_at/best.pt models/student_at_1e4.pt
+for run in fitnet none none_no_interaction; do cp $W/student_${run}_neg_snr/best.pt models/student_$run.pt; done
+cp $W/student_at1e3_neg_snr/best.pt models/student_at.pt
+cp $W/student_at_neg_snr/best.pt models/student_at_1e4.pt
