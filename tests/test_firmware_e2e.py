@@ -236,6 +236,7 @@ def test_trace_build_names_a_fused_depthwise_layer(workdir, tmp_path):
     """In 16x8 the generated step runs a depthwise layer and its leaky ReLU as one call
     (afkd_depthwise_leaky_s16); the trace build must still run and report both layers, so a
     wrong depthwise weight is named at the depthwise layer."""
+    import re
     from pathlib import Path
 
     require_tool("cmake")
@@ -244,8 +245,6 @@ def test_trace_build_names_a_fused_depthwise_layer(workdir, tmp_path):
     assert cli.main(["export", "--checkpoint", str(student), "--target", "host", "--quant", "int16x8",
                      "--seconds", str(SECONDS), "--calibration-segments", "6", "--validation-segments", "2",
                      "--out", str(build)]) == 0
-    import re
-
     text = (build / "model" / "dtfe_model.c").read_text()
     # Which layers fuse depends on the trained slopes (a leaky form the fused routine has), so
     # take the first fused one (the shipped FitNet student has several).
