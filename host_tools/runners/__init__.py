@@ -19,7 +19,17 @@ from pathlib import Path
 from afkd.errors import AfkdError
 from afkd.host_tools.runners.client import FirmwareRunner
 
-__all__ = ["FirmwareRunner", "open_runner", "find_firmware"]
+__all__ = ["FirmwareRunner", "open_runner", "find_firmware", "check_runner_spec"]
+
+RUNNER_KINDS = ("host", "qemu", "renode", "serial:PORT")
+
+
+def check_runner_spec(spec: str) -> str:
+    """``spec`` if it names a runner (host, qemu, renode or serial:PORT), else an AfkdError:
+    checked before anything runs, so a typo costs no build or emulator start."""
+    if spec in ("host", "qemu", "renode") or (spec.startswith("serial:") and len(spec) > len("serial:")):
+        return spec
+    raise AfkdError(f"runner {spec!r}: unknown (choose {', '.join(RUNNER_KINDS)})")
 
 
 def find_firmware(target: str | os.PathLike, names: tuple[str, ...]) -> Path:
@@ -59,4 +69,5 @@ def open_runner(spec: str, target: str | os.PathLike, *, timeout_s: float = 5.0,
         port = spec[len("serial:"):]
         return FirmwareRunner(SerialLink(port, baud, name=spec), name=spec, timeout_s=timeout_s,
                               boot_timeout_s=boot_timeout_s)
-    raise AfkdError(f"runner: unknown spec '{spec}' (host, qemu, renode or serial:PORT)")
+    check_runner_spec(spec)
+    raise AssertionError(spec)  # pragma: no cover - every valid spec returned above
