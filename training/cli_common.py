@@ -6,6 +6,7 @@ import argparse
 import os
 from dataclasses import fields
 
+from afkd.compute import add_compute_arguments
 from afkd.training.model import DTFENetConfig
 from afkd.training.runs import PRESETS, resolve_config
 from afkd.training.trainer import TrainSettings
@@ -78,7 +79,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, default=defaults.seed, help="seed of weights, crops and split (default 0)")
     run.add_argument("--resume", metavar="CKPT",
                      help="continue from a last.pt (its config wins; optimizer from last.opt.pt beside it)")
-    run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    add_compute_arguments(run)
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
 
@@ -86,6 +87,13 @@ def settings_from_args(args: argparse.Namespace, method: str = "none", **extra) 
     names = {f.name for f in fields(TrainSettings)}
     values = {k: v for k, v in vars(args).items() if k in names and k != "method"}
     return TrainSettings(**{**values, "method": method, **extra})
+
+
+def placement_from_args(args: argparse.Namespace):
+    """Where this process trains: ``--device`` with torchrun's rank variables (training.ddp)."""
+    from afkd.training import ddp
+
+    return ddp.placement_from_env(device=args.device)
 
 
 def print_result(best, run_dir) -> None:

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from afkd.atomic import atomic_write_text
+from afkd.compute import add_compute_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,18 +20,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--segments", type=int, metavar="N", help="evaluate the first N segments only")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON, keyed by model path or method")
     parser.add_argument("--batch-size", type=int, default=8, help="segments per forward pass (default 8)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    add_compute_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
+    from afkd.compute import apply_threads, resolve_device
     from afkd.training.evaluate import evaluate, format_table
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     results = evaluate([*args.model, *args.method], args.data, segments=args.segments,
-                       batch_size=max(1, args.batch_size))
+                       device=resolve_device(args.device), batch_size=max(1, args.batch_size))
     print(format_table(results))
     if args.json:
         atomic_write_text(args.json, json.dumps({"data": args.data, "results": results}, indent=1) + "\n")

@@ -37,6 +37,7 @@ from afkd.training.distill import METHODS, DistillationLoss
 from afkd.training.evaluate import predict
 from afkd.training.losses import ALPHA, LOSS_KINDS, task_loss
 from afkd.training.metrics import segment_metrics, summarize
+from afkd.compute import apply_threads
 from afkd.training.model import DTFENet, DTFENetConfig
 from afkd.training.run_log import read_history, write_logs
 from afkd.training.train_data import TrainingData
@@ -182,8 +183,7 @@ def fit(model_cfg: DTFENetConfig | None, settings: TrainSettings, data_dir: str 
 
 
 def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, role, placement) -> Path:
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
+    apply_threads(settings.threads)  # None: the cores free now (afkd.compute)
     torch.manual_seed(settings.seed)  # same initial weights on every rank
     device = placement.device
     data = TrainingData(data_dir, val_dir, settings.val_fraction, settings.seed, settings.val_segments)
