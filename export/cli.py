@@ -122,9 +122,12 @@ def summary_lines(manifest: dict) -> list[str]:
                      f"state {fw['state_bytes']} bytes")
         if fw.get("footprint"):
             fp = fw["footprint"]
+            stack = fp["stack"]
+            bound = (f"at most {stack['worst_bytes']} bytes used" if stack.get("worst_bytes") is not None
+                     else "no bound: " + "; ".join(stack.get("problems") or ["not measured"]))
             lines.append(f"flash {fp['flash_bytes']} bytes (weights {fp['flash']['weights']}), "
                          f"RAM {fp['ram_bytes']} bytes (model state {fp['ram']['model_state']}, "
-                         f"stack {fp['ram']['stack']})")
+                         f"stack {fp['ram']['stack']} reserved, {bound})")
     return lines
 
 
