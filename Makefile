@@ -16,9 +16,11 @@ demo: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The unit tests: everything not marked slow (no training, emulator, firmware build or export).
+# The unit tests: everything not marked slow (no training, TensorFlow export, firmware build or
+# emulator). The tiny test models' TFLite conversions are kept in build/test-cache between runs,
+# keyed by the code that makes them; `make test` converts afresh.
 test-fast: setup
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	AFKD_TEST_CACHE=build/test-cache $(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 bench: setup
 	$(PY) -m benchmarks.run_all

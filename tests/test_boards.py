@@ -22,6 +22,7 @@ MEMORY = {"stm32f4": (0x08000000, 1 << 20, 0x20000000, 128 << 10),
           "mps2_an386": (0x00000000, 4 << 20, 0x20000000, 4 << 20)}
 
 
+@pytest.mark.slow
 @pytest.mark.arm
 @pytest.mark.parametrize("board", sorted(MEMORY))
 def test_arm_build_outputs_and_memory_map(board, tmp_path):

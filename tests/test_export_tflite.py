@@ -29,6 +29,7 @@ def tiny_checkpoint(tmp_path_factory):
     return path, model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quant,seconds,activation", [("int8", 2.0, "PRELU"), ("int16x8", 3.2, "LEAKY_RELU")])
 def test_tiny_export(tiny_checkpoint, tmp_path, quant, seconds, activation):
     ckpt, model = tiny_checkpoint
@@ -78,6 +79,7 @@ def _keras_with(op: str) -> keras.Model:
     return keras.Model(x, y)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("op,name", [("tanh", "TANH"), ("concat", "CONCATENATION")])
 def test_unsupported_op_is_an_error_naming_the_layer(op, name):
     rng = np.random.default_rng(0)
