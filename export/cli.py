@@ -61,6 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", required=True, choices=sorted(TARGETS),
                         help="onnx, tflite (float32 + full-integer) or a firmware target")
     parser.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace --out even when it holds files that are not an earlier export's")
     parser.add_argument("--seconds", type=float, default=30.0,
                         help="fixed input length in seconds at the model rate (default 30)")
     parser.add_argument("--dynamic", action="store_true",
@@ -132,6 +134,9 @@ def summary_lines(manifest: dict) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     if args.target not in TARGETS:
         raise AfkdError(f"--target {args.target}: unknown (choose from {', '.join(sorted(TARGETS))})")
+    from afkd.outdir import EXPORT, check_out_dir
+
+    check_out_dir(args.out, EXPORT, inputs=(args.checkpoint, args.calibration), force=args.force)
     manifest = TARGETS[args.target](args)
     for line in summary_lines(manifest):
         print(line)

@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runner", default="qemu", help="where the firmware runs (default qemu)")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of data, weights and crops (default 0)")
+    parser.add_argument("--force", action="store_true",
+                        help="use --out even when it holds files that are not an earlier demo's")
 
 
 def _stage(name: str, started: float) -> None:
@@ -45,8 +47,13 @@ def run(args: argparse.Namespace) -> int:
     from afkd.training.evaluate import evaluate, format_table
     from afkd.training.runs import distill_student, train_model
 
+    from afkd.atomic import atomic_write_text
+    from afkd.outdir import DEMO, check_out_dir
+
+    check_out_dir(args.out, DEMO, force=args.force)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    # Marks the folder as the demo's, so that a later demo may reuse it (afkd.outdir).
+    atomic_write_text(out / "demo.json", json.dumps({"format": "afkd-demo", "version": 1, "seed": args.seed}) + "\n")
     t0 = time.perf_counter()
     common = dict(epochs=args.epochs, steps_per_epoch=args.steps, batch_size=4, crop_seconds=6.0,
                   seed=args.seed, threads=args.threads, progress=False, val_segments=args.val_records)

@@ -151,7 +151,11 @@ def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
 
 def run(args: argparse.Namespace) -> int:
     from afkd.host_tools import report
+    from afkd.outdir import check_out_file
 
+    inputs = (args.build, args.data, args.checkpoint, args.thresholds)
+    for flag, path in (("--json", args.json_path), ("--md", args.md_path), ("--html", args.html_path)):
+        check_out_file(path, inputs=inputs, flag=flag)
     result, traces = validate(args)
     if args.json_path:
         report.write_json(args.json_path, result)

@@ -58,6 +58,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("training")
     run.add_argument("--out", required=True, metavar="DIR",
                      help="run directory: best.pt, last.pt, last.opt.pt, log.json, log.csv, loss.png")
+    run.add_argument("--force", action="store_true",
+                     help="write into --out even when it holds files that are not an earlier run's")
     run.add_argument("--epochs", type=int, default=defaults.epochs, help=f"epochs (default {defaults.epochs}; paper 80)")
     run.add_argument("--batch-size", type=int, default=defaults.batch_size,
                      help=f"crops per step per process (default {defaults.batch_size}, the paper's)")
@@ -80,6 +82,19 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                      help="continue from a last.pt (its config wins; optimizer from last.opt.pt beside it)")
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def check_run_folder(args: argparse.Namespace, *inputs: str | None) -> None:
+    """Refuse an --out that would overwrite an input or files no run wrote (afkd.outdir).
+
+    --resume may point into --out: a run continues in its own folder.
+    """
+    from pathlib import Path
+
+    from afkd.outdir import RUN, check_out_dir
+
+    config_file = args.config if args.config and Path(args.config).is_file() else None
+    check_out_dir(args.out, RUN, inputs=(args.data, args.val, config_file, *inputs), force=args.force)
 
 
 def settings_from_args(args: argparse.Namespace, method: str = "none", **extra) -> TrainSettings:

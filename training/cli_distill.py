@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from afkd.training.cli_common import (add_model_arguments, add_training_arguments, model_config_from_args,
-                                      print_result, settings_from_args)
+from afkd.training.cli_common import (add_model_arguments, add_training_arguments, check_run_folder,
+                                      model_config_from_args, print_result, settings_from_args)
 from afkd.training.distill import DEFAULT_WEIGHTS, METHODS
 
 
@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from afkd.training.trainer import fit
 
+    check_run_folder(args, args.teacher)
     cfg = model_config_from_args(args)
     settings = settings_from_args(args, method=args.method, gamma=args.gamma, beta=args.beta)
     best = fit(cfg, settings, args.data, args.out, val_dir=args.val, teacher_path=args.teacher,

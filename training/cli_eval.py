@@ -25,8 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from afkd.outdir import check_out_file
     from afkd.training.evaluate import evaluate, format_table
 
+    check_out_file(args.json, inputs=(args.data, *args.model), flag="--json")
     if args.threads:
         torch.set_num_threads(args.threads)
     results = evaluate([*args.model, *args.method], args.data, segments=args.segments,

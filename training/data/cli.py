@@ -6,6 +6,9 @@ import argparse
 from pathlib import Path
 
 from afkd.errors import AfkdError
+from afkd.outdir import DATASET, SYNTH_WFDB, check_out_dir, check_out_file
+
+FORCE_HELP = "replace --out even when it holds files that are not an earlier output of this command"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--fs", type=float, default=250.0, help="sampling rate in Hz (default 250)")
     synth.add_argument("--seed", type=int, default=0, help="random seed; same seed, same records (default 0)")
     synth.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    synth.add_argument("--force", action="store_true", help=FORCE_HELP)
     synth.add_argument("--dataset", action="store_true",
                        help="write a dataset directory (as `afkd data import` would) instead of WFDB records")
     synth.add_argument("--f0", type=float, nargs=2, metavar=("LO", "HI"), default=(3.0, 9.0),
@@ -43,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          "labels; .atr rhythm annotations label MIT-BIH/AFDB segments.")
     imp.add_argument("sources", nargs="+", help="record paths (with or without .hea) or directories")
     imp.add_argument("--out", required=True, help="dataset directory to write (replaced atomically)")
+    imp.add_argument("--force", action="store_true", help=FORCE_HELP)
     imp.add_argument("--fs", type=float, default=250.0, help="model sampling rate in Hz (default 250)")
     imp.add_argument("--lead", default=None, help="lead name (e.g. MLII) or index (default: the first lead)")
     imp.add_argument("--segment-seconds", type=float, default=30.0, help="segment length in s (default 30)")
@@ -76,6 +81,7 @@ def _synth(args) -> int:
     from afkd.training.data.synth_fwaves import FwaveRanges
     from afkd.training.data.synth_noise import NoiseLevels
 
+    check_out_dir(args.out, DATASET if args.dataset else SYNTH_WFDB, force=args.force)
     if args.records < 1 or args.seconds <= 0:
         raise AfkdError("--records must be >= 1 and --seconds > 0")
     lo, hi = args.f0
@@ -98,6 +104,7 @@ def _synth(args) -> int:
 def _import(args) -> int:
     from afkd.training.data.importer import ImportOptions, import_dataset
 
+    check_out_dir(args.out, DATASET, inputs=args.sources, force=args.force)
     options = ImportOptions(fs=args.fs, lead=args.lead, segment_seconds=args.segment_seconds,
                             overlap_seconds=args.overlap, min_seconds=args.min_seconds, episodes=args.episodes)
     summary = import_dataset(args.out, args.sources, options, strict=args.strict)
@@ -110,6 +117,7 @@ def _info(args) -> int:
     from afkd.training.data.dataset import Dataset
     from afkd.training.data.info import dataset_stats, summary_lines, write_histograms
 
+    check_out_file(args.png, flag="--png")
     ds = Dataset(args.dir)
     stats = dataset_stats(ds)
     for line in summary_lines(stats):
