@@ -65,7 +65,10 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version or a usage error (one line, already printed)
+        return done.code if isinstance(done.code, int) else 0
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2

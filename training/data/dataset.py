@@ -21,6 +21,7 @@ import numpy as np
 
 from afkd.atomic import atomic_dir
 from afkd.errors import AfkdError
+from afkd.training.data.dataset_check import check_finite, check_manifest, check_spans
 
 FORMAT = "afkd-dataset"
 VERSION = 1
@@ -52,6 +53,9 @@ def write_dataset(out: str | os.PathLike, segments: Iterable[dict], fs: float,
         v = np.asarray(seg["va"], dtype=np.float32) if truth else nan
         if a.shape != x.shape or v.shape != x.shape:
             raise AfkdError(f"segment {seg.get('record')}: aa/va shape differs from ecg")
+        for name, arr in (("ecg", x), ("aa", a), ("va", v)):
+            if (truth or name == "ecg") and not np.isfinite(arr).all():
+                raise AfkdError(f"segment {seg.get('record')}: {name} holds NaN/infinite samples")
         label = seg.get("label")
         if label not in LABELS:
             raise AfkdError(f"segment {seg.get('record')}: label {label!r} is not one of A, N, O, ~ or null")
@@ -109,8 +113,10 @@ class Dataset:
             raise AfkdError(f"{self.path}: not a dataset (no dataset.json)") from None
         except (OSError, ValueError) as err:
             raise AfkdError(f"{manifest_path}: unreadable manifest ({err})") from None
-        if self.manifest.get("format") != FORMAT or self.manifest.get("version") != VERSION:
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT \
+                or self.manifest.get("version") != VERSION:
             raise AfkdError(f"{manifest_path}: not an {FORMAT} version {VERSION} manifest")
+        check_manifest(self.manifest, manifest_path)
         self.segments: list[dict] = self.manifest["segments"]
         self.fs = float(self.manifest["fs"])
         total = sum(s["length"] for s in self.segments)
@@ -124,6 +130,8 @@ class Dataset:
                 raise AfkdError(f"{self.path / (name + '.npy')}: expected float32 ({total},), "
                                 f"found {arr.dtype} {arr.shape}")
             self._arrays[name] = arr
+        check_spans(self.segments, total, manifest_path)
+        check_finite(self._arrays, self.segments, self.path)
 
     def __len__(self) -> int:
         return len(self.segments)
