@@ -7,8 +7,6 @@ The table is every such command x every bad --out; after each refusal the whole 
 from __future__ import annotations
 
 import json
-import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -17,21 +15,9 @@ from afkd import cli, outdir
 from afkd.training.checkpoint import save_checkpoint
 from afkd.training.data.synth import synth_dataset, write_synth_wfdb
 from afkd.training.model import DTFENet, DTFENetConfig
+from fs_snapshot import snapshot
 
 TINY = DTFENetConfig(enc_channels=8, bottleneck=8, hidden=8, blocks=2)
-
-
-def snapshot(root: Path) -> dict:
-    """Every entry below ``root`` (and root itself): kind, size and modification time."""
-    def entry(path: Path):
-        st = path.lstat()
-        return (stat.S_IFMT(st.st_mode), st.st_size if not stat.S_ISDIR(st.st_mode) else 0, st.st_mtime_ns)
-    tree = {".": entry(root)}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = Path(folder) / name
-            tree[str(path.relative_to(root))] = entry(path)
-    return tree
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ class ImportOptions:
             if not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise AfkdError(f"{flag} {value!r}: not a finite number")
         if not 100 <= self.fs <= MAX_FS:
-            raise AfkdError(f"--fs {self.fs:g}: the model rate must be in [100, {MAX_FS}] Hz")
+            raise AfkdError(f"--fs {self.fs:g}: the model rate must be in [100, {MAX_FS:g}] Hz")
         if self.segment_seconds < 1:
             raise AfkdError(f"--segment-seconds {self.segment_seconds:g}: segments must be at least 1 s long")
         if self.segment_seconds <= 0 or not 0 <= self.overlap_seconds < self.segment_seconds:
