@@ -35,6 +35,7 @@ class OneLineParser(argparse.ArgumentParser):
     """Usage errors as one line (``afkd data import: error: ...``) and exit 2, like AfkdError."""
 
     def error(self, message: str):
+        message = " ".join(one_line(message).split("\n"))
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -94,8 +95,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _error(command: str, message: str) -> int:
-    print(f"afkd {command}: error: {message}", file=sys.stderr)
+    print(f"afkd {command}: error: {one_line(message)}", file=sys.stderr)
     return 2
+
+
+def one_line(message: str) -> str:
+    """The message on one line as the user reads it: control characters (a path or value holding
+    a carriage return or an escape sequence) shown escaped; further lines (a build log's tail)
+    indented below it, so that the first line alone is the error."""
+    def visible(text: str) -> str:
+        return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in text)
+    first, *rest = message.split("\n")
+    return "\n".join([visible(first), *("  " + visible(line) for line in rest)])
 
 
 def _stdout_closed() -> bool:
