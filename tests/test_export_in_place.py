@@ -63,3 +63,23 @@ def test_a_failed_rebuild_puts_the_previous_project_back(exported, monkeypatch, 
     assert sorted(str(p.relative_to(project)) for p in project.rglob("*")) == before
     assert (project / "export.json").read_bytes() == manifest
     assert not [p.name for p in exported.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
+
+
+@pytest.mark.slow
+def test_validate_names_a_firmware_built_from_another_model(exported, tmp_path, capsys):
+    """The ELF of another model in this build: the model hash says so, before any comparison."""
+    import shutil
+
+    from afkd.training.data.synth import synth_dataset
+
+    save_checkpoint(tmp_path / "other.pt", tiny_model(seed=5))
+    other = tmp_path / "other"
+    assert cli.main(["export", "--checkpoint", str(tmp_path / "other.pt"), *EXPORT, "--out", str(other)]) == 0
+    mixed = tmp_path / "mixed"
+    shutil.copytree(exported / "fw", mixed, symlinks=True)
+    shutil.copy(other / "build" / "firmware", mixed / "build" / "firmware")
+    synth_dataset(tmp_path / "ds", 2, 2.0, 250.0)
+    capsys.readouterr()
+    code = cli.main(["validate", "--build", str(mixed), "--runner", "host", "--data", str(tmp_path / "ds")])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("afkd")]
+    assert code == 2 and len(err) == 1 and "it was built from another model" in err[0], err
