@@ -19,6 +19,7 @@ from typing import Iterator
 import numpy as np
 
 from afkd.errors import AfkdError
+from afkd.training.data.long_records import LONG_RECORD, read_lead_chunked
 
 MIN_FS = 100.0
 SYNTH_SIGNALS = ("ecg", "aa", "va", "noise")
@@ -176,6 +177,9 @@ def read_lead(path: str | os.PathLike, lead: str | int | None = None) -> Lead:
         gains = header_gains(base)
         for channel in channels:
             check_gain(base, names[channel], gains[channel] if channel < len(gains) else None)
+        if not synthetic and header.sig_len >= LONG_RECORD:  # read a chunk at a time, spooled to disk
+            signal = read_lead_chunked(base, header, readable, index)
+            return Lead(str(base), base.name, names[index], float(header.fs), signal)
         try:
             rec = wfdb.rdrecord(str(readable), channels=channels, physical=True, return_res=64)
         except Exception as err:
