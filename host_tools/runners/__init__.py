@@ -21,16 +21,6 @@ from afkd.host_tools.runners.client import FirmwareRunner
 
 __all__ = ["FirmwareRunner", "open_runner", "find_firmware", "check_runner_spec"]
 
-RUNNER_KINDS = ("host", "qemu", "renode", "serial:PORT")
-
-
-def check_runner_spec(spec: str) -> str:
-    """``spec`` if it names a runner (host, qemu, renode or serial:PORT), else an AfkdError:
-    checked before anything runs, so a typo costs no build or emulator start."""
-    if spec in ("host", "qemu", "renode") or (spec.startswith("serial:") and len(spec) > len("serial:")):
-        return spec
-    raise AfkdError(f"runner {spec!r}: unknown (choose {', '.join(RUNNER_KINDS)})")
-
 
 def find_firmware(target: str | os.PathLike, names: tuple[str, ...]) -> Path:
     """``target`` itself when it is a file, else the first of ``names`` inside that folder."""
@@ -43,6 +33,16 @@ def find_firmware(target: str | os.PathLike, names: tuple[str, ...]) -> Path:
                 return target / name
         raise AfkdError(f"{target}: no {' or '.join(names)} in this build folder")
     raise AfkdError(f"{target}: no such firmware file or build folder")
+
+
+RUNNERS = ("host", "qemu", "renode", "serial:PORT")
+
+
+def check_runner_spec(spec: str) -> str:
+    """``spec`` when it names a runner; AfkdError naming it otherwise (before any build is read)."""
+    if spec in RUNNERS[:3] or (spec.startswith("serial:") and len(spec) > len("serial:")):
+        return spec
+    raise AfkdError(f"--runner {spec!r}: not a runner (host, qemu, renode or serial:PORT)")
 
 
 def open_runner(spec: str, target: str | os.PathLike, *, timeout_s: float = 5.0,
@@ -69,5 +69,4 @@ def open_runner(spec: str, target: str | os.PathLike, *, timeout_s: float = 5.0,
         port = spec[len("serial:"):]
         return FirmwareRunner(SerialLink(port, baud, name=spec), name=spec, timeout_s=timeout_s,
                               boot_timeout_s=boot_timeout_s)
-    check_runner_spec(spec)
-    raise AssertionError(spec)  # pragma: no cover - every valid spec returned above
+    raise AfkdError(f"runner: unknown spec '{spec}' (host, qemu, renode or serial:PORT)")
