@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from afkd.argtypes import positive_int
 from afkd.errors import AfkdError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -40,7 +41,7 @@ def free_cores(cores: int | None = None, load: float | None = None) -> int:
 
 def add_compute_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, device: bool = True) -> None:
     """Add ``--threads`` (and ``--device``) to a command's parser."""
-    parser.add_argument("--threads", type=int, metavar="N",
+    parser.add_argument("--threads", type=positive_int, metavar="N",
                         help="torch CPU threads (default: the cores free now, from this process's CPU "
                              "affinity less the load average; 1 on a busy machine)")
     if device:

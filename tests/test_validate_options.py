@@ -15,8 +15,8 @@ def _validate(tmp_path, *extra):
 @pytest.mark.parametrize("runner", ["qemu-arm", "serial:", "Host"])
 def test_an_unknown_runner_is_refused_first(tmp_path, capsys, runner):
     assert _validate(tmp_path, "--runner", runner) == 2
-    assert capsys.readouterr().err.strip() == (f"afkd validate: error: runner {runner!r}: unknown "
-                                               "(choose host, qemu, renode, serial:PORT)")
+    assert capsys.readouterr().err.strip() == (f"afkd validate: error: --runner {runner!r}: not a runner "
+                                               "(host, qemu, renode or serial:PORT)")
 
 
 @pytest.mark.parametrize("thresholds,message", [
