@@ -38,14 +38,21 @@ def _firmware(args: argparse.Namespace) -> dict:
     from afkd.export.c_literals import c_prefix
     from afkd.export.firmware_project import export_firmware
 
-    c_prefix(args.prefix)  # refuse a bad prefix before minutes of quantization
+    c_prefix(args.prefix)  # refuse a bad prefix, board, clock or UART before minutes of quantization
+    from afkd.export.boards import board_for, clock_for, uart_for
+
+    chosen = board_for(args.target, args.board)
+    if chosen.name != "host":
+        clock_for(chosen, args.clock_hz)
+        uart_for(chosen, args.uart)
     with tempfile.TemporaryDirectory(prefix="afkd-export-") as scratch:
         reference = Path(scratch) / "tflite"
         manifest = _tflite(argparse.Namespace(**{**vars(args), "out": reference}))
         tflite = reference / manifest["files"][manifest["quantization"]["mode"]]
         firmware = export_firmware(tflite, Path(args.out), args.target, args.prefix, manifest["fs"],
                                    build=not args.no_build, reference_manifest=manifest,
-                                   weight_storage=args.weight_storage)
+                                   weight_storage=args.weight_storage, board=args.board, clock_hz=args.clock_hz,
+                                   uart=args.uart)
     return {**manifest, "firmware": firmware}
 
 
@@ -84,6 +91,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="firmware targets: keep the int8 weights of the 1x1 and encoder convs (and, "
                         "int16x8, the depthwise and decoder ones) sign-extended to int16 in flash (fastest; "
                         "default) or as packed bytes (half their flash, more instructions); same bits")
+    from afkd.export.boards import BOARDS
+
+    parser.add_argument("--board", choices=sorted(BOARDS), default=None,
+                        help="firmware targets: the board to build for (default: stm32f4 for stm32/renode, "
+                             "mps2_an386 for qemu); docs/integration.md lists them")
+    parser.add_argument("--clock-hz", type=int, default=None,
+                        help="firmware targets: core clock the board sets up, its PLL clock (the default) or "
+                             "the oscillator it resets on; CPU load is quoted at this clock")
+    parser.add_argument("--uart", default=None,
+                        help="firmware targets: the UART of the test protocol (default: the board's ST-LINK "
+                             "virtual COM port where it has one, e.g. usart2 on Nucleo-64 boards)")
     parser.add_argument("--no-build", action="store_true",
                         help="firmware targets: write the CMake project without building it")
 

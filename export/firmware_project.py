@@ -27,11 +27,12 @@ import numpy as np
 
 from afkd import __version__
 from afkd.errors import AfkdError
+from afkd.export.boards import BOARDS, Board, board_for, clock_for, uart_for
 from afkd.export.codegen import build_context, render_model, template_dir
 from afkd.export.plan import plan_from_tflite, plan_summary
+from afkd.export.renode_files import write_renode_dir
 from afkd.export.stream_ref import StreamingReference
 
-TARGET_BOARDS = {"stm32": "stm32f4", "renode": "stm32f4", "qemu": "mps2_an386", "host": "host"}
 _COPIED = ("runtime", "harness", "boards", "cmake")
 
 
@@ -56,7 +57,7 @@ def build_project(project: Path, board: str) -> Path:
     build = project / "build"
     configure = ["cmake", "-S", str(project), "-B", str(build), f"-DAFKD_BOARD={board}"]
     if board != "host":
-        configure.append(f"-DCMAKE_TOOLCHAIN_FILE={project / 'afkd' / 'cmake' / 'arm-none-eabi-cortex-m4.cmake'}")
+        configure.append(f"-DCMAKE_TOOLCHAIN_FILE={project / 'afkd' / 'cmake' / BOARDS[board].toolchain}")
     _run(configure, project, f"{project.name}: cmake configure")
     _run(["cmake", "--build", str(build), "-j2"], project, f"{project.name}: build")
     firmware = build / ("firmware" if board == "host" else "firmware.elf")
@@ -66,11 +67,16 @@ def build_project(project: Path, board: str) -> Path:
 
 
 def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, source_name: str,
-                  optimization: str = "-O2", weight_storage: str = "int16") -> dict[str, Any]:
-    """Render the model and the project files into ``out`` (an empty directory)."""
-    if target not in TARGET_BOARDS:
-        raise AfkdError(f"--target {target!r}: choose one of {', '.join(TARGET_BOARDS)}")
-    board = TARGET_BOARDS[target]
+                  optimization: str = "-O2", weight_storage: str = "int16", board: str | None = None,
+                  clock_hz: int | None = None, uart: str | None = None,
+                  project_name: str = "firmware") -> dict[str, Any]:
+    """Render the model and the project files into ``out`` (an empty directory).
+
+    board/clock_hz/uart: ``--board``, ``--clock-hz``, ``--uart`` (None: the target's defaults);
+    project_name: the folder's final name (the CI workflow looks for the project there)."""
+    chosen: Board = board_for(target, board)
+    clock, uart = (0, "stdio") if chosen.name == "host" else (clock_for(chosen, clock_hz), uart_for(chosen, uart))
+    board = chosen.name
     plan = plan_from_tflite(tflite, source_name)
     if plan.mode not in ("int8", "int16x8"):
         raise AfkdError(f"{source_name}: a {plan.mode} model; the firmware runs int8 or int16x8 models")
@@ -88,32 +94,12 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     cmake = env.get_template("CMakeLists.txt.j2").render(
         version=__version__, prefix=prefix, mode=plan.mode, source_name=source_name, target=target, board=board,
+        toolchain=chosen.toolchain, clock_hz=clock, uart=uart,
         sources=sources, optimization=optimization, weights16_only=context["weights16_only"])
     (out / "CMakeLists.txt").write_text(cmake)
-    if board == "stm32f4":
-        _write_renode(out, plan, context)
-    return {"board": board, "plan": plan, "context": context}
-
-
-def _write_renode(out: Path, plan, context: dict[str, Any]) -> None:
-    """Offline Renode files beside the project; the Robot test checks the first hop."""
-    from afkd.host_tools import protocol as proto
-    from afkd.host_tools.runners.renode import REPL, render_resc, render_robot
-
-    renode = out / "renode"
-    renode.mkdir()
-    shutil.copy(REPL, renode / REPL.name)
-    # Paths relative to the files themselves: the project may be moved or copied to a board PC.
-    (renode / "afkd.resc").write_text(render_resc("$ORIGIN/../build/firmware.elf", 3456, f"$ORIGIN/{REPL.name}"))
-    dtype = np.int8 if plan.mode == "int8" else np.int16
-    samples = np.random.default_rng(0).integers(-1000, 1000, plan.hop).clip(np.iinfo(dtype).min,
-                                                                            np.iinfo(dtype).max).astype(dtype)
-    first = StreamingReference(plan).step(samples)
-    info = proto.FirmwareInfo(proto.PROTOCOL_VERSION, np.dtype(dtype).itemsize, plan.hop, plan.macs_per_hop,
-                              168_000_000, "dwt_cycles", None, 256, 1, 0, context["prefix"],
-                              context["source_sha256"][:16], "stm32f4")
-    (renode / "afkd.robot").write_text(render_robot("${CURDIR}/../build/firmware.elf", info, samples, first["aa"],
-                                                    first["va"], f"${{CURDIR}}/{REPL.name}"))
+    if chosen.renode:
+        write_renode_dir(out, plan, fs, board, uart, chosen.toolchain, project_name)
+    return {"board": board, "clock_hz": clock, "uart": uart, "plan": plan, "context": context}
 
 
 def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> dict[str, Any] | None:
@@ -129,7 +115,8 @@ def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> di
 
 def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, fs: int,
                     build: bool = True, reference_manifest: dict | None = None,
-                    weight_storage: str = "int16") -> dict[str, Any]:
+                    weight_storage: str = "int16", board: str | None = None, clock_hz: int | None = None,
+                    uart: str | None = None) -> dict[str, Any]:
     """Generate (and build) the project for ``target`` from an int8/int16x8 .tflite into ``out_dir``."""
     from afkd.atomic import atomic_dir
 
@@ -138,12 +125,14 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
         raise AfkdError(f"{tflite_path}: no such .tflite file")
     tflite = tflite_path.read_bytes()
     with atomic_dir(out_dir) as tmp:
-        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, weight_storage=weight_storage)
+        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, weight_storage=weight_storage,
+                             board=board, clock_hz=clock_hz, uart=uart, project_name=Path(out_dir).name)
         shutil.copy(tflite_path, tmp / tflite_path.name)
         firmware = build_project(tmp, made["board"]) if build else None
         ctx = made["context"]
         manifest = {
-            "target": target, "board": made["board"], "prefix": prefix, "mode": ctx["mode"], "fs": fs,
+            "target": target, "board": made["board"], "clock_hz": made["clock_hz"], "uart": made["uart"],
+            "prefix": prefix, "mode": ctx["mode"], "fs": fs,
             "hop": ctx["hop"], "latency_hops": ctx["latency_hops"], "macs_per_hop": ctx["macs_per_hop"],
             "state_bytes": ctx["state_bytes"], "scratch_bytes": ctx["scratch_bytes"], "weight_bytes": ctx["weight_bytes"],
             "weight_storage": ctx["weight_storage"],

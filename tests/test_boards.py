@@ -1,5 +1,5 @@
-"""Board support and build: ARM images with their side files, the memory maps, the
-SysTick->instruction arithmetic, and the Renode files."""
+"""Board support and build: ARM images with their side files, the memory maps and the
+SysTick->instruction arithmetic (Renode: tests/test_renode.py)."""
 
 import importlib.util
 import subprocess
@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from afkd.host_tools import protocol as proto
-from conftest import require_renode, require_tool
+from conftest import require_tool
 
 _spec = importlib.util.spec_from_file_location(
     "dummy_build", Path(__file__).parent / "fixtures" / "dummy_model" / "dummy_build.py")
@@ -72,41 +71,3 @@ def test_ticks_to_instructions_matches_the_formula(tmp_path):
     got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
     want = [min(int(round(t * 1e9 / (f * 2 ** n))), 2 ** 32 - 1) for t, f, n in cases]
     assert got == want
-
-
-def _fake_info():
-    return proto.FirmwareInfo(1, 1, 8, 24, 168_000_000, "dwt_cycles", None, 256, 16, 0,
-                              "dummy_int8", "0123456789abcdef", "stm32f4")
-
-
-def test_renode_files_render_offline(tmp_path):
-    from afkd.host_tools.runners.renode import REPL, render_resc, render_robot
-
-    repl = REPL.read_text()
-    assert "ApplySVD" not in repl and "http" not in repl
-    assert "Miscellaneous.DWT @ sysbus 0xE0001000" in repl and "0x40011000" in repl
-    resc = render_resc(tmp_path / "firmware.elf", 4567)
-    assert "CreateServerSocketTerminal 4567" in resc and "connector Connect sysbus.usart1" in resc
-    assert str(tmp_path / "firmware.elf") in resc
-    x = dummy.random_samples(1, 1, seed=4)
-    aa, va, _ = dummy.expected_outputs(x, 1)
-    robot = render_robot(tmp_path / "firmware.elf", _fake_info(), x, aa, va)
-    assert "{{" not in robot
-    record = (aa.tobytes() + va.tobytes()).hex(" ")
-    assert record in robot  # the expected hop travels into the test
-
-
-@pytest.mark.renode
-def test_renode_runs_the_dummy_firmware(tmp_path):
-    require_renode()
-    require_tool("arm-none-eabi-gcc")
-    from afkd.host_tools.runners import open_runner
-
-    build = dummy.build_dummy("stm32f4", tmp_path / "stm32f4")
-    with open_runner("renode", build / "firmware.elf", timeout_s=20) as runner:
-        assert runner.info().counter_kind == "dwt_cycles"
-        x = dummy.random_samples(4, 1, seed=6)
-        aa, va, counts = runner.run(x)
-        want_aa, want_va, _ = dummy.expected_outputs(x, 1)
-        np.testing.assert_array_equal(aa, want_aa)
-        np.testing.assert_array_equal(va, want_va)

@@ -6,8 +6,8 @@
         aa, va, counts = runner.run(samples)   # samples (hops*HOP,) int8/int16
 
 Specs: ``host`` (the x86-64 harness on stdin/stdout), ``qemu`` (netduinoplus2 or mps2-an386,
-picked from the ELF's load address, under -icount), ``renode`` (stm32f407 platform, UART on a
-127.0.0.1 socket), ``serial:PORT`` (a real board; baud option). Every runner raises AfkdError
+picked from the ELF's load address, under -icount), ``renode`` (afkd's offline platform of the
+board, Renode 1.16.0 or later, UART on a 127.0.0.1 socket), ``serial:PORT`` (a real board; baud option). Every runner raises AfkdError
 instead of hanging and kills its emulator on close.
 """
 
@@ -19,7 +19,22 @@ from pathlib import Path
 from afkd.errors import AfkdError
 from afkd.host_tools.runners.client import FirmwareRunner
 
-__all__ = ["FirmwareRunner", "open_runner", "find_firmware"]
+__all__ = ["FirmwareRunner", "open_runner", "find_firmware", "exported_firmware"]
+
+
+def exported_firmware(elf: Path) -> dict:
+    """The ``firmware`` entry of the export.json of the project ``elf`` was built in (board,
+    clock_hz, uart, ...); {} for a build outside an exported project (the tests' dummy)."""
+    import json
+
+    for folder in (elf.parent, elf.parent.parent):
+        manifest = folder / "export.json"
+        if manifest.is_file():
+            try:
+                return json.loads(manifest.read_text()).get("firmware") or {}
+            except (json.JSONDecodeError, AttributeError):
+                raise AfkdError(f"{manifest}: not a valid export.json") from None
+    return {}
 
 
 def find_firmware(target: str | os.PathLike, names: tuple[str, ...]) -> Path:

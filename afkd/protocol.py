@@ -1,5 +1,8 @@
 """The afkd UART test protocol, host side (the firmware side is firmware/runtime/afkd_protocol.c).
 
+Shared by export/ (the Robot test it writes speaks it) and host_tools/ (the runners), so it
+lives in afkd/.
+
 Frame, multi-byte fields little-endian (docs/protocol.md)::
 
     A5 5A | type u8 | seq u8 | length u16 | payload[length] | crc16 u16
@@ -40,9 +43,9 @@ ERROR_NAMES = {
     ERR_BAD_SAMPLE_COUNT: "wrong sample count", ERR_BAD_PAYLOAD: "bad payload",
 }
 
-COUNTER_NONE, COUNTER_DWT_CYCLES, COUNTER_QEMU_ICOUNT = 0, 1, 2
+COUNTER_NONE, COUNTER_DWT_CYCLES, COUNTER_QEMU_ICOUNT, COUNTER_RENODE_INSTRUCTIONS = 0, 1, 2, 3
 COUNTER_NAMES = {COUNTER_NONE: "none", COUNTER_DWT_CYCLES: "dwt_cycles",
-                 COUNTER_QEMU_ICOUNT: "qemu_instructions"}
+                 COUNTER_QEMU_ICOUNT: "qemu_instructions", COUNTER_RENODE_INSTRUCTIONS: "renode_instructions"}
 
 
 def crc16(data: bytes, crc: int = 0xFFFF) -> int:
@@ -105,7 +108,7 @@ class FirmwareInfo:
     hop: int                 # samples per model step
     macs_per_hop: int
     clock_hz: int            # core clock (the modelled one under an emulator)
-    counter_kind: str        # none | dwt_cycles | qemu_instructions
+    counter_kind: str        # none | dwt_cycles | qemu_instructions | renode_instructions
     icount_shift: int | None  # QEMU -icount shift found by the firmware, None if not QEMU
     max_payload: int         # bytes the firmware's receive buffer holds
     max_hops_per_frame: int
