@@ -115,7 +115,7 @@ class FirmwareInfo:
     counter_overhead: int    # already subtracted from every count
     model_name: str
     model_hash: str
-    target: str              # stm32f4 | mps2_an386 | host
+    target: str              # the board: stm32f4, stm32f746, ..., mps2_an386, host
 
     @property
     def dtype(self) -> np.dtype:

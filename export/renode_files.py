@@ -44,6 +44,11 @@ class RenodePlatform:
 
 PLATFORMS = {
     "stm32f4": RenodePlatform("afkd_stm32f407.repl", 0x08000000),
+    "stm32f746": RenodePlatform("afkd_stm32f746.repl", 0x08000000),
+    "stm32h743": RenodePlatform("afkd_stm32h743.repl", 0x08000000),
+    "stm32l552": RenodePlatform("afkd_stm32l552.repl", 0x08000000),
+    "stm32g071": RenodePlatform("afkd_stm32g071.repl", 0x08000000),
+    "stm32l072": RenodePlatform("afkd_stm32l072.repl", 0x08000000),
 }
 
 

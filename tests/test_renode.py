@@ -116,9 +116,10 @@ def test_workflow_builds_then_runs_the_robot_test():
 
 @pytest.mark.renode
 @pytest.mark.slow
-def test_renode_counts_instructions_like_qemu(tmp_path):
-    """The same ELF in Renode and in QEMU: same outputs, and per-hop instruction counts equal
-    to QEMU's -icount counts, run after run (Renode's DWT "cycles" were neither)."""
+def test_renode_counts_instructions_exactly_and_like_qemu(tmp_path):
+    """The same ELF in Renode and in QEMU: same outputs; Renode's count of the calibration loop
+    (exactly 2n instructions plus a fixed entry) is 2n + c for every n, the same from run to run
+    (its DWT "cycles" were neither); QEMU's SysTick-derived counts are within one instruction."""
     require_renode()
     require_tool("arm-none-eabi-gcc")
     require_tool("qemu-system-arm")
@@ -127,18 +128,46 @@ def test_renode_counts_instructions_like_qemu(tmp_path):
     build = dummy.build_dummy("stm32f4", tmp_path / "stm32f4", extra_work=3)
     x = dummy.random_samples(12, 1, seed=6)
     want_aa, want_va, _ = dummy.expected_outputs(x, 1)
-    counts = {}
+    loops = (1, 2, 100, 1001, 20011)
+    counts, calibration = {}, {}
     for spec in ("renode", "qemu", "renode"):
         with open_runner(spec, build / "firmware.elf", timeout_s=30) as runner:
             kind = runner.info().counter_kind
             aa, va, hop_counts = runner.run(x)
+            calibration.setdefault(spec, []).append([runner.calibrate(n) - 2 * n for n in loops])
         np.testing.assert_array_equal(aa, want_aa)
         np.testing.assert_array_equal(va, want_va)
         assert kind == {"renode": "renode_instructions", "qemu": "qemu_instructions"}[spec]
         counts.setdefault(spec, []).append(hop_counts)
+    renode = calibration["renode"][0]
+    assert len(set(renode)) == 1 and 0 < renode[0] < 8, renode  # exact: the same small entry cost
+    assert calibration["renode"][1] == renode
     assert np.all(counts["renode"][0] > 3 * dummy.HOP)  # extra_work loops: more than the bare step
     np.testing.assert_array_equal(counts["renode"][0], counts["renode"][1])
-    np.testing.assert_array_equal(counts["renode"][0], counts["qemu"][0])
+    assert np.abs(counts["renode"][0].astype(int) - counts["qemu"][0].astype(int)).max() <= 1
+
+
+@pytest.mark.renode
+@pytest.mark.slow
+@pytest.mark.parametrize("board, uart", [("stm32f746", "usart3"), ("stm32h743", "usart3"), ("stm32l552", "lpuart1"),
+                                         ("stm32g071", "usart2"), ("stm32l072", "usart2"), ("stm32f4", "usart2")])
+def test_every_renode_board_runs_bit_exact_with_instruction_counts(tmp_path, board, uart):
+    """Each board's own ELF (its core, its UART) on its afkd Renode platform."""
+    require_renode()
+    require_tool("arm-none-eabi-gcc")
+    from afkd.host_tools.runners import open_runner
+
+    build = dummy.build_dummy(board, tmp_path / board, uart=uart)
+    x = dummy.random_samples(6, 1, seed=7)
+    want_aa, want_va, _ = dummy.expected_outputs(x, 1)
+    with open_runner("renode", build / "firmware.elf", timeout_s=30, board=board, uart=uart) as runner:
+        info = runner.info()
+        aa, va, counts = runner.run(x)
+        loop = [runner.calibrate(n) - 2 * n for n in (10, 1000)]
+    assert (info.target, info.counter_kind) == (board, "renode_instructions")
+    np.testing.assert_array_equal(aa, want_aa)
+    np.testing.assert_array_equal(va, want_va)
+    assert loop[0] == loop[1] and np.all(counts > dummy.HOP)
 
 
 def _renode_test(robot: Path, tmp_path: Path) -> subprocess.CompletedProcess:

@@ -52,11 +52,12 @@ def find_firmware(target: str | os.PathLike, names: tuple[str, ...]) -> Path:
 
 def open_runner(spec: str, target: str | os.PathLike, *, timeout_s: float = 5.0,
                 boot_timeout_s: float = 10.0, baud: int = 115200, icount_shift: int | None = None,
-                machine: str | None = None) -> FirmwareRunner:
+                machine: str | None = None, board: str | None = None, uart: str | None = None) -> FirmwareRunner:
     """Start (or connect to) the firmware ``target`` (ELF, host executable or build folder).
 
     timeout_s: longest wait for any one answer; boot_timeout_s: for the first INFO.
     icount_shift / machine: QEMU overrides (default per machine, see qemu.py).
+    board / uart: Renode overrides (default: the project's export.json, else stm32f4 on usart1).
     baud: serial boards only.
     """
     if spec == "host":
@@ -68,7 +69,8 @@ def open_runner(spec: str, target: str | os.PathLike, *, timeout_s: float = 5.0,
                           icount_shift=icount_shift, machine=machine)
     if spec == "renode":
         from afkd.host_tools.runners.renode import start_renode
-        return start_renode(target, timeout_s=timeout_s, boot_timeout_s=max(boot_timeout_s, 60.0))
+        return start_renode(target, timeout_s=timeout_s, boot_timeout_s=max(boot_timeout_s, 60.0),
+                            board=board, uart=uart)
     if spec.startswith("serial:") and len(spec) > len("serial:"):
         from afkd.host_tools.runners.link import SerialLink
         port = spec[len("serial:"):]

@@ -1,7 +1,7 @@
 """The ``qemu`` runner: qemu-system-arm with the firmware's UART on stdio, under -icount.
 
 The machine follows from where the ELF loads: 0x08000000 (STM32 flash) -> netduinoplus2,
-0x00000000 -> mps2-an386, unless the project's export.json names the board (mps2-an500 for
+0x00000000 -> mps2-an386, 0x10000000 (secure SSRAM1) -> mps2-an505, unless the project's export.json names the board (mps2-an500 for
 mps2_an500, mps2-an505 for mps2_an505). ``-icount shift=N,sleep=off`` makes virtual time 2^N ns per
 instruction, which the firmware's SysTick turns into an instruction count; N is chosen per
 machine so one SysTick tick is about one instruction or finer (168 MHz * 8 ns = 1.34 ticks per
@@ -43,7 +43,9 @@ def machine_for_elf(elf: Path) -> str:
         return "netduinoplus2"
     if lowest < 0x00400000:
         return "mps2-an386"
-    raise AfkdError(f"{elf}: loads at 0x{lowest:08x}, neither STM32F4 flash nor MPS2 SSRAM")
+    if 0x10000000 <= lowest < 0x10400000:
+        return "mps2-an505"
+    raise AfkdError(f"{elf}: loads at 0x{lowest:08x}, neither STM32 flash nor MPS2 SSRAM")
 
 
 def qemu_command(elf: Path, machine: str, icount_shift: int) -> list[str]:

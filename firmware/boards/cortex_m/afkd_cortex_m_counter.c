@@ -90,7 +90,7 @@ static uint64_t systick_elapsed_ticks(void)
 __attribute__((noinline)) static uint32_t renode_instructions(void)
 {
     uint32_t value;
-    __asm volatile("b 1f\n1:\n\tldr %0, [%1, #4]" : "=r"(value) : "r"(AFKD_RENODE_COUNTER_BASE) : "memory");
+    __asm volatile("b 1f\n1:\n\tldr %0, [%1, #4]" : "=l"(value) : "l"(AFKD_RENODE_COUNTER_BASE) : "memory");
     return value;
 }
 
