@@ -32,6 +32,8 @@ class Board:
     qemu_machine: str | None = None   # the QEMU machine that runs this ELF unchanged
     renode: bool = False         # an afkd Renode platform exists (firmware/renode/afkd_<repl>.repl)
     note: str = ""               # the UART's pins, the board it is wired to
+    openocd_target: str = ""     # OpenOCD's target/<name>.cfg ("": no probe flashes it)
+    pyocd_target: str = ""       # pyOCD's target name (from the device's CMSIS pack)
 
     @property
     def toolchain(self) -> str:
@@ -42,28 +44,36 @@ _MB, _KB = 1 << 20, 1 << 10
 BOARDS: dict[str, Board] = {b.name: b for b in (
     Board("stm32f4", "STM32F405/407 (Cortex-M4F)", "cortex-m4", 168_000_000, 16_000_000, ("usart1", "usart2"),
           1 * _MB, 128 * _KB, True, "netduinoplus2", True,
-          "USART1 PA9/PA10 (AF7); USART2 PA2/PA3 (Nucleo-F401/F411 ST-LINK VCP). PLL from an 8 MHz HSE"),
+          "USART1 PA9/PA10 (AF7); USART2 PA2/PA3 (Nucleo-F401/F411 ST-LINK VCP). PLL from an 8 MHz HSE",
+          openocd_target="stm32f4x", pyocd_target="stm32f407vgtx"),
     Board("stm32l476", "STM32L476 (Cortex-M4F)", "cortex-m4", 80_000_000, 4_000_000, ("usart2", "usart1"),
           1 * _MB, 96 * _KB, True, None, False,
-          "USART2 PA2/PA3 = Nucleo-L476RG ST-LINK VCP; USART1 PA9/PA10"),
+          "USART2 PA2/PA3 = Nucleo-L476RG ST-LINK VCP; USART1 PA9/PA10",
+          openocd_target="stm32l4x", pyocd_target="stm32l476rgtx"),
     Board("stm32f746", "STM32F746 (Cortex-M7)", "cortex-m7", 216_000_000, 16_000_000, ("usart3", "usart1"),
           1 * _MB, 320 * _KB, True, None, True,
-          "USART3 PD8/PD9 = Nucleo-F746ZG ST-LINK VCP; USART1 PA9/PB7 = STM32F746G-DISCO VCP"),
+          "USART3 PD8/PD9 = Nucleo-F746ZG ST-LINK VCP; USART1 PA9/PB7 = STM32F746G-DISCO VCP",
+          openocd_target="stm32f7x", pyocd_target="stm32f746zgtx"),
     Board("stm32h743", "STM32H743 (Cortex-M7)", "cortex-m7", 400_000_000, 64_000_000, ("usart3", "usart1"),
           2 * _MB, 128 * _KB, True, None, True,
-          "USART3 PD8/PD9 = Nucleo-H743ZI ST-LINK VCP; USART1 PA9/PA10. RAM: the 128 KB DTCM"),
+          "USART3 PD8/PD9 = Nucleo-H743ZI ST-LINK VCP; USART1 PA9/PA10. RAM: the 128 KB DTCM",
+          openocd_target="stm32h7x", pyocd_target="stm32h743zitx"),
     Board("stm32u585", "STM32U585 (Cortex-M33)", "cortex-m33", 160_000_000, 4_000_000, ("usart1",),
           2 * _MB, 768 * _KB, True, None, False,
-          "USART1 PA9/PA10 = B-U585I-IOT02A ST-LINK VCP"),
+          "USART1 PA9/PA10 = B-U585I-IOT02A ST-LINK VCP",
+          openocd_target="stm32u5x", pyocd_target="stm32u585aiix"),
     Board("stm32l552", "STM32L552 (Cortex-M33, TrustZone off)", "cortex-m33", 110_000_000, 4_000_000,
           ("lpuart1", "usart2"), 512 * _KB, 256 * _KB, True, None, True,
-          "LPUART1 PG7/PG8 = Nucleo-L552ZE-Q ST-LINK VCP; USART2 PA2/PA3"),
+          "LPUART1 PG7/PG8 = Nucleo-L552ZE-Q ST-LINK VCP; USART2 PA2/PA3",
+          openocd_target="stm32l5x", pyocd_target="stm32l552zetxq"),
     Board("stm32g071", "STM32G071 (Cortex-M0+)", "cortex-m0plus", 64_000_000, 16_000_000, ("usart2",),
           128 * _KB, 36 * _KB, False, None, True,
-          "USART2 PA2/PA3 = Nucleo-G071RB ST-LINK VCP"),
+          "USART2 PA2/PA3 = Nucleo-G071RB ST-LINK VCP",
+          openocd_target="stm32g0x", pyocd_target="stm32g071rbtx"),
     Board("stm32l072", "STM32L072 (Cortex-M0+)", "cortex-m0plus", 32_000_000, 2_097_000, ("usart2", "usart1"),
           192 * _KB, 20 * _KB, False, None, True,
-          "USART2 PA2/PA3 = Nucleo-L073RZ and B-L072Z-LRWAN1 ST-LINK VCP; USART1 PA9/PA10"),
+          "USART2 PA2/PA3 = Nucleo-L073RZ and B-L072Z-LRWAN1 ST-LINK VCP; USART1 PA9/PA10",
+          openocd_target="stm32l0", pyocd_target="stm32l072czyx"),
     Board("mps2_an386", "ARM MPS2 AN386 (Cortex-M4F, QEMU mps2-an386)", "cortex-m4", 25_000_000, 25_000_000,
           ("uart0",), 4 * _MB, 4 * _MB, True, "mps2-an386", False, "CMSDK UART0"),
     Board("mps2_an500", "ARM MPS2 AN500 (Cortex-M7, QEMU mps2-an500)", "cortex-m7", 25_000_000, 25_000_000,

@@ -264,6 +264,57 @@ def test_renode_runner_validates_bit_exact_with_qemus_instruction_counts(workdir
         assert report["timing"][key] == qemu["timing"][key], key
 
 
+def export_board(workdir, board: str, target: str, quant: str = "int16x8", *extra):
+    out = workdir / f"{board}_{quant}"
+    if not out.exists():
+        require_tool("cmake")
+        require_tool("arm-none-eabi-gcc")
+        code = cli.main(["export", "--checkpoint", str(workdir / "tiny.pt"), "--target", target, "--board", board,
+                         "--quant", quant, "--seconds", str(SECONDS), "--calibration-segments", "6",
+                         "--validation-segments", "2", "--out", str(out), *extra])
+        assert code == 0
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board, runner", [("mps2_an500", "qemu"), ("mps2_an505", "qemu"), ("stm32f746", "renode"),
+                                           ("stm32h743", "renode"), ("stm32l552", "renode"), ("stm32g071", "renode"),
+                                           ("stm32l072", "renode")])
+def test_every_emulated_board_validates_bit_exact_with_instruction_counts(workdir, tmp_path, board, runner):
+    """The Cortex-M7, M33 and M0+ firmware (each its own core's code: the M0+ runs the portable
+    C kernels) on the emulator that models its board: bit-exact, counts in instructions, the CPU
+    load quoted at the board's clock."""
+    from afkd.export.boards import BOARDS
+
+    if runner == "renode":
+        from conftest import require_renode
+
+        require_renode()
+    else:
+        require_tool("qemu-system-arm")
+    build = export_board(workdir, board, "qemu" if runner == "qemu" else "renode")
+    code, report = validate(build, workdir / "data", runner, tmp_path, "--segments", "2")
+    assert code == 0, report["checks"]["failures"]
+    assert report["target"] == board and report["fidelity"]["vs_tflite"]["bit_exact"]
+    timing = report["timing"]
+    assert timing["unit"] == "instructions" and timing["clock_hz"] == BOARDS[board].clock_hz
+    assert timing["cpu_load"] == pytest.approx(timing["per_hop_mean"] * 25 / BOARDS[board].clock_hz)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board, clock, uart", [("stm32l476", None, "usart1"), ("stm32u585", 4_000_000, None)])
+def test_the_boards_no_emulator_models_build(workdir, board, clock, uart):
+    from afkd.export.boards import BOARDS
+
+    extra = ([] if clock is None else ["--clock-hz", str(clock)]) + ([] if uart is None else ["--uart", uart])
+    build = export_board(workdir, board, "stm32", "int16x8", *extra)
+    manifest = json.loads((build / "export.json").read_text())["firmware"]
+    assert manifest["board"] == board and manifest["clock_hz"] == (clock or BOARDS[board].clock_hz)
+    assert manifest["uart"] == (uart or BOARDS[board].uarts[0]) and (build / "build" / "firmware.elf").is_file()
+    cache = (build / "build" / "CMakeCache.txt").read_text()
+    assert f"AFKD_UART:STRING={manifest['uart']}" in cache and f"AFKD_CLOCK_HZ:STRING={manifest['clock_hz']}" in cache
+
+
 @pytest.mark.slow
 def test_export_to_a_relative_out_directory(workdir, tmp_path, monkeypatch):
     require_tool("cmake")
