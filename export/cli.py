@@ -45,6 +45,11 @@ def _firmware(args: argparse.Namespace) -> dict:
     if chosen.name != "host":
         clock_for(chosen, args.clock_hz)
         uart_for(chosen, args.uart)
+    adc = None
+    if args.adc_gain_mv is not None:
+        adc = {"rate": args.adc_rate, "gain_mv": args.adc_gain_mv, "offset": args.adc_offset}
+    elif args.adc_rate is not None or args.adc_offset is not None:
+        raise AfkdError("--adc-rate/--adc-offset: the front end also needs --adc-gain-mv (mV per ADC count)")
     with tempfile.TemporaryDirectory(prefix="afkd-export-") as scratch:
         reference = Path(scratch) / "tflite"
         manifest = _tflite(argparse.Namespace(**{**vars(args), "out": reference}))
@@ -52,7 +57,7 @@ def _firmware(args: argparse.Namespace) -> dict:
         firmware = export_firmware(tflite, Path(args.out), args.target, args.prefix, manifest["fs"],
                                    build=not args.no_build, reference_manifest=manifest,
                                    weight_storage=args.weight_storage, board=args.board, clock_hz=args.clock_hz,
-                                   uart=args.uart)
+                                   uart=args.uart, adc=adc)
     return {**manifest, "firmware": firmware}
 
 
@@ -102,6 +107,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--uart", default=None,
                         help="firmware targets: the UART of the test protocol (default: the board's ST-LINK "
                              "virtual COM port where it has one, e.g. usart2 on Nucleo-64 boards)")
+    parser.add_argument("--adc-gain-mv", type=float, default=None,
+                        help="firmware targets: generate the front end <prefix>_preprocess.[ch] (ADC counts -> "
+                             "the model's input, in integer arithmetic): millivolts per ADC count")
+    parser.add_argument("--adc-offset", type=int, default=None,
+                        help="firmware targets: the ADC count that reads 0 mV (default 0)")
+    parser.add_argument("--adc-rate", type=int, default=None,
+                        help="firmware targets: the ADC's sample rate in Hz when it is above the model's "
+                             "(e.g. 500 or 360): the front end resamples as the dataset import does")
     parser.add_argument("--no-build", action="store_true",
                         help="firmware targets: write the CMake project without building it")
 

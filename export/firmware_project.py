@@ -69,11 +69,13 @@ def build_project(project: Path, board: str) -> Path:
 def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, source_name: str,
                   optimization: str = "-O2", weight_storage: str = "int16", board: str | None = None,
                   clock_hz: int | None = None, uart: str | None = None,
-                  project_name: str = "firmware") -> dict[str, Any]:
+                  project_name: str = "firmware", adc: dict | None = None) -> dict[str, Any]:
     """Render the model and the project files into ``out`` (an empty directory).
 
     board/clock_hz/uart: ``--board``, ``--clock-hz``, ``--uart`` (None: the target's defaults);
-    project_name: the folder's final name (the CI workflow looks for the project there)."""
+    project_name: the folder's final name (the CI workflow looks for the project there);
+    adc: {"rate", "gain_mv", "offset"} to generate the front end ``<prefix>_preprocess.[ch]``
+    (export/preprocess_fixed.py), None for none."""
     chosen: Board = board_for(target, board)
     clock, uart = (0, "stdio") if chosen.name == "host" else (clock_for(chosen, clock_hz), uart_for(chosen, uart))
     board = chosen.name
@@ -84,12 +86,23 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
     (out / "model").mkdir(parents=True)
     for name, text in render_model(context).items():
         (out / "model" / name).write_text(text)
+    front_end = None
+    if adc is not None:
+        from afkd.export import preprocess_fixed
+
+        front_end = preprocess_fixed.FrontEnd(int(adc.get("rate") or fs), fs, float(adc["gain_mv"]),
+                                              int(adc.get("offset") or 0), plan.input.scale, plan.input.zero_point,
+                                              1 if plan.mode == "int8" else 2)
+        for name, text in preprocess_fixed.render(front_end, prefix, source_name).items():
+            (out / "model" / name).write_text(text)
     for part in _COPIED:
         shutil.copytree(firmware_dir() / part, out / "afkd" / part,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     sfx = context["sfx"]
     kernels = sorted(p.name for p in (out / "afkd" / "runtime").glob(f"afkd_*_{sfx}.c"))
     sources = [f"model/{prefix}_model.c", "model/afkd_model_glue.c"] + [f"afkd/runtime/{k}" for k in kernels]
+    if front_end is not None:  # built (and warning-checked) with the firmware; the harness does not call it
+        sources.insert(1, f"model/{prefix}_preprocess.c")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     cmake = env.get_template("CMakeLists.txt.j2").render(
@@ -99,7 +112,11 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
     (out / "CMakeLists.txt").write_text(cmake)
     if chosen.renode:
         write_renode_dir(out, plan, fs, board, uart, chosen.toolchain, project_name)
-    return {"board": board, "clock_hz": clock, "uart": uart, "plan": plan, "context": context}
+    preprocess = None if front_end is None else {
+        "adc_rate": front_end.fs_in, "gain_mv": front_end.gain_mv, "offset_counts": front_end.offset_counts,
+        "resampler": [front_end.up, front_end.down], "taps_per_output": front_end.taps_per_phase,
+        "delay_samples": front_end.delay_samples, "files": [f"model/{prefix}_preprocess.h", f"model/{prefix}_preprocess.c"]}
+    return {"board": board, "clock_hz": clock, "uart": uart, "plan": plan, "context": context, "preprocess": preprocess}
 
 
 def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> dict[str, Any] | None:
@@ -116,7 +133,7 @@ def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> di
 def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, fs: int,
                     build: bool = True, reference_manifest: dict | None = None,
                     weight_storage: str = "int16", board: str | None = None, clock_hz: int | None = None,
-                    uart: str | None = None) -> dict[str, Any]:
+                    uart: str | None = None, adc: dict | None = None) -> dict[str, Any]:
     """Generate (and build) the project for ``target`` from an int8/int16x8 .tflite into ``out_dir``."""
     from afkd.atomic import atomic_dir
 
@@ -126,7 +143,7 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
     tflite = tflite_path.read_bytes()
     with atomic_dir(out_dir) as tmp:
         made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, weight_storage=weight_storage,
-                             board=board, clock_hz=clock_hz, uart=uart, project_name=Path(out_dir).name)
+                             board=board, clock_hz=clock_hz, uart=uart, project_name=Path(out_dir).name, adc=adc)
         shutil.copy(tflite_path, tmp / tflite_path.name)
         firmware = build_project(tmp, made["board"]) if build else None
         ctx = made["context"]
@@ -135,7 +152,7 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
             "prefix": prefix, "mode": ctx["mode"], "fs": fs,
             "hop": ctx["hop"], "latency_hops": ctx["latency_hops"], "macs_per_hop": ctx["macs_per_hop"],
             "state_bytes": ctx["state_bytes"], "scratch_bytes": ctx["scratch_bytes"], "weight_bytes": ctx["weight_bytes"],
-            "weight_storage": ctx["weight_storage"],
+            "weight_storage": ctx["weight_storage"], "preprocess": made["preprocess"],
             "tflite": tflite_path.name, "tflite_sha256": ctx["source_sha256"],
             "firmware": None if firmware is None else str(firmware.relative_to(tmp.resolve())),
             "plan": plan_summary(made["plan"]),
