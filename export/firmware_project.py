@@ -110,6 +110,12 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
         toolchain=chosen.toolchain, clock_hz=clock, uart=uart,
         sources=sources, optimization=optimization, weights16_only=context["weights16_only"])
     (out / "CMakeLists.txt").write_text(cmake)
+    # The model alone, for a user's own firmware (docs/integration.md): the glue and the
+    # harness stay out, the front end goes in.
+    library = [src for src in sources if src != "model/afkd_model_glue.c"]
+    (out / "model" / "afkd_model.cmake").write_text(env.get_template("model.cmake.j2").render(
+        version=__version__, prefix=prefix, sources=library,
+        definitions=["AFKD_S16_WEIGHTS16_ONLY=1"] if context["weights16_only"] else []))
     if chosen.renode:
         write_renode_dir(out, plan, fs, board, uart, chosen.toolchain, project_name)
     preprocess = None if front_end is None else {
