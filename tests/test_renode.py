@@ -201,3 +201,12 @@ def test_generated_robot_test_passes_and_fails_on_a_wrong_answer(tmp_path):
     bad.write_text(rf.render_robot(str(build / "firmware.elf"), "${CURDIR}/afkd_stm32f407.repl", wrong))
     result = _renode_test(bad, tmp_path)
     assert result.returncode != 0, "the Robot test passed with a wrong expected sample"
+
+
+def test_export_writes_renode_files_without_host_tools():
+    """Stages import only earlier stages: the Renode files are export's, the runner is host_tools'."""
+    import sys
+
+    code = ("import sys, afkd.export.renode_files, afkd.protocol; "
+            "sys.exit(any(m.startswith('afkd.host_tools') for m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
