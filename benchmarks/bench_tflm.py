@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import hashlib
 import json
 import os
 import re
@@ -43,7 +44,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent / "tflm"
 OPS_CMSIS = ("add", "conv", "depthwise_conv", "mul", "pad", "transpose_conv")  # TFLM has cmsis_nn/ versions
-KERNELS = ("pad", "conv", "conv_common", "depthwise_conv", "depthwise_conv_common", "leaky_relu",
+# variant -> (label, the ops that take TFLM's cmsis_nn/ kernel; the others its reference kernel)
+VARIANTS = {
+    "cmsis_nn": ("TFLM + CMSIS-NN", OPS_CMSIS),
+    "cmsis_nn_ref_tconv": ("TFLM + CMSIS-NN, reference TRANSPOSE_CONV", tuple(o for o in OPS_CMSIS if o != "transpose_conv")),
+    "reference": ("TFLM reference kernels", ()),
+}
+KERNELS = ("pad", "pad_common", "conv", "conv_common", "depthwise_conv", "depthwise_conv_common", "leaky_relu",
            "leaky_relu_common", "add", "add_common", "logistic", "logistic_common", "mul", "mul_common",
            "transpose_conv", "strided_slice", "strided_slice_common", "kernel_util", "micro_tensor_utils")
 CPU = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
@@ -59,9 +66,9 @@ def commit(folder: Path) -> str:
     return result.stdout.strip() if result.returncode == 0 else "unknown (not a git checkout)"
 
 
-def tflm_sources(tflm: Path, cmsis_nn: Path | None) -> list[tuple[Path, str]]:
+def tflm_sources(tflm: Path, cmsis_nn: Path | None, cmsis_ops: tuple[str, ...] = OPS_CMSIS) -> list[tuple[Path, str]]:
     """(source, optimization) pairs: TFLM's core at -Os, kernels and CMSIS-NN at -O2 (TFLM's own
-    choice); with ``cmsis_nn`` the ops TFLM has CMSIS-NN versions of use them."""
+    choice); with ``cmsis_nn`` the ``cmsis_ops`` use TFLM's CMSIS-NN kernels."""
     lite = tflm / "tensorflow" / "lite"
     core = [p for p in (tflm / "tensorflow").rglob("*.c*") if p.suffix in (".cc", ".c")
             and "lite/micro" not in p.as_posix() and "lite/experimental" not in p.as_posix()
@@ -74,7 +81,7 @@ def tflm_sources(tflm: Path, cmsis_nn: Path | None) -> list[tuple[Path, str]]:
     kernels = []
     for name in KERNELS:
         optimized = micro / "kernels" / "cmsis_nn" / f"{name}.cc"
-        kernels.append(optimized if cmsis_nn is not None and name in OPS_CMSIS else micro / "kernels" / f"{name}.cc")
+        kernels.append(optimized if cmsis_nn is not None and name in cmsis_ops else micro / "kernels" / f"{name}.cc")
     out = [(p, "-Os") for p in core] + [(p, "-O2") for p in kernels]
     if cmsis_nn is not None:
         out += [(p, "-O2") for p in (cmsis_nn / "Source").rglob("*.c")
@@ -92,21 +99,28 @@ def _compile(job: tuple[list[str], Path, Path]) -> str | None:
 
 
 def build(args: argparse.Namespace, variant: str, data_source: Path, work: Path) -> Path:
-    cmsis_nn = args.cmsis_nn if variant == "cmsis_nn" else None
+    cmsis_ops = VARIANTS[variant][1]
+    cmsis_nn = args.cmsis_nn if cmsis_ops else None
     includes = [f"-I{p}" for p in (args.tflm, args.flatbuffers / "include", args.gemmlowp, args.ruy,
                                    REPO / "firmware" / "boards" / "cortex_m", REPO / "firmware" / "harness",
                                    REPO / "firmware" / "runtime")]
+    base_includes = list(includes)
     if cmsis_nn is not None:
         includes += [f"-I{cmsis_nn}", f"-I{cmsis_nn / 'Include'}", f"-I{args.cmsis / 'CMSIS' / 'Core' / 'Include'}",
                      "-DCMSIS_NN"]
     objects, jobs = [], []
-    sources = tflm_sources(args.tflm, cmsis_nn) + [(HERE / "bench_main.cc", "-O2"), (data_source, "-O2"),
+    sources = tflm_sources(args.tflm, cmsis_nn, cmsis_ops) + [(HERE / "bench_main.cc", "-O2"), (data_source, "-O2"),
                                                    (REPO / "firmware/boards/cortex_m/startup_cortex_m.c", "-O2"),
                                                    (REPO / "firmware/boards/cortex_m/afkd_cortex_m_counter.c", "-O2")]
     for source, level in sources:
-        obj = work / f"obj_{variant}" / (re.sub(r"[^\w.]+", "_", str(source.resolve())) + ".o")
+        # TFLM's core does not depend on the kernels: compiled without the CMSIS-NN flags, so that
+        # every variant shares it. Objects live by their compile command: same command, same object.
+        core = "lite/micro/kernels" not in source.as_posix() and source.suffix == ".cc" and args.tflm in source.parents
         compiler = ["arm-none-eabi-g++", *CXX] if source.suffix == ".cc" else ["arm-none-eabi-gcc", "-std=c11"]
-        jobs.append(([*compiler, *CPU, *COMMON, level, *includes], source, obj))
+        command = [*compiler, *CPU, *COMMON, level, *(base_includes if core else includes)]
+        key = hashlib.sha1(" ".join(command).encode()).hexdigest()[:12]
+        obj = work / "obj" / key / (re.sub(r"[^\w.]+", "_", str(source.resolve())) + ".o")
+        jobs.append((command, source, obj))
         objects.append(obj)
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
         errors = [e for e in pool.map(_compile, jobs) if e]
@@ -127,9 +141,10 @@ def run_qemu(elf: Path) -> dict:
                "-semihosting-config", "enable=on,target=native", "-icount", f"shift={ICOUNT_SHIFT},sleep=off",
                "-kernel", str(elf)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=3600)
-    values = dict(line.split(" ", 1) for line in result.stdout.splitlines() if " " in line and not line.startswith("tflm:"))
+    output = result.stdout + result.stderr  # QEMU prints semihosting output on its stderr
+    values = dict(line.split(" ", 1) for line in output.splitlines() if " " in line and not line.startswith("tflm:"))
     if values.get("result") != "ok":
-        log = "\n".join(result.stdout.splitlines()[-20:])
+        log = "\n".join(output.splitlines()[-20:])
         return {"error": log or f"qemu exited {result.returncode}"}
     return {key: int(values[key]) for key in ("counter_kind", "invoke_first", "invoke_instructions",
                                                "arena_used_bytes", "mismatches")}
@@ -244,13 +259,14 @@ def main(argv: list[str] | None = None) -> int:
     invoke_macs = afkd["macs_per_hop"] * window // plan.hop
     rows = [("afkd (streaming step)", afkd["per_hop"], afkd["per_hop"] / plan.hop, afkd["per_hop"] / afkd["macs_per_hop"],
              afkd["flash"], afkd["ram"], "yes (afkd validate)")]
-    for variant in ("cmsis_nn", "reference"):
+    for variant, (label, _) in VARIANTS.items():
         elf = build(args, variant, data_source, work)
         measured = run_qemu(elf)
         flash, ram, _ = image_sizes(elf, ("bench_input", "bench_expected"))
-        label = "TFLM + CMSIS-NN" if variant == "cmsis_nn" else "TFLM reference kernels"
         if "error" in measured:
-            rows.append((label, None, None, None, flash, None, "fails: " + measured["error"].splitlines()[-1]))
+            reason = next((line for line in measured["error"].splitlines() if line.startswith("tflm:")), "")
+            rows.append((label, None, None, None, flash, None,
+                         f"fails: {measured['error'].splitlines()[-1]} ({reason.removeprefix('tflm: ').strip()})"))
             continue
         instructions = measured["invoke_instructions"]
         rows.append((label, instructions, instructions / window, instructions / invoke_macs, flash,

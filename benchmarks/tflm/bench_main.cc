@@ -17,6 +17,9 @@ extern "C" {
 #include "afkd_cortex_m.h"
 extern void (*__init_array_start[])(void);
 extern void (*__init_array_end[])(void);
+// Function-local statics with destructors register them with __cxa_atexit, which wants the
+// DSO handle that crtbegin would give; there is no crtbegin here (-nostartfiles) and no exit.
+void* __dso_handle = nullptr;
 }
 
 extern const unsigned char bench_model[];
