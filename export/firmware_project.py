@@ -1,11 +1,13 @@
-"""``afkd export --target stm32|qemu|host|renode``: a complete, self-contained CMake project.
+"""``afkd export --target stm32|qemu|host|renode [--board B]``: a complete, self-contained CMake project.
 
 Layout of the output directory::
 
-    CMakeLists.txt          generated; calls afkd_add_firmware for the target's board
-    model/                  generated C: <prefix>_model.[ch], afkd_model_glue.[ch]
+    CMakeLists.txt          generated; calls afkd_add_firmware for the board (--board, --clock-hz, --uart)
+    model/                  generated C: <prefix>_model.[ch], afkd_model_glue.[ch] (the test harness's),
+                            <prefix>_preprocess.[ch] (with --adc-gain-mv), afkd_model.cmake (the model
+                            as a library for your own firmware: docs/integration.md)
     afkd/                   the runtime kernels, harness, boards and CMake files it builds with
-    renode/                 offline .repl, .resc and a Robot test (target renode; also stm32)
+    renode/                 offline .repl, .resc, a Robot test and a CI workflow (boards Renode models)
     build/                  firmware.elf (+ .bin .hex .map on ARM), unless --no-build
     model_<quant>.tflite    the numeric reference the firmware reproduces bit for bit
     export.json             what was exported, with footprint and the plan summary
