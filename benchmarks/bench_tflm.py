@@ -266,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in measured:
             reason = next((line for line in measured["error"].splitlines() if line.startswith("tflm:")), "")
             rows.append((label, None, None, None, flash, None,
-                         f"fails: {measured['error'].splitlines()[-1]} ({reason.removeprefix('tflm: ').strip()})"))
+                         f"fails: {measured['error'].splitlines()[-1].removeprefix('result ')}"
+                         f" ({reason.removeprefix('tflm: ').strip()})"))
             continue
         instructions = measured["invoke_instructions"]
         rows.append((label, instructions, instructions / window, instructions / invoke_macs, flash,

@@ -208,11 +208,12 @@ def render(spec: FrontEnd, prefix: str, source_name: str) -> dict[str, str]:
     import jinja2
 
     from afkd import __version__
-    from afkd.export.codegen import template_dir
+    from afkd.export.codegen import TEMPLATE_SOURCE, template_dir
 
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())),
                                      undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                      keep_trailing_newline=True)
-    values = {**context(spec, prefix), "version": __version__, "source_name": source_name}
-    return {f"{prefix}_preprocess.{ext}": environment.get_template(f"preprocess.{ext}.j2").render(**values)
-            for ext in ("h", "c")}
+    values = {**context(spec, prefix), "version": __version__, "source_name": source_name,
+              "template_source": TEMPLATE_SOURCE}
+    return {f"{prefix}_preprocess.{ext}": environment.get_template(f"preprocess.{ext}.j2").render(
+        template=f"preprocess.{ext}.j2", **values) for ext in ("h", "c")}

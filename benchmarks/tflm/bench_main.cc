@@ -50,11 +50,15 @@ void say(const char* format, ...) {
 
 }  // namespace
 
+// TFLM's log, one "tflm: " line per message (MicroPrintf sends the text, then its line end).
 extern "C" void DebugLog(const char* format, va_list args) {
-  char line[200];
-  vsnprintf(line, sizeof line, format, args);
-  semihosting_write0("tflm: ");
-  semihosting_write0(line);
+  static bool at_line_start = true;
+  char text[200];
+  const int length = vsnprintf(text, sizeof text, format, args);
+  if (length <= 0) return;
+  if (at_line_start) semihosting_write0("tflm: ");
+  semihosting_write0(text);
+  at_line_start = text[length < (int)sizeof text ? length - 1 : sizeof text - 2] == '\n';
 }
 
 extern "C" int DebugVsnprintf(char* buffer, size_t size, const char* format, va_list args) {
