@@ -223,7 +223,7 @@ def test_renode_robot_test_passes_and_fails_on_a_corrupted_weight(workdir, tmp_p
     assert result.returncode == 0, result.stdout[-3000:]
     corrupted = tmp_path / "corrupted"
     shutil.copytree(build, corrupted)
-    source = corrupted / "model" / "dtfe_model.c"
+    source = corrupted / "model" / "dtfe_weights.c"
     text = source.read_text()
     import re
 
