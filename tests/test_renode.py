@@ -106,7 +106,7 @@ def test_workflow_builds_then_runs_the_robot_test():
     text = rf.render_workflow("out_f746", "stm32f746", "arm-none-eabi-cortex-m7.cmake")
     assert "PROJECT: out_f746" in text and "arm-none-eabi-cortex-m7.cmake" in text
     assert "gcc-arm-none-eabi" in text and "antmicro/renode-test-action@v5" in text
-    assert "renode-version: '1.16.1'" in text and "${{ env.PROJECT }}/renode/afkd.robot" in text
+    assert "renode-revision: 'v1.16.1'" in text and "${{ env.PROJECT }}/renode/afkd.robot" in text
     import yaml
 
     workflow = yaml.safe_load(text)
