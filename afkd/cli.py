@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("afkd.training.cli_eval", "SNR/NMSE/SC of models or of average beat subtraction"),
     "export": ("afkd.export.cli", "export a checkpoint to ONNX, TFLite or a firmware project"),
     "validate": ("afkd.host_tools.cli_validate", "run firmware, compare with TFLite/PyTorch, report"),
+    "flash": ("afkd.host_tools.flash", "write an exported firmware to a board through a debug probe"),
     "demo": ("afkd.demo", "synthesize, train, distill, export and validate on QEMU"),
 }
 

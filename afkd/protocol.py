@@ -44,9 +44,9 @@ ERROR_NAMES = {
     ERR_BAD_SAMPLE_COUNT: "wrong sample count", ERR_BAD_PAYLOAD: "bad payload",
 }
 
-COUNTER_NONE, COUNTER_DWT_CYCLES, COUNTER_QEMU_ICOUNT = 0, 1, 2
+COUNTER_NONE, COUNTER_DWT_CYCLES, COUNTER_QEMU_ICOUNT, COUNTER_RENODE_INSTRUCTIONS = 0, 1, 2, 3
 COUNTER_NAMES = {COUNTER_NONE: "none", COUNTER_DWT_CYCLES: "dwt_cycles",
-                 COUNTER_QEMU_ICOUNT: "qemu_instructions"}
+                 COUNTER_QEMU_ICOUNT: "qemu_instructions", COUNTER_RENODE_INSTRUCTIONS: "renode_instructions"}
 
 
 def crc16(data: bytes, crc: int = 0xFFFF) -> int:
@@ -106,14 +106,14 @@ class FirmwareInfo:
     hop: int                 # samples per model step
     macs_per_hop: int
     clock_hz: int            # core clock (the modelled one under an emulator)
-    counter_kind: str        # none | dwt_cycles | qemu_instructions
+    counter_kind: str        # none | dwt_cycles | qemu_instructions | renode_instructions
     icount_shift: int | None  # QEMU -icount shift found by the firmware, None if not QEMU
     max_payload: int         # bytes the firmware's receive buffer holds
     max_hops_per_frame: int
     counter_overhead: int    # already subtracted from every count
     model_name: str
     model_hash: str
-    target: str              # stm32f4 | mps2_an386 | host
+    target: str              # the board: stm32f4, stm32f746, ..., mps2_an386, host
 
     @property
     def dtype(self) -> np.dtype:

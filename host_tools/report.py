@@ -158,7 +158,7 @@ def timing_metrics(counts_per_hop: Sequence[int] | np.ndarray, *, hop: int, fs: 
 
 
 # The firmware's counter (protocol FirmwareInfo.counter_kind) -> the unit of its counts.
-COUNTER_UNITS = {"qemu_instructions": "instructions", "dwt_cycles": "cycles"}
+COUNTER_UNITS = {"qemu_instructions": "instructions", "renode_instructions": "instructions", "dwt_cycles": "cycles"}
 
 
 def timing_from_run(counts_per_hop: Sequence[int] | np.ndarray, info: Any, fs: float,

@@ -29,7 +29,17 @@ from afkd.host_tools import compare, report
 from afkd.host_tools.build_manifest import check_build_manifest
 from afkd.host_tools.runners import check_runner_spec, find_firmware, open_runner
 
-RUNNER_BOARDS = {"host": ("host",), "qemu": ("stm32f4", "mps2_an386"), "renode": ("stm32f4",)}
+def _runner_boards(kind: str) -> tuple[str, ...]:
+    """The boards a runner can run: QEMU's and Renode's from export/boards.py; a serial port any."""
+    from afkd.export.boards import BOARDS
+
+    if kind == "host":
+        return ("host",)
+    if kind == "qemu":
+        return tuple(b.name for b in BOARDS.values() if b.qemu_machine)
+    if kind == "renode":
+        return tuple(b.name for b in BOARDS.values() if b.renode)
+    return tuple(b.name for b in BOARDS.values() if b.name != "host")
 
 
 @dataclass
@@ -67,10 +77,10 @@ def load_build(root: str | Path, runner: str) -> FirmwareBuild:
         raise AfkdError(f"{root}: export.json describes no firmware (export with --target stm32|qemu|host)")
     check_build_manifest(manifest, manifest_path)
     kind = runner.split(":")[0]
-    boards = RUNNER_BOARDS.get(kind, ("stm32f4",))
+    boards = _runner_boards(kind)
     if fw["board"] not in boards:
         raise AfkdError(f"{root}: firmware built for {fw['board']}, the {kind} runner needs "
-                        f"{' or '.join(boards)} (re-export with the matching --target)")
+                        f"{' or '.join(boards)} (re-export with the matching --board)")
     if not fw.get("firmware"):
         raise AfkdError(f"{root}: the project was exported with --no-build; build it first")
     firmware = find_firmware(root / fw["firmware"], ())
