@@ -77,7 +77,7 @@ def baseline_row(cinc: Path, val_names: set[str], work: Path) -> dict:
 def model_row(path: Path, data: Path, records: list[str] | None) -> dict:
     from afkd.training.evaluate_classify import evaluate_classifier
 
-    result = evaluate_classifier(path, data, records)
+    result = evaluate_classifier(path, data, records, batch_size=8)  # afkd eval's default: the same figures
     log = path.with_suffix(".log.json")
     result["train_seconds"] = training_seconds(json.loads(log.read_text())) if log.is_file() else None
     return result
