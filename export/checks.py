@@ -189,7 +189,7 @@ def compare_stream_reference_and_tflm(model_bytes: bytes, inputs: list[np.ndarra
     worst = 0
     for x in inputs[:windows]:
         q = np.asarray(x).reshape(-1)
-        tflm = run_tflm(model_bytes, [q.reshape(1, 1, -1, 1)])[0]
+        tflm = run_tflm(model_bytes, [q.reshape(1, 1, -1, 1)], len(order))[0]
         stream = reference.run(q)
         for key, tensor in plan.output_tensors.items():
             expected = np.asarray(tflm[order.index(tensor)]).reshape(-1).astype(np.int64)

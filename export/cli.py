@@ -61,8 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", required=True, choices=sorted(TARGETS),
                         help="onnx, tflite (float32 + full-integer) or a firmware target")
     parser.add_argument("--out", required=True, help="output directory (replaced atomically)")
-    parser.add_argument("--seconds", type=float, default=30.0,
-                        help="fixed input length in seconds at the model rate (default 30)")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="fixed input length in seconds at the model rate (default 30 for the f-wave "
+                        "models, 64 for a rhythm detector: longer than any CinC 2017 record; the beat CNN "
+                        "reads its window)")
     parser.add_argument("--dynamic", action="store_true",
                         help="onnx: any input length (a multiple of the hop) instead of a fixed one")
     parser.add_argument("--quant", choices=QUANT_MODES, default=DEFAULT_QUANT,
@@ -100,17 +102,25 @@ def summary_lines(manifest: dict) -> list[str]:
         q = manifest["quantization"]
         fig = manifest["quantized_vs_float"]
         lines.append(f"ops: {' '.join(op['op'] for op in manifest['ops'])}")
-        lines.append(f"{q['mode']}: AA SNR {fig['aa_snr_db']:.1f} dB, VA SNR {fig['va_snr_db']:.1f} dB, "
-                     f"|dSC| {fig['sc_abs_diff']:.4f}, input step {fig['input_step_uv']:.3g} uV")
+        if "aa_snr_db" in fig:
+            lines.append(f"{q['mode']}: AA SNR {fig['aa_snr_db']:.1f} dB, VA SNR {fig['va_snr_db']:.1f} dB, "
+                         f"|dSC| {fig['sc_abs_diff']:.4f}, input step {fig['input_step_uv']:.3g} uV")
+        else:
+            per_frame = (f", running decisions {fig['frame_decision_agreement']:.2%} of frames"
+                         if "frame_decision_agreement" in fig else "")
+            lines.append(f"{q['mode']}: logits SNR {fig['logits_snr_db']:.1f} dB, decisions equal to PyTorch's on "
+                         f"{fig['decision_agreement']:.0%} of {fig['windows']} windows{per_frame}, "
+                         f"input step {fig['input_step_uv']:.3g} uV")
         if "clipping_on_validation" in manifest:
             from afkd.export.saturation import range_line
 
             lines.append(f"clipping on the validation windows: {range_line(manifest['clipping_on_validation'])}")
         for mode, other in manifest.get("modes", {}).items():
             if mode != q["mode"]:
-                snr = other.get("aa_snr_db")
+                snr = other.get("aa_snr_db", other.get("logits_snr_db"))
+                what = "AA" if "aa_snr_db" in other else "logits"
                 lines.append(f"{mode} (measured for comparison, not written): "
-                             + (f"AA SNR {snr:.1f} dB" if snr is not None else other.get("error", "n/a")))
+                             + (f"{what} SNR {snr:.1f} dB" if snr is not None else other.get("error", "n/a")))
         lines.append(f"firmware twin (streaming plan) vs TFLM: "
                      f"{'bit exact' if manifest['stream_reference_vs_tflm_bit_exact'] else 'DIFFERENT'} "
                      f"(max {manifest['stream_reference_vs_tflm_max_lsb_diff']} LSB)")
