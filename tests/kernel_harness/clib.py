@@ -112,6 +112,22 @@ class MulParams(C.Structure):
         "act_min", "act_max")]
 
 
+class ConvS8(C.Structure):
+    _fields_ = [("out_steps", i32), ("step_values", i32), ("dense", DenseS8)]
+
+
+class ConvS16(C.Structure):
+    _fields_ = [("out_steps", i32), ("step_values", i32), ("dense", DenseS16)]
+
+
+class MaxPool(C.Structure):
+    _fields_ = [(name, i32) for name in ("channels", "pool", "stride", "out_steps", "act_min", "act_max")]
+
+
+class Mean(C.Structure):
+    _fields_ = [(name, i32) for name in ("count", "input_zero_point", "output_zero_point", "multiplier", "shift")]
+
+
 class Keep:
     """Holds NumPy arrays alive while C structures point into them."""
 
