@@ -1,0 +1,68 @@
+"""Generated C for the rhythm detector, compiled on the host and called through ctypes: each
+step's logits equal TFLM's one-shot frame logits bit for bit (streaming == one-shot), and
+<prefix>_result's running sums and decision equal the reference's after every step.
+(The UART firmware on host and QEMU is tested in test_firmware_classifiers.py.)"""
+
+from __future__ import annotations
+
+import ctypes as C
+import subprocess
+
+import numpy as np
+import pytest
+
+from afkd.decisions import running_decisions
+from afkd.export.checks import run_tflm
+from afkd.export.codegen import build_context, render_model
+from afkd.export.plan import plan_from_tflite
+from tests.kernel_harness import clib
+from tiny_classifiers import DETECTOR_LENGTH, TINY_DETECTOR, detector_tflite, full_range
+
+DTYPES = {"int8": np.int8, "int16x8": np.int16}
+
+
+def build_model_library(tflite: bytes, folder, prefix: str, weight_storage: str, class_names=None):
+    """Render the model, compile it with the runtime kernels into a shared library."""
+    plan = plan_from_tflite(tflite)
+    context = build_context(plan, prefix, 250, "tiny.tflite", "0" * 64, weight_storage, class_names)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in render_model(context).items():
+        (folder / name).write_text(text)
+    library = folder / f"lib{prefix}.so"
+    subprocess.run(["gcc", *clib.CFLAGS, "-fPIC", "-shared", "-I", str(clib.RUNTIME), "-I", str(folder),
+                    "-o", str(library), str(folder / f"{prefix}_model.c"), *map(str, clib.kernel_sources()), "-lm"],
+                   check=True)
+    return C.CDLL(str(library)), context, plan
+
+
+@pytest.mark.parametrize("quant,storage", [("int8", "int8"), ("int16x8", "int16"), ("int16x8", "int8")])
+def test_generated_detector_equals_tflm_frame_for_frame(tmp_path, quant, storage):
+    tflite = detector_tflite(quant)
+    lib, context, plan = build_model_library(tflite, tmp_path / "gen", "det", storage, list(TINY_DETECTOR.classes))
+    classes = len(TINY_DETECTOR.classes)
+    assert context["output_kind"] == "frames" and context["classes"] == classes
+    header = (tmp_path / "gen" / "det_model.h").read_text()
+    assert "#define DET_CLASSES 4" in header and "uint32_t det_result(" in header and "det_flush" not in header
+    dtype = DTYPES[quant]
+    ctype = clib.CTYPE[np.dtype(dtype)]
+    state = (C.c_uint8 * context["state_bytes"])()
+    for seed in range(2):
+        x = full_range(dtype, DETECTOR_LENGTH, seed + 20)
+        want = np.asarray(run_tflm(tflite, [x.reshape(1, 1, -1, 1)], 1)[0][0]).reshape(-1, classes)
+        lib.det_init(state)
+        got, decisions, sums = [], [], np.zeros(classes, np.int32)
+        frames = C.c_uint32()
+        for t in range(DETECTOR_LENGTH // plan.hop):
+            hop = np.ascontiguousarray(x[t * plan.hop:(t + 1) * plan.hop])
+            logits = np.zeros(classes, dtype)
+            lib.det_step(state, clib.ptr(hop, ctype), clib.ptr(logits, ctype))
+            got.append(logits)
+            decisions.append(lib.det_result(state, clib.ptr(sums, C.c_int32), C.byref(frames)))
+        np.testing.assert_array_equal(np.stack(got), want, err_msg=f"{quant}/{storage} seed {seed}")
+        np.testing.assert_array_equal(decisions, running_decisions(want))
+        np.testing.assert_array_equal(sums, want.astype(np.int64).sum(axis=0))
+        assert frames.value == want.shape[0]
+    mean = (C.c_float * classes)()
+    lib.det_mean_logits(state, mean)
+    scale, zero = plan.outputs["logits"].scale, plan.outputs["logits"].zero_point
+    np.testing.assert_allclose(np.array(mean), scale * (want.mean(axis=0) - zero), rtol=1e-5, atol=1e-6)
