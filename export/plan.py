@@ -181,6 +181,20 @@ def _time_pad(w: _Walker, op: Operator) -> tuple[int, int]:
     return int(pads[2, 0]), int(pads[2, 1])
 
 
+def _name_output(layers, buffer, name: str, used: set[str]) -> None:
+    """Call the output buffer and the layer that writes it ``name`` (a graph output's tensor is
+    named after the converter's call, e.g. StatefulPartitionedCall), unless a layer has it."""
+    if buffer.name == name or name in used:
+        return
+    old = buffer.name
+    for layer in layers:
+        if layer.output == old:
+            layer.output = layer.name = name
+        layer.inputs = [name if n == old else n for n in layer.inputs]
+    buffer.name = name
+    used.add(name)
+
+
 def build_plan(graph: Graph, source: str = "model") -> StreamingPlan:
     """Walk ``graph`` (one-shot, NHWC with H=1) and return its streaming plan."""
     bad = sorted({op.opcode for op in graph.operators} - SUPPORTED_OPS)
@@ -217,6 +231,7 @@ def build_plan(graph: Graph, source: str = "model") -> StreamingPlan:
             if not any(layer.output == buf.name for layer in w.layers):
                 raise AfkdError(f"{source}: output {graph.tensors[t].name} is no layer's frame")
             key = "logits" if len(graph.outputs) == 1 else f"output{i}"
+            _name_output(w.layers, buf, key, w.names)
         else:
             buf.channels = hop
             # TFLite does not keep Keras' output order; the decoder's layer name says which path it is.

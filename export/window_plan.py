@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from afkd.errors import AfkdError
-from afkd.export.plan import _DTYPES, _c_name, _quant
+from afkd.export.plan import _DTYPES, _c_name, _name_output, _quant
 from afkd.export.tflite_graph import Graph, Operator, read_tflite
 
 SUPPORTED_OPS = frozenset("MEAN SUB CONV_2D MAX_POOL_2D RESHAPE FULLY_CONNECTED".split())
@@ -230,6 +230,7 @@ def build_window_plan(graph: Graph, source: str = "model") -> WindowPlan:
     out = w.buffer(graph.outputs[0])
     if not w.layers or w.layers[-1].output != out.name or out.steps != 1:
         raise AfkdError(f"{source}: the output must be the last layer's (1, classes) vector")
+    _name_output(w.layers, out, "logits", w.names)
     mode = {"int8": "int8", "int16": "int16x8", "float32": "float32"}[in_buf.dtype]
     buffers = {b.name: b for b in w.buffers.values()}
     return WindowPlan(mode, in_buf.steps, in_buf, out, graph.outputs[0], buffers, w.layers)

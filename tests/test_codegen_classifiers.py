@@ -66,3 +66,45 @@ def test_generated_detector_equals_tflm_frame_for_frame(tmp_path, quant, storage
     lib.det_mean_logits(state, mean)
     scale, zero = plan.outputs["logits"].scale, plan.outputs["logits"].zero_point
     np.testing.assert_allclose(np.array(mean), scale * (want.mean(axis=0) - zero), rtol=1e-5, atol=1e-6)
+
+
+def build_window_library(tflite: bytes, folder, prefix: str, weight_storage: str):
+    from afkd.export.codegen_window import build_window_context, render_window_model
+    from afkd.export.window_plan import window_plan_from_tflite
+
+    plan = window_plan_from_tflite(tflite)
+    context = build_window_context(plan, prefix, 250, "beat.tflite", "0" * 64, weight_storage)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in render_window_model(context).items():
+        (folder / name).write_text(text)
+    library = folder / f"lib{prefix}.so"
+    subprocess.run(["gcc", *clib.CFLAGS, "-fPIC", "-shared", "-I", str(clib.RUNTIME), "-I", str(folder),
+                    "-o", str(library), str(folder / f"{prefix}_model.c"), *map(str, clib.kernel_sources()), "-lm"],
+                   check=True)
+    return C.CDLL(str(library)), context, plan
+
+
+@pytest.mark.parametrize("quant,storage", [("int8", "int8"), ("int8", "int16"), ("int16x8", "int16")])
+def test_generated_beat_classifier_equals_tflm(tmp_path, quant, storage):
+    from tiny_classifiers import TINY_BEAT, beat_tflite
+    from tiny_tflite import ecg_like
+
+    tflite = beat_tflite(quant)
+    lib, context, plan = build_window_library(tflite, tmp_path / "gen", "beat", storage)
+    classes, window = len(TINY_BEAT.classes), TINY_BEAT.window
+    header = (tmp_path / "gen" / "beat_model.h").read_text()
+    assert f"#define BEAT_WINDOW {window}" in header and "uint32_t beat_classify(" in header
+    dtype = DTYPES[quant]
+    ctype = clib.CTYPE[np.dtype(dtype)]
+    scratch = (C.c_uint8 * context["scratch_bytes"])()
+    inputs = [full_range(dtype, window, s) for s in range(3)]
+    scale, zero = plan.input.scale, plan.input.zero_point
+    inputs += [np.clip(np.round(x / scale) + zero, np.iinfo(dtype).min, np.iinfo(dtype).max).astype(dtype)
+               for x in ecg_like(3, window, 4)]
+    micro = run_tflm(tflite, [x.reshape(1, 1, -1, 1) for x in inputs], 1)
+    for i, (x, want) in enumerate(zip(inputs, micro)):
+        want = np.asarray(want[0]).reshape(-1)
+        logits = np.zeros(classes, dtype)
+        best = lib.beat_classify(scratch, clib.ptr(np.ascontiguousarray(x), ctype), clib.ptr(logits, ctype))
+        np.testing.assert_array_equal(logits, want, err_msg=f"{quant}/{storage} window {i}")
+        assert best == int(np.argmax(want))
