@@ -13,6 +13,8 @@ from typing import Callable
 from afkd.errors import AfkdError
 
 FIRMWARE_TARGETS = ("stm32", "host", "qemu", "renode")
+#: the generated C symbols' prefix per model kind, unless --prefix says otherwise
+DEFAULT_PREFIX = {"separator": "dtfe", "detector": "rhythm", "window": "beat"}
 
 
 def _onnx(args: argparse.Namespace) -> dict:
@@ -38,12 +40,14 @@ def _firmware(args: argparse.Namespace) -> dict:
     from afkd.export.c_literals import c_prefix
     from afkd.export.firmware_project import export_firmware
 
-    c_prefix(args.prefix)  # refuse a bad prefix before minutes of quantization
+    if args.prefix is not None:
+        c_prefix(args.prefix)  # refuse a bad prefix before minutes of quantization
     with tempfile.TemporaryDirectory(prefix="afkd-export-") as scratch:
         reference = Path(scratch) / "tflite"
         manifest = _tflite(argparse.Namespace(**{**vars(args), "out": reference}))
         tflite = reference / manifest["files"][manifest["quantization"]["mode"]]
-        firmware = export_firmware(tflite, Path(args.out), args.target, args.prefix, manifest["fs"],
+        prefix = args.prefix or DEFAULT_PREFIX[manifest["kind"]]
+        firmware = export_firmware(tflite, Path(args.out), args.target, prefix, manifest["fs"],
                                    build=not args.no_build, reference_manifest=manifest,
                                    weight_storage=args.weight_storage)
     return {**manifest, "firmware": firmware}
@@ -80,12 +84,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "1 for int8, where wider ranges cost resolution)")
     parser.add_argument("--validation-segments", type=int, default=4,
                         help="tflite: other windows for the quantized-vs-float figures (default 4)")
-    parser.add_argument("--prefix", default="dtfe",
-                        help="firmware targets: prefix of every generated C symbol (default dtfe)")
-    parser.add_argument("--weight-storage", choices=("int16", "int8"), default="int16",
+    parser.add_argument("--prefix", default=None,
+                        help="firmware targets: prefix of every generated C symbol (default dtfe for the f-wave "
+                        "models, rhythm for a detector, beat for the beat CNN)")
+    parser.add_argument("--weight-storage", choices=("int16", "int8"), default=None,
                         help="firmware targets: keep the int8 weights of the 1x1 and encoder convs (and, "
                         "int16x8, the depthwise and decoder ones) sign-extended to int16 in flash (fastest; "
-                        "default) or as packed bytes (half their flash, more instructions); same bits")
+                        "the f-wave models' default) or as packed bytes (half their flash, more instructions; "
+                        "the classifiers' default, for their flash budget); same bits")
     parser.add_argument("--no-build", action="store_true",
                         help="firmware targets: write the CMake project without building it")
 
@@ -129,8 +135,10 @@ def summary_lines(manifest: dict) -> list[str]:
     if "firmware" in manifest:
         fw = manifest["firmware"]
         lines.append(f"firmware ({fw['target']}, board {fw['board']}): {fw['firmware'] or 'not built (--no-build)'}")
-        lines.append(f"model: {fw['macs_per_hop']} MACs per hop, {fw['weight_bytes']} weight bytes, "
-                     f"state {fw['state_bytes']} bytes")
+        per = "window" if fw.get("output_kind") == "window" else "hop"
+        lines.append(f"model: {fw['macs_per_hop']} MACs per {per}, {fw['weight_bytes']} weight bytes, "
+                     f"{'scratch' if per == 'window' else 'state'} {fw['state_bytes']} bytes, "
+                     f"weights stored as {fw['weight_storage']}")
         if fw.get("footprint"):
             fp = fw["footprint"]
             lines.append(f"flash {fp['flash_bytes']} bytes (weights {fp['flash']['weights']}), "

@@ -65,18 +65,52 @@ def build_project(project: Path, board: str) -> Path:
     return firmware
 
 
-def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, source_name: str,
-                  optimization: str = "-O2", weight_storage: str = "int16") -> dict[str, Any]:
-    """Render the model and the project files into ``out`` (an empty directory)."""
-    if target not in TARGET_BOARDS:
-        raise AfkdError(f"--target {target!r}: choose one of {', '.join(TARGET_BOARDS)}")
-    board = TARGET_BOARDS[target]
+def default_weight_storage(tflite: bytes, source_name: str = "model") -> str:
+    """int16-stored weights for the f-wave models (fastest); int8 for the classifiers, whose
+    flash budget is the target (the compact detector: 64 KB) and whose MAC rate is low."""
+    from afkd.export.window_plan import is_window_graph
+
+    if is_window_graph(tflite, source_name):
+        return "int8"
+    return "int8" if plan_from_tflite(tflite, source_name).output_kind == "frames" else "int16"
+
+
+def plan_and_render(tflite: bytes, prefix: str, fs: int, source_name: str, weight_storage: str,
+                    class_names: list[str] | None = None) -> tuple[Any, dict[str, Any], dict[str, str]]:
+    """(plan, template context, file name -> C source) of a streaming or one-window model."""
+    from afkd.export.window_plan import is_window_graph, window_plan_from_tflite
+
+    digest = hashlib.sha256(tflite).hexdigest()
+    if is_window_graph(tflite, source_name):
+        from afkd.export.codegen_window import build_window_context, render_window_model
+
+        plan = window_plan_from_tflite(tflite, source_name)
+        if plan.mode not in ("int8", "int16x8"):
+            raise AfkdError(f"{source_name}: a {plan.mode} model; the firmware runs int8 or int16x8 models")
+        context = build_window_context(plan, prefix, fs, source_name, digest, weight_storage, class_names)
+        return plan, context, render_window_model(context)
     plan = plan_from_tflite(tflite, source_name)
     if plan.mode not in ("int8", "int16x8"):
         raise AfkdError(f"{source_name}: a {plan.mode} model; the firmware runs int8 or int16x8 models")
-    context = build_context(plan, prefix, fs, source_name, hashlib.sha256(tflite).hexdigest(), weight_storage)
+    context = build_context(plan, prefix, fs, source_name, digest, weight_storage,
+                            class_names if plan.output_kind == "frames" else None)
+    return plan, context, render_model(context)
+
+
+def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, source_name: str,
+                  optimization: str = "-O2", weight_storage: str | None = None,
+                  class_names: list[str] | None = None) -> dict[str, Any]:
+    """Render the model and the project files into ``out`` (an empty directory).
+
+    ``weight_storage`` None picks the model kind's default (:func:`default_weight_storage`).
+    """
+    if target not in TARGET_BOARDS:
+        raise AfkdError(f"--target {target!r}: choose one of {', '.join(TARGET_BOARDS)}")
+    board = TARGET_BOARDS[target]
+    weight_storage = weight_storage or default_weight_storage(tflite, source_name)
+    plan, context, files = plan_and_render(tflite, prefix, fs, source_name, weight_storage, class_names)
     (out / "model").mkdir(parents=True)
-    for name, text in render_model(context).items():
+    for name, text in files.items():
         (out / "model" / name).write_text(text)
     for part in _COPIED:
         shutil.copytree(firmware_dir() / part, out / "afkd" / part,
@@ -86,11 +120,14 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
     sources = [f"model/{prefix}_model.c", "model/afkd_model_glue.c"] + [f"afkd/runtime/{k}" for k in kernels]
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    definitions = ["AFKD_S16_WEIGHTS16_ONLY=1"] if context["weights16_only"] else []
+    if context["output_kind"] == "window":  # the receive buffer holds one whole window
+        definitions.append(f"AFKD_PROTO_MAX_PAYLOAD={context['max_payload']}u")
     cmake = env.get_template("CMakeLists.txt.j2").render(
         version=__version__, prefix=prefix, mode=plan.mode, source_name=source_name, target=target, board=board,
-        sources=sources, optimization=optimization, weights16_only=context["weights16_only"])
+        sources=sources, optimization=optimization, weights16_only=context["weights16_only"], definitions=definitions)
     (out / "CMakeLists.txt").write_text(cmake)
-    if board == "stm32f4":
+    if board == "stm32f4" and context["output_kind"] == "decoded":  # the Robot test checks aa and va
         _write_renode(out, plan, context)
     return {"board": board, "plan": plan, "context": context}
 
@@ -116,6 +153,12 @@ def _write_renode(out: Path, plan, context: dict[str, Any]) -> None:
                                                     first["va"], f"${{CURDIR}}/{REPL.name}"))
 
 
+def _summary(plan) -> dict[str, Any]:
+    from afkd.export.window_plan import WindowPlan, window_plan_summary
+
+    return window_plan_summary(plan) if isinstance(plan, WindowPlan) else plan_summary(plan)
+
+
 def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> dict[str, Any] | None:
     if board == "host":
         return None
@@ -129,7 +172,7 @@ def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> di
 
 def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, fs: int,
                     build: bool = True, reference_manifest: dict | None = None,
-                    weight_storage: str = "int16") -> dict[str, Any]:
+                    weight_storage: str | None = None) -> dict[str, Any]:
     """Generate (and build) the project for ``target`` from an int8/int16x8 .tflite into ``out_dir``."""
     from afkd.atomic import atomic_dir
 
@@ -138,18 +181,20 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
         raise AfkdError(f"{tflite_path}: no such .tflite file")
     tflite = tflite_path.read_bytes()
     with atomic_dir(out_dir) as tmp:
-        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, weight_storage=weight_storage)
+        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, weight_storage=weight_storage,
+                             class_names=(reference_manifest or {}).get("classes"))
         shutil.copy(tflite_path, tmp / tflite_path.name)
         firmware = build_project(tmp, made["board"]) if build else None
         ctx = made["context"]
         manifest = {
             "target": target, "board": made["board"], "prefix": prefix, "mode": ctx["mode"], "fs": fs,
+            "output_kind": ctx["output_kind"], "classes": ctx.get("classes", 0),
             "hop": ctx["hop"], "latency_hops": ctx["latency_hops"], "macs_per_hop": ctx["macs_per_hop"],
             "state_bytes": ctx["state_bytes"], "scratch_bytes": ctx["scratch_bytes"], "weight_bytes": ctx["weight_bytes"],
             "weight_storage": ctx["weight_storage"],
             "tflite": tflite_path.name, "tflite_sha256": ctx["source_sha256"],
             "firmware": None if firmware is None else str(firmware.relative_to(tmp.resolve())),
-            "plan": plan_summary(made["plan"]),
+            "plan": _summary(made["plan"]),
             "footprint": _footprint(tmp, made["board"], prefix, ctx["scratch_bytes"]) if firmware else None,
         }
         from afkd.export.manifest import write_manifest

@@ -75,7 +75,7 @@ def test_ticks_to_instructions_matches_the_formula(tmp_path):
 
 
 def _fake_info():
-    return proto.FirmwareInfo(1, 1, 8, 24, 168_000_000, "dwt_cycles", None, 256, 16, 0,
+    return proto.FirmwareInfo(proto.PROTOCOL_VERSION, 1, 8, 24, 168_000_000, "dwt_cycles", None, 256, 16, 0,
                               "dummy_int8", "0123456789abcdef", "stm32f4")
 
 
