@@ -99,7 +99,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def summary_lines(manifest: dict) -> list[str]:
     """The figures a user checks, one per line."""
     lines = [f"wrote {', '.join(manifest['files'].values())} and export.json"]
-    lines.append(f"fs {manifest['fs']} Hz, hop {manifest['hop']}, latency {manifest['latency_samples']} samples, "
+    hop = f"hop {manifest['hop']}" if manifest.get("hop") else "one window a call"
+    lines.append(f"fs {manifest['fs']} Hz, {hop}, latency {manifest['latency_samples']} samples, "
                  f"input {manifest['input']['shape']}")
     if "onnx_max_abs_err" in manifest:
         lines.append(f"onnxruntime vs PyTorch: max |err| {manifest['onnx_max_abs_err']:.3g} mV "
