@@ -6,7 +6,6 @@ import argparse
 import os
 from dataclasses import fields
 
-from afkd.training.model import DTFENetConfig
 from afkd.training.runs import PRESETS, resolve_config
 from afkd.training.trainer import TrainSettings
 
@@ -21,13 +20,15 @@ _SIZE_OPTIONS = (
     ("--repeats", "repeats", int, "R: stacks of X blocks"),
     ("--lookahead", "lookahead", int,
      "frames each mask sees past the frame it weights; the output lags by that many hops (0: none)"),
+    ("--base-filters", "base_filters", int, "resnet34: filters of the first stage (the paper's 32; width option)"),
 )
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, default_preset: str) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser, default_preset: str | None) -> None:
     group = parser.add_argument_group("model size")
+    default_text = default_preset or "the task's: teacher, detector or beat-cnn"
     group.add_argument("--preset", choices=sorted(PRESETS), default=default_preset,
-                       help=f"starting configuration (default {default_preset}); options below override it")
+                       help=f"starting configuration (default {default_text}); options below override it")
     group.add_argument("--config", metavar="JSON",
                        help="model config as a JSON file or JSON object (replaces --preset)")
     for flag, name, kind, text in _SIZE_OPTIONS:
@@ -40,10 +41,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_preset: str) ->
                        help="remove the cross-path mask fusion (ablation)")
 
 
-def model_config_from_args(args: argparse.Namespace) -> DTFENetConfig:
+def model_config_from_args(args: argparse.Namespace, preset: str | None = None):
     overrides = {name: getattr(args, name) for _, name, _, _ in _SIZE_OPTIONS}
     overrides.update(causal=args.causal, norm=args.norm, interaction=args.interaction)
-    return resolve_config(args.config or args.preset, overrides)
+    return resolve_config(args.config or preset or args.preset, overrides)
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +63,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--batch-size", type=int, default=defaults.batch_size,
                      help=f"crops per step per process (default {defaults.batch_size}, the paper's)")
     run.add_argument("--crop-seconds", type=float, metavar="S",
-                     help="random training crops of S seconds (default: whole segments)")
+                     help="random training crops of S seconds (default: whole segments); rhythm: records "
+                          "longer than S give a random crop of S, shorter ones are used whole")
     run.add_argument("--steps-per-epoch", type=int, metavar="N",
                      help="steps per epoch (default: training segments / batch size / processes)")
     run.add_argument("--lr", type=float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr})")
@@ -79,6 +81,11 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--resume", metavar="CKPT",
                      help="continue from a last.pt (its config wins; optimizer from last.opt.pt beside it)")
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    run.add_argument("--class-weighting", choices=("balanced", "sqrt", "none"), default=defaults.class_weighting,
+                     help="classifiers: loss weight of each class from its training count: balanced "
+                          "(inverse frequency, the default), sqrt (its square root) or none")
+    run.add_argument("--augment", action="store_true",
+                     help="classifiers: scale each training record or beat window by a random factor")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
 
