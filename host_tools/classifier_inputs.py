@@ -1,12 +1,12 @@
 """What a classifier is validated (or run) on: whole records for a rhythm detector, beat
 windows for the beat CNN, from a dataset directory or a folder of WFDB records.
 
-A WFDB folder is read as ``afkd data import`` reads it (``training.data``: one lead, resampled
-to the model rate, the 0.01 Hz high-pass) but kept whole: a detector answers per record. Its
-labels come from a CinC 2017 ``REFERENCE.csv`` beside the records. Beat windows sit at the
-beats a record's ``.atr`` annotates (R peak at sample ``before`` of the window), labelled with
-the AAMI class of the beat's symbol; a dataset directory gives consecutive windows of its
-segments instead (unlabelled).
+A WFDB folder is read as ``afkd data import --kind records`` reads it (``afkd classify``'s
+``read_preprocessed``: one lead, resampled to the model rate, the 0.01 Hz high-pass), whole: a
+detector answers per record. Its labels come from a CinC 2017 ``REFERENCE.csv`` beside the
+records. Beat windows sit at the beats a record's ``.atr`` annotates (R peak at sample
+``before`` of the window, ``training.data.beats``), labelled with the beat's AAMI class; a
+dataset directory gives consecutive windows of its segments instead (unlabelled).
 """
 
 from __future__ import annotations
@@ -17,11 +17,6 @@ from pathlib import Path
 import numpy as np
 
 from afkd.errors import AfkdError
-
-# MIT-BIH beat symbols -> AAMI classes (ANSI/AAMI EC57; de Chazal et al. 2004). Paced beats
-# ('/', 'f') are Q, as the standard has them.
-AAMI_OF_SYMBOL = {**dict.fromkeys("NLRej", "N"), **dict.fromkeys("AaJS", "S"), **dict.fromkeys("VE", "V"),
-                  "F": "F", **dict.fromkeys("/fQ", "Q")}
 
 
 @dataclass
@@ -38,11 +33,9 @@ def _wfdb_records(folder: Path) -> list[Path]:
 
 
 def _read_record(base: Path, fs: int) -> np.ndarray:
-    from afkd.training.data.preprocess import preprocess
-    from afkd.training.data.wfdb_io import read_lead
+    from afkd.host_tools.cli_classify import read_preprocessed
 
-    lead = read_lead(base)
-    return preprocess(lead.signal, lead.fs, fs).astype(np.float32)
+    return read_preprocessed(base, fs, None)
 
 
 def records(data: str | Path, fs: int, limit: int = 0) -> list[Item]:
@@ -88,25 +81,18 @@ def beat_windows(data: str | Path, fs: int, before: int, after: int, limit: int 
     bases = _wfdb_records(data) if data.is_dir() else []
     if not bases:
         raise AfkdError(f"{data}: neither a dataset directory (dataset.json) nor a folder of WFDB records (.hea)")
-    import wfdb
+    from afkd.training.data.beats import AAMI_CLASSES, read_beats
+    from afkd.training.data.wfdb_io import read_lead
 
     for base in bases if limit <= 0 else bases[:limit]:
-        if not base.with_suffix(".atr").is_file():
-            raise AfkdError(f"{base}: no .atr beat annotations; beat windows need annotated R peaks")
-        from afkd.training.data.wfdb_io import read_lead
-
-        lead = read_lead(base)
         ecg = _read_record(base, fs)
-        ann = wfdb.rdann(str(base), "atr")
+        peaks, labels = read_beats(base, read_lead(base).fs, fs, ecg.size)
         taken = 0
-        for sample, symbol in zip(ann.sample, ann.symbol):
-            if symbol not in AAMI_OF_SYMBOL:
-                continue  # rhythm changes, noise and other non-beat annotations
-            peak = int(round(sample * fs / lead.fs))
-            start = peak - before
+        for peak, label in zip(peaks, labels):
+            start = int(peak) - before
             if start < 0 or start + window > ecg.size:
-                continue
-            out.append(Item(f"{base.name}@{peak}", ecg[start:start + window], AAMI_OF_SYMBOL[symbol]))
+                continue  # no whole window: left out, never padded
+            out.append(Item(f"{base.name}@{int(peak)}", ecg[start:start + window], AAMI_CLASSES[int(label)]))
             taken += 1
             if per_record and taken >= per_record:
                 break

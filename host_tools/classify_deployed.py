@@ -1,11 +1,12 @@
 """``afkd classify`` with a deployed rhythm detector: its quantized .tflite (run in TFLM, the
 firmware's reference) or its firmware build (run on a runner: host, qemu, renode, serial).
 
-Both answer one label per record, the argmax of the mean of the record's frame logits; the
-record is read as ``afkd validate`` reads it (``host_tools.classifier_inputs``: one lead,
-resampled to the model rate, the 0.01 Hz high-pass). A .tflite needs the export.json written
-beside it (class names, rate, quantization); a build is the directory ``afkd export --target``
-wrote. The checkpoint route (PyTorch) is ``afkd classify --model CKPT``'s own.
+Both answer one label per record, the argmax of the mean of the record's frame logits; each
+record is read as ``afkd data import --kind records`` reads it (``cli_classify.read_preprocessed``:
+one lead, resampled to the model rate, the 0.01 Hz high-pass). A .tflite needs the export.json
+written beside it (class names, rate, quantization); a build is the directory ``afkd export
+--target`` wrote. These are the deployment kinds of ``afkd classify --model`` (its
+``MODEL_KINDS``); the checkpoint route (PyTorch) is the command's own.
 """
 
 from __future__ import annotations
@@ -65,17 +66,24 @@ def _quantize(manifest: dict, mv: np.ndarray) -> np.ndarray:
     return quantize(mv, float(q["scale"]), int(q["zero_point"]), np.dtype(q["dtype"]))
 
 
-def classify_tflite(model: str | Path, data: str | Path, limit: int = 0) -> list[tuple[str, str]]:
-    """(record, label) per record of ``data``, from the quantized graph run in TFLM."""
+def _records(records: list[Path], fs: int, lead: str | None):
+    from afkd.host_tools.classifier_inputs import Item
+    from afkd.host_tools.cli_classify import read_preprocessed
+
+    for base in records:
+        yield Item(Path(base).name, read_preprocessed(Path(base), fs, lead), None)
+
+
+def classify_tflite(model: str | Path, records: list[Path], lead: str | None = None, **_) -> list[str]:
+    """The label of each record (WFDB base paths), from the quantized graph run in TFLM."""
     from afkd.export.checks import run_tflm
-    from afkd.host_tools.classifier_inputs import records
 
     tflite, manifest = _tflite_and_manifest(Path(model))
     classes, hop = list(manifest["classes"]), int(manifest["hop"])
     length = int(manifest["input"]["shape"][2])
     zero = int(manifest["quantization"]["input"]["zero_point"])
-    answers, inputs, frames = [], [], []
-    for item in records(data, int(manifest["fs"]), limit):
+    inputs, frames = [], []
+    for item in _records(records, int(manifest["fs"]), lead):
         n = (item.ecg.size // hop) * hop
         if n == 0:
             raise AfkdError(f"record {item.id}: shorter than one hop ({hop} samples)")
@@ -86,16 +94,14 @@ def classify_tflite(model: str | Path, data: str | Path, limit: int = 0) -> list
         x[:n] = _quantize(manifest, item.ecg[:n])
         inputs.append(x.reshape(1, 1, -1, 1))
         frames.append(n // hop)
-        answers.append(item.id)
-    outputs = run_tflm(tflite, inputs, 1)
-    return [(record, classes[record_decision(np.asarray(out[0]).reshape(-1, len(classes)), count)])
-            for record, out, count in zip(answers, outputs, frames)]
+    outputs = run_tflm(tflite, inputs, 1) if inputs else []
+    return [classes[record_decision(np.asarray(out[0]).reshape(-1, len(classes)), count)]
+            for out, count in zip(outputs, frames)]
 
 
-def classify_firmware(build: str | Path, data: str | Path, runner: str = "host", limit: int = 0,
-                      timeout_s: float = 20.0) -> list[tuple[str, str]]:
-    """(record, label) per record, from the firmware's own running answer (RESULT) at the end."""
-    from afkd.host_tools.classifier_inputs import records
+def classify_firmware(build: str | Path, records: list[Path], lead: str | None = None, runner: str = "host",
+                      timeout_s: float = 20.0, **_) -> list[str]:
+    """The label of each record, from the firmware's own running answer (RESULT) at its end."""
     from afkd.host_tools.runners import open_runner
     from afkd.host_tools.validate import load_build
 
@@ -106,11 +112,19 @@ def classify_firmware(build: str | Path, data: str | Path, runner: str = "host",
     with open_runner(runner, loaded.firmware, timeout_s=timeout_s) as fw:
         if fw.info().model_kind != "detector":
             raise AfkdError(f"{loaded.firmware}: the firmware is a {fw.info().model_kind}, not a rhythm detector")
-        for item in records(data, int(manifest["fs"]), limit):
+        for item in _records(records, int(manifest["fs"]), lead):
             n = (item.ecg.size // hop) * hop
             if n == 0:
                 raise AfkdError(f"record {item.id}: shorter than one hop ({hop} samples)")
             fw.reset()
             fw.run_values(_quantize(manifest, item.ecg[:n]))
-            answers.append((item.id, classes[fw.result().decision]))
+            answers.append(classes[fw.result().decision])
     return answers
+
+
+def is_tflite(path: Path) -> bool:
+    return deployed_kind(path) == "tflite"
+
+
+def is_build(path: Path) -> bool:
+    return deployed_kind(path) == "build"
