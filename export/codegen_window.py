@@ -20,12 +20,14 @@ from afkd import __version__
 from afkd.errors import AfkdError
 from afkd.export import intops_pack
 from afkd.export.c_literals import c_float, c_int, c_prefix, c_string
-from afkd.export.codegen import _CTYPE, WEIGHT_STORAGE, _Context, _environment, _output_stage, dense_w16_entry
+from afkd.export.codegen import (_CTYPE, TEMPLATE_SOURCE, WEIGHT_STORAGE, _Context, _environment, _output_stage,
+                                 dense_w16_entry)
 from afkd.export.kernel_params import LayerParams
 from afkd.export.window_plan import WindowPlan
 from afkd.export.window_ref import window_params
 
 TEMPLATES = {"window_model.h.j2": "{prefix}_model.h", "window_model.c.j2": "{prefix}_model.c",
+             "weights.h.j2": "{prefix}_weights.h", "weights.c.j2": "{prefix}_weights.c",
              "glue.h.j2": "afkd_model_glue.h", "glue.c.j2": "afkd_model_glue.c"}
 
 
@@ -188,5 +190,6 @@ def build_window_context(plan: WindowPlan, prefix: str, fs: int, source_name: st
 
 def render_window_model(context: dict[str, Any]) -> dict[str, str]:
     env = _environment()
-    return {name.format(prefix=context["prefix"]): env.get_template(t).render(**context)
+    return {name.format(prefix=context["prefix"]): env.get_template(t).render(
+                template_source=TEMPLATE_SOURCE, template=t, **context)
             for t, name in TEMPLATES.items()}

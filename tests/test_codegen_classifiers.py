@@ -28,11 +28,16 @@ def build_model_library(tflite: bytes, folder, prefix: str, weight_storage: str,
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in render_model(context).items():
         (folder / name).write_text(text)
+    return _compile(folder, prefix), context, plan
+
+
+def _compile(folder, prefix: str) -> C.CDLL:
+    """The generated step and weights (not the harness glue) with the runtime kernels, as a shared library."""
     library = folder / f"lib{prefix}.so"
+    sources = [folder / f"{prefix}_model.c", folder / f"{prefix}_weights.c"]
     subprocess.run(["gcc", *clib.CFLAGS, "-fPIC", "-shared", "-I", str(clib.RUNTIME), "-I", str(folder),
-                    "-o", str(library), str(folder / f"{prefix}_model.c"), *map(str, clib.kernel_sources()), "-lm"],
-                   check=True)
-    return C.CDLL(str(library)), context, plan
+                    "-o", str(library), *map(str, sources), *map(str, clib.kernel_sources()), "-lm"], check=True)
+    return C.CDLL(str(library))
 
 
 @pytest.mark.parametrize("quant,storage", [("int8", "int8"), ("int16x8", "int16"), ("int16x8", "int8")])
@@ -77,11 +82,7 @@ def build_window_library(tflite: bytes, folder, prefix: str, weight_storage: str
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in render_window_model(context).items():
         (folder / name).write_text(text)
-    library = folder / f"lib{prefix}.so"
-    subprocess.run(["gcc", *clib.CFLAGS, "-fPIC", "-shared", "-I", str(clib.RUNTIME), "-I", str(folder),
-                    "-o", str(library), str(folder / f"{prefix}_model.c"), *map(str, clib.kernel_sources()), "-lm"],
-                   check=True)
-    return C.CDLL(str(library)), context, plan
+    return _compile(folder, prefix), context, plan
 
 
 @pytest.mark.parametrize("quant,storage", [("int8", "int8"), ("int8", "int16"), ("int16x8", "int16")])
