@@ -99,20 +99,12 @@ def plan_and_render(tflite: bytes, prefix: str, fs: int, source_name: str, weigh
     return plan, context, render_model(context)
 
 
-def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, source_name: str,
-                  optimization: str = "-O2", weight_storage: str | None = None,
-                  class_names: list[str] | None = None) -> dict[str, Any]:
-    """Render the model and the project files into ``out`` (an empty directory).
-
-    ``weight_storage`` None picks the model kind's default (:func:`default_weight_storage`).
-    """
-    if target not in TARGET_BOARDS:
-        raise AfkdError(f"--target {target!r}: choose one of {', '.join(TARGET_BOARDS)}")
+def write_build_files(out: Path, generated: dict[str, str], target: str, prefix: str, mode: str, source_name: str,
+                      optimization: str, weights16_only: bool, definitions: list[str]) -> None:
+    """The generated C in out/model, the runtime files it calls, the harness, boards, CMake files
+    and the project's CMakeLists.txt (shared by one-model projects and the monitor)."""
     board = TARGET_BOARDS[target]
-    weight_storage = weight_storage or default_weight_storage(tflite, source_name)
-    plan, context, files = plan_and_render(tflite, prefix, fs, source_name, weight_storage, class_names)
     (out / "model").mkdir(parents=True)
-    generated = files
     for name, text in generated.items():
         (out / "model" / name).write_text(text)
     for part in _COPIED:
@@ -129,14 +121,30 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
                + [f"afkd/runtime/{k}" for k in kernels])
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    cmake = env.get_template("CMakeLists.txt.j2").render(
+        version=__version__, template_source=TEMPLATE_SOURCE, template="CMakeLists.txt.j2",
+        prefix=prefix, mode=mode, source_name=source_name, target=target, board=board,
+        sources=sources, optimization=optimization, weights16_only=weights16_only, definitions=definitions)
+    (out / "CMakeLists.txt").write_text(cmake)
+
+
+def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, source_name: str,
+                  optimization: str = "-O2", weight_storage: str | None = None,
+                  class_names: list[str] | None = None) -> dict[str, Any]:
+    """Render the model and the project files into ``out`` (an empty directory).
+
+    ``weight_storage`` None picks the model kind's default (:func:`default_weight_storage`).
+    """
+    if target not in TARGET_BOARDS:
+        raise AfkdError(f"--target {target!r}: choose one of {', '.join(TARGET_BOARDS)}")
+    board = TARGET_BOARDS[target]
+    weight_storage = weight_storage or default_weight_storage(tflite, source_name)
+    plan, context, files = plan_and_render(tflite, prefix, fs, source_name, weight_storage, class_names)
     definitions = ["AFKD_S16_WEIGHTS16_ONLY=1"] if context["weights16_only"] else []
     if context["output_kind"] == "window":  # the receive buffer holds one whole window
         definitions.append(f"AFKD_PROTO_MAX_PAYLOAD={context['max_payload']}u")
-    cmake = env.get_template("CMakeLists.txt.j2").render(
-        version=__version__, template_source=TEMPLATE_SOURCE, template="CMakeLists.txt.j2",
-        prefix=prefix, mode=plan.mode, source_name=source_name, target=target, board=board,
-        sources=sources, optimization=optimization, weights16_only=context["weights16_only"], definitions=definitions)
-    (out / "CMakeLists.txt").write_text(cmake)
+    write_build_files(out, files, target, prefix, plan.mode, source_name, optimization, context["weights16_only"],
+                      definitions)
     if board == "stm32f4" and context["output_kind"] == "decoded":  # the Robot test checks aa and va
         _write_renode(out, plan, context)
     return {"board": board, "plan": plan, "context": context}

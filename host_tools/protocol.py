@@ -36,8 +36,8 @@ MESSAGE_NAMES = {
 
 # What a model's step answers (INFO): aa and va hops, a detector's frame logits, or the logits of
 # a one-window classifier (whose hop is one whole window).
-KIND_SEPARATOR, KIND_DETECTOR, KIND_WINDOW = 0, 1, 2
-KIND_NAMES = {KIND_SEPARATOR: "separator", KIND_DETECTOR: "detector", KIND_WINDOW: "window"}
+KIND_SEPARATOR, KIND_DETECTOR, KIND_WINDOW, KIND_MONITOR = 0, 1, 2, 3
+KIND_NAMES = {KIND_SEPARATOR: "separator", KIND_DETECTOR: "detector", KIND_WINDOW: "window", KIND_MONITOR: "monitor"}
 
 ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_UNKNOWN_TYPE, ERR_BAD_SAMPLE_COUNT, ERR_BAD_PAYLOAD = 1, 2, 3, 4, 5
 ERROR_NAMES = {

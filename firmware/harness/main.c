@@ -4,7 +4,8 @@
  *
  * The model's kind (AFKD_MODEL_KIND in the glue; a glue without it is an f-wave separator)
  * says what a step answers: aa[HOP] then va[HOP], or AFKD_MODEL_OUTPUT_VALUES logits (a rhythm
- * detector's frame, a one-window classifier's window, whose hop is the whole window).
+ * detector's frame, a one-window classifier's window, whose hop is the whole window), or for the
+ * monitor (extractor + detector) aa, va and the detector's latest logits.
  *
  * Board-agnostic: everything below talks to afkd_board.h, afkd_model_glue.h and
  * afkd_protocol.h only.
@@ -173,11 +174,15 @@ static void handle_samples(const afkd_frame_t *frame)
 static void handle_flush(const afkd_frame_t *frame)
 {
     afkd_tx_t tx;
-#if AFKD_MODEL_KIND == AFKD_KIND_SEPARATOR
+#if AFKD_MODEL_KIND == AFKD_KIND_SEPARATOR || AFKD_MODEL_KIND == AFKD_KIND_MONITOR
     static afkd_sample_t out[OUTPUT_VALUES];
     afkd_tx_begin(&tx, put_byte, AFKD_MSG_OUTPUT, frame->seq, (uint16_t)OUTPUT_RECORD_BYTES);
     board_counter_start();
+#if AFKD_MODEL_KIND == AFKD_KIND_SEPARATOR
     afkd_model_flush(out, out + AFKD_MODEL_HOP);
+#else
+    afkd_model_flush(out);
+#endif
     put_hop(&tx, out, net_count(board_counter_read()));
 #else
     afkd_tx_begin(&tx, put_byte, AFKD_MSG_OUTPUT, frame->seq, 0);
@@ -185,7 +190,7 @@ static void handle_flush(const afkd_frame_t *frame)
     afkd_tx_end(&tx);
 }
 
-#if AFKD_MODEL_KIND == AFKD_KIND_DETECTOR
+#if AFKD_MODEL_KIND == AFKD_KIND_DETECTOR || AFKD_MODEL_KIND == AFKD_KIND_MONITOR
 /* The detector's answer so far, as <prefix>_result gives it: frames, decision, running sums. */
 static void handle_result(const afkd_frame_t *frame)
 {
@@ -244,7 +249,7 @@ static int handle_frame(const afkd_frame_t *frame)
         if (!empty) break;
         handle_flush(frame);
         return 0;
-#if AFKD_MODEL_KIND == AFKD_KIND_DETECTOR
+#if AFKD_MODEL_KIND == AFKD_KIND_DETECTOR || AFKD_MODEL_KIND == AFKD_KIND_MONITOR
     case AFKD_MSG_RESULT:
         if (!empty) break;
         handle_result(frame);

@@ -59,6 +59,7 @@ enum afkd_error_code {
 #define AFKD_KIND_SEPARATOR 0
 #define AFKD_KIND_DETECTOR 1
 #define AFKD_KIND_WINDOW 2
+#define AFKD_KIND_MONITOR 3   /* extractor + detector: aa[HOP], va[HOP], the latest detector frame's logits */
 
 enum afkd_counter_kind {
     AFKD_COUNTER_NONE = 0,         /* counts are 0 */

@@ -79,6 +79,13 @@ class FirmwareRunner:
         hop = self._info.hop
         return values[:, :hop].reshape(-1), values[:, hop:].reshape(-1), counts
 
+    def flush_values(self) -> tuple[np.ndarray, int]:
+        """End the stream of any kind: the values of the hop FLUSH answers (none for a classifier,
+        which holds nothing back) and its count."""
+        frame = self._request(proto.FLUSH, b"", proto.OUTPUT)
+        values, counts = proto.parse_output_values(frame.payload, self._info)
+        return values.reshape(-1), int(counts[0]) if counts.size else 0
+
     def result(self) -> proto.DetectorResult:
         """A detector's answer so far: frames, decision and the running sums of its logit codes."""
         frame = self._request(proto.RESULT, b"", proto.RESULT_ANSWER)
