@@ -32,8 +32,38 @@ def _tflite(args: argparse.Namespace) -> dict:
                          headroom=args.headroom)
 
 
+def _monitor(args: argparse.Namespace) -> dict:
+    """The monitor: quantize the extractor (--checkpoint) and the detector (--detector), build both
+    into one firmware (export.monitor)."""
+    import tempfile
+    from pathlib import Path
+
+    from afkd.export.monitor import export_monitor
+
+    with tempfile.TemporaryDirectory(prefix="afkd-monitor-") as scratch:
+        refs = {}
+        for role, checkpoint in (("separator", args.checkpoint), ("detector", args.detector)):
+            out = Path(scratch) / role
+            refs[role] = _tflite(argparse.Namespace(**{**vars(args), "checkpoint": checkpoint, "out": out}))
+            refs[role]["_path"] = out / refs[role]["files"][refs[role]["quantization"]["mode"]]
+        if refs["separator"]["kind"] != "separator" or refs["detector"]["kind"] != "detector":
+            raise AfkdError("--detector: the monitor joins an f-wave extractor (--checkpoint) and a rhythm "
+                            f"detector (--detector), not a {refs['separator']['kind']} and a {refs['detector']['kind']}")
+        paths = {role: refs[role].pop("_path") for role in refs}
+        firmware = export_monitor(paths["separator"], paths["detector"], Path(args.out), args.target,
+                                  class_names=refs["detector"]["classes"], build=not args.no_build,
+                                  fs=refs["separator"]["fs"], separator_manifest=refs["separator"],
+                                  detector_manifest=refs["detector"])
+    both = all(refs[role].get("stream_reference_vs_tflm_bit_exact") for role in refs)
+    return {**refs["separator"], "monitor": firmware, "stream_reference_vs_tflm_bit_exact": both,
+            "detector_export": {k: refs["detector"].get(k) for k in
+                                ("stream_reference_vs_tflm_bit_exact", "tflm_bit_exact", "quantized_vs_float")}}
+
+
 def _firmware(args: argparse.Namespace) -> dict:
     """Quantize to TFLite (the numeric reference), then generate and build the C project."""
+    if getattr(args, "detector", None):
+        return _monitor(args)
     import tempfile
     from pathlib import Path
 
@@ -92,6 +122,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "int16x8, the depthwise and decoder ones) sign-extended to int16 in flash (fastest; "
                         "the f-wave models' default) or as packed bytes (half their flash, more instructions; "
                         "the classifiers' default, for their flash budget); same bits")
+    parser.add_argument("--detector", default=None, metavar="CKPT",
+                        help="firmware targets: build the monitor, the f-wave extractor of --checkpoint and this rhythm "
+                        "detector on one ECG stream in one firmware (one protocol, one footprint report)")
     parser.add_argument("--no-build", action="store_true",
                         help="firmware targets: write the CMake project without building it")
 
@@ -133,6 +166,14 @@ def summary_lines(manifest: dict) -> list[str]:
                      f"(max {manifest['stream_reference_vs_tflm_max_lsb_diff']} LSB)")
         lines.append(f"TFLM vs TFLite reference kernels: {'bit exact' if manifest['tflm_bit_exact'] else 'different'} "
                      f"(max {manifest['tflm_max_lsb_diff']} LSB; the firmware follows TFLM)")
+    if "monitor" in manifest:
+        mon = manifest["monitor"]
+        lines.append(f"monitor ({mon['target']}, board {mon['board']}): {mon['firmware'] or 'not built (--no-build)'}; "
+                     f"the detector steps every {mon['ratio']} extractor hops, {mon['macs_per_hop']} MACs per hop")
+        if mon.get("footprint"):
+            fp = mon["footprint"]
+            lines.append(f"flash {fp['flash_bytes']} bytes (weights {fp['flash']['weights']}), "
+                         f"RAM {fp['ram_bytes']} bytes (model state {fp['ram']['model_state']}, stack {fp['ram']['stack']})")
     if "firmware" in manifest:
         fw = manifest["firmware"]
         lines.append(f"firmware ({fw['target']}, board {fw['board']}): {fw['firmware'] or 'not built (--no-build)'}")
@@ -151,6 +192,8 @@ def summary_lines(manifest: dict) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     if args.target not in TARGETS:
         raise AfkdError(f"--target {args.target}: unknown (choose from {', '.join(sorted(TARGETS))})")
+    if args.detector and args.target not in FIRMWARE_TARGETS:
+        raise AfkdError(f"--detector: the monitor is a firmware build (--target {'|'.join(FIRMWARE_TARGETS)})")
     manifest = TARGETS[args.target](args)
     for line in summary_lines(manifest):
         print(line)

@@ -92,3 +92,21 @@ def test_monitor_stm32_on_qemu_equals_both_models_with_one_footprint(models, tmp
     assert footprint["heap"]["uses_heap"] is False
     # a hop that completes a detector frame costs more than one that does not
     assert run["counts"][1::2].mean() > run["counts"][0::2].mean() > 0
+
+
+def test_monitor_refuses_what_it_cannot_join(models, tmp_path, capsys):
+    from afkd import cli
+    from afkd.errors import AfkdError
+    from afkd.export.monitor import monitor_context
+
+    assert cli.main(["export", "--checkpoint", "x.pt", "--detector", "y.pt", "--target", "tflite",
+                     "--out", str(tmp_path / "o")]) == 2
+    assert "--detector: the monitor is a firmware build" in capsys.readouterr().err
+    sep = {"output_kind": "decoded", "fs": 250, "hop": 10, "sample_bytes": 1, "mode": "int8"}
+    det = {"output_kind": "frames", "fs": 250, "hop": 25, "sample_bytes": 1, "mode": "int8"}
+    with pytest.raises(AfkdError, match="not a multiple of the extractor's"):
+        monitor_context(sep, det, "monitor", False, None, None)
+    with pytest.raises(AfkdError, match="do not fit"):
+        monitor_context(sep, {**det, "hop": 20, "sample_bytes": 2, "mode": "int16x8"}, "monitor", False, None, None)
+    with pytest.raises(AfkdError, match="three different prefixes"):
+        export_monitor(models / "sep.tflite", models / "det.tflite", tmp_path / "m", "host", detector_prefix="dtfe")
