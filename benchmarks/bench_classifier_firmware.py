@@ -7,8 +7,9 @@ The compact rhythm detector (RhythmTCN, the shipped size: hop 20 at 250 Hz) stre
 records of ../shared/data (or synthetic ECG when they are absent) through ``afkd export
 --target stm32`` and ``afkd validate --runner qemu``, in both quantization modes with the
 classifiers' default int8 weight storage; the beat CNN classifies annotated MIT-BIH beats.
-Without a checkpoint the models are seed-0 random with trained-looking BatchNorm statistics:
-speed and footprint do not depend on the weight values. Instructions are counted by QEMU's
+The models are the shipped ones (models/detector.pt, models/beat_cnn.pt) or, where a checkout
+lacks them, seed-0 random with trained-looking BatchNorm statistics: speed and footprint do not
+depend on the weight values. Instructions are counted by QEMU's
 deterministic -icount around each step (the detector: per 80 ms hop; the beat CNN: per
 window); CPU load assumes one instruction per cycle at 168 MHz (a lower bound on a real
 Cortex-M4). "flash, model" is what an application embedding the model pays (constants,
@@ -135,13 +136,20 @@ def _monitor(detector: Path, work: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=REPO / "build" / "bench" / "classifier_fw")
-    parser.add_argument("--detector", type=Path, default=None, help="rhythm detector checkpoint (default: random)")
-    parser.add_argument("--beat", type=Path, default=None, help="beat CNN checkpoint (default: random)")
+    parser.add_argument("--detector", type=Path, default=None,
+                        help="rhythm detector checkpoint (default: the shipped models/detector.pt, else random)")
+    parser.add_argument("--beat", type=Path, default=None,
+                        help="beat CNN checkpoint (default: the shipped models/beat_cnn.pt, else random)")
     parser.add_argument("--records", type=int, default=3, help="records streamed per row (default 3)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    checkpoints = {"detector": args.detector or _random_checkpoint(args.work / "detector_seed0.pt", "detector"),
-                   "beat": args.beat or _random_checkpoint(args.work / "beat_seed0.pt", "beat")}
+    shipped = {name: REPO / "models" / f"{name}.pt" for name in ("detector", "beat_cnn")}
+    checkpoints = {
+        "detector": args.detector or (shipped["detector"] if shipped["detector"].exists()
+                                      else _random_checkpoint(args.work / "detector_seed0.pt", "detector")),
+        "beat": args.beat or (shipped["beat_cnn"] if shipped["beat_cnn"].exists()
+                              else _random_checkpoint(args.work / "beat_seed0.pt", "beat"))}
+    print("checkpoints: " + ", ".join(f"{k} {v}" for k, v in checkpoints.items()), file=sys.stderr)
     rows = [_measure(which, checkpoints[which], mode, args.work, args.records) for which, mode in ROWS]
     lines = ["| model | mode | weights | bit-exact, decisions = TFLite | MACs per step | instructions per step | "
              "per MAC | CPU @168 MHz | flash, image (B) | flash, model (B) | constants | RAM (B) | state / stack |",
