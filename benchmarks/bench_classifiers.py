@@ -83,6 +83,29 @@ def model_row(path: Path, data: Path, records: list[str] | None) -> dict:
     return result
 
 
+def detector_footprint(path: Path) -> list[str]:
+    """The compact detector's budget, computed from its config (estimates, not firmware measurements:
+    those are afkd validate's, once the detector is exported)."""
+    from afkd.training.checkpoint import load_checkpoint
+    from afkd.training.model_detector import detector_macs_per_frame, detector_ring_frames
+
+    model, _ = load_checkpoint(path)
+    cfg = model.cfg
+    weights = sum(p.numel() for n, p in model.named_parameters() if not n.endswith("bias"))
+    biases = sum(p.numel() for n, p in model.named_parameters() if n.endswith("bias"))
+    macs = detector_macs_per_frame(cfg) * cfg.fs / cfg.hop
+    lines = ["| quantity | value |", "|---|---:|",
+             f"| parameters (BatchNorm folded away on export) | {weights + biases:,} |",
+             f"| int8 weights + int32 biases | {weights + 4 * biases:,} bytes |",
+             f"| MACs per second of ECG (250 Hz, {cfg.fs / cfg.hop:g} frames/s) | {macs / 1e6:.3f} M |",
+             f"| ring buffers ({detector_ring_frames(cfg)} frames x {cfg.hidden}) int8 / int16 | "
+             f"{detector_ring_frames(cfg) * cfg.hidden:,} / {2 * detector_ring_frames(cfg) * cfg.hidden:,} bytes |",
+             f"| receptive field | {cfg.receptive_field_frames * cfg.hop / cfg.fs:.1f} s |"]
+    for per_mac in (1.5, 3.5):
+        lines.append(f"| CPU of a 168 MHz Cortex-M4 at {per_mac} instructions/MAC | {100 * macs * per_mac / 168e6:.2f} % |")
+    return lines
+
+
 def fmt(value, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
@@ -103,7 +126,7 @@ def table(rows: list[tuple[str, dict]], classes: tuple[str, ...], challenge: boo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cinc", type=Path, required=True, help="CinC 2017 records dataset (--kind records)")
+    parser.add_argument("--cinc", type=Path, help="CinC 2017 records dataset (--kind records)")
     parser.add_argument("--mit-ds2", type=Path, help="MIT-BIH DS2 beats dataset (--kind beats)")
     parser.add_argument("--models", type=Path, default=REPO / "models")
     parser.add_argument("--work", type=Path, default=REPO / "build" / "bench_classifiers")
@@ -115,6 +138,13 @@ def main() -> None:
     from afkd.training.evaluate_classify import read_record_list
     from afkd.training.metrics_classify import format_confusion
 
+    if (args.models / "detector.pt").is_file():
+        print("Compact detector footprint (computed from its config):\n")
+        print("\n".join(detector_footprint(args.models / "detector.pt")) + "\n")
+    if args.cinc is None:
+        print("(rhythm and beat tables skipped: give --cinc, a --kind records import of the CinC 2017 "
+              "training set without the held-out records, and --mit-ds2)")
+        return
     val_names = read_record_list(args.models / "cinc2017_val_records.txt")
     rows = [(name, model_row(args.models / f, args.cinc, val_names))
             for name, f in RHYTHM_ROWS if (args.models / f).is_file()]

@@ -180,3 +180,18 @@ def test_boosted_trees_learn_a_nonlinear_rule():
     model = GradientBoosting(GBMSettings(rounds=60, learning_rate=0.2, max_depth=3)).fit(x[:800], y[:800], 4)
     assert (model.predict(x[800:]) == y[800:]).mean() > 0.9
     assert (np.bincount(y[:800]) > 0).all()
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0], ids=["upright", "inverted"])
+def test_baseline_finds_r_peaks_and_irregularity(sign):
+    from afkd.training.rr_features import FEATURE_NAMES, r_peaks, record_features
+
+    rng = np.random.default_rng(2)
+    regular, irregular = pulses(1.2, 0.0, 30.0, rng), pulses(1.4, 0.5, 30.0, rng)
+    truth = np.flatnonzero(np.diff((regular > 0.5).astype(int)) == 1)  # rising edges of the spikes
+    found = r_peaks(sign * regular, FS)
+    assert len(found) == len(truth) and np.all(np.abs(found - truth) <= 3)
+    a, b = record_features(sign * regular, FS), record_features(sign * irregular, FS)
+    cv = FEATURE_NAMES.index("rr_cv")
+    assert a[cv] < 0.02 < 0.15 < b[cv]
+    assert len(a) == len(FEATURE_NAMES) and np.isfinite(a[: FEATURE_NAMES.index("tq_fwave_fraction")]).all()

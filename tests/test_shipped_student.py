@@ -31,7 +31,9 @@ def test_the_shipped_models_are_small_and_load():
     assert sum(p.stat().st_size for p in models) < 20 * 2**20
     for path in models:
         model, meta = load_checkpoint(path)
-        assert meta["role"] in ("teacher", "student") and model.cfg.fs == 250
+        # the f-wave models, and the classifiers (tests/test_shipped_classifiers.py)
+        roles = ("teacher", "student", "detector", "resnet34-narrow", "beat-cnn")
+        assert meta["role"] in roles and model.cfg.fs == 250
 
 
 @pytest.mark.slow
