@@ -6,7 +6,6 @@ import importlib
 import sys
 
 BENCHMARKS = ("benchmarks.bench_models", "benchmarks.bench_lookahead", "benchmarks.bench_export", "benchmarks.bench_firmware",
-BENCHMARKS = ("benchmarks.bench_models", "benchmarks.bench_lookahead", "benchmarks.bench_export", "benchmarks.bench_firmware",
               "benchmarks.bench_classifiers", "benchmarks.bench_classifier_firmware")
 
 
