@@ -5,8 +5,9 @@ A WFDB folder is read as ``afkd data import --kind records`` reads it (``afkd cl
 ``read_preprocessed``: one lead, resampled to the model rate, the 0.01 Hz high-pass), whole: a
 detector answers per record. Its labels come from a CinC 2017 ``REFERENCE.csv`` beside the
 records. Beat windows sit at the beats a record's ``.atr`` annotates (R peak at sample
-``before`` of the window, ``training.data.beats``), labelled with the beat's AAMI class; a
-dataset directory gives consecutive windows of its segments instead (unlabelled).
+``before`` of the window, ``training.data.beats``), labelled with the beat's AAMI class, and so do
+those of a beats dataset (``afkd data import --kind beats``); another dataset directory gives
+consecutive windows of its segments instead (unlabelled).
 """
 
 from __future__ import annotations
@@ -73,9 +74,29 @@ def beat_windows(data: str | Path, fs: int, before: int, after: int, limit: int 
     window = before + after
     out: list[Item] = []
     if (data / "dataset.json").is_file():
+        from afkd.training.data.dataset import Dataset
+
+        dataset = Dataset(data)
+        if dataset.manifest.get("kind") == "beats":  # afkd data import --kind beats: annotated R peaks
+            from afkd.training.data.beats import load_beats
+
+            beats = load_beats(dataset)
+            items = records(data, fs, limit)
+            for index, item in enumerate(items):
+                taken = 0
+                for peak, label in zip(beats["sample"][beats["segment"] == index], beats["label"][beats["segment"] == index]):
+                    start = int(peak) - before
+                    if start < 0 or start + window > item.ecg.size:
+                        continue
+                    out.append(Item(f"{item.id}@{int(peak)}", item.ecg[start:start + window],
+                                    beats["classes"][int(label)]))
+                    taken += 1
+                    if per_record and taken >= per_record:
+                        break
+            return out
         for item in records(data, fs, limit):
             starts = range(0, item.ecg.size - window + 1, window)
-            for k, start in enumerate(list(starts)[:per_record or None]):
+            for start in list(starts)[:per_record or None]:
                 out.append(Item(f"{item.id}@{start}", item.ecg[start:start + window], None))
         return out
     bases = _wfdb_records(data) if data.is_dir() else []
