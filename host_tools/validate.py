@@ -59,6 +59,9 @@ def load_build(root: str | Path, runner: str) -> FirmwareBuild:
     except json.JSONDecodeError as err:
         raise AfkdError(f"{manifest_path}: not valid JSON ({err.msg})") from None
     fw = manifest.get("firmware")
+    if isinstance(manifest.get("monitor"), dict):
+        raise AfkdError(f"{root}: a monitor build (extractor + detector); validate each model's own build "
+                        "(tests/test_monitor.py checks the monitor against both)")
     if not isinstance(fw, dict) or "board" not in fw:
         raise AfkdError(f"{root}: export.json describes no firmware (export with --target stm32|qemu|host)")
     kind = runner.split(":")[0]
