@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
+from afkd.argtypes import finite_float, positive_float, positive_int
 from afkd.errors import AfkdError
 
 FIRMWARE_TARGETS = ("stm32", "host", "qemu", "renode")
@@ -95,7 +96,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", required=True, choices=sorted(TARGETS),
                         help="onnx, tflite (float32 + full-integer) or a firmware target")
     parser.add_argument("--out", required=True, help="output directory (replaced atomically)")
-    parser.add_argument("--seconds", type=float, default=None,
+    parser.add_argument("--force", action="store_true",
+                        help="replace --out even when it holds files that are not an earlier export's")
+    parser.add_argument("--seconds", type=positive_float, default=None,
                         help="fixed input length in seconds at the model rate (default 30 for the f-wave "
                         "models, 64 for a rhythm detector: longer than any CinC 2017 record; the beat CNN "
                         "reads its window)")
@@ -106,13 +109,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibration", default=None,
                         help="tflite: dataset directory at the model rate for calibration and "
                         "validation windows (default: synthetic ECG)")
-    parser.add_argument("--calibration-segments", type=int, default=16,
+    parser.add_argument("--calibration-segments", type=positive_int, default=16,
                         help="tflite: windows used to calibrate activation ranges (default 16)")
-    parser.add_argument("--headroom", type=float, default=None,
+    parser.add_argument("--headroom", type=finite_float, default=None,
                         help="tflite: widen every activation range by this gain by also calibrating on "
                         "GAIN x each window, so louder real recordings do not clip (default 8 for int16x8, "
                         "1 for int8, where wider ranges cost resolution)")
-    parser.add_argument("--validation-segments", type=int, default=4,
+    parser.add_argument("--validation-segments", type=positive_int, default=4,
                         help="tflite: other windows for the quantized-vs-float figures (default 4)")
     parser.add_argument("--prefix", default=None,
                         help="firmware targets: prefix of every generated C symbol (default dtfe for the f-wave "
@@ -194,6 +197,9 @@ def run(args: argparse.Namespace) -> int:
         raise AfkdError(f"--target {args.target}: unknown (choose from {', '.join(sorted(TARGETS))})")
     if args.detector and args.target not in FIRMWARE_TARGETS:
         raise AfkdError(f"--detector: the monitor is a firmware build (--target {'|'.join(FIRMWARE_TARGETS)})")
+    from afkd.outdir import EXPORT, check_out_dir
+
+    check_out_dir(args.out, EXPORT, inputs=(args.checkpoint, args.calibration, args.detector), force=args.force)
     manifest = TARGETS[args.target](args)
     for line in summary_lines(manifest):
         print(line)

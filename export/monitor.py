@@ -92,25 +92,23 @@ def export_monitor(separator_tflite: Path, detector_tflite: Path, out_dir: Path,
     context = monitor_context(sep, det, prefix, weights16_only, made["separator"][0].input, made["detector"][0].input)
     files = {**made["separator"][2], **made["detector"][2], **render_monitor(context)}
     board = TARGET_BOARDS[target]
-    with atomic_dir(out_dir) as tmp:
-        write_build_files(tmp, files, target, prefix, f"{sep['mode']}+{det['mode']}",
-                          f"{paths['separator'].name} and {paths['detector'].name}", "-O2", weights16_only,
-                          ["AFKD_S16_WEIGHTS16_ONLY=1"] if weights16_only else [])
-        for role, path in paths.items():
-            shutil.copy(path, tmp / f"{role}_{path.name}")
-        firmware = build_project(tmp, board) if build else None
+    manifest: dict[str, Any] = {}
+
+    def build_in_place(project: Path) -> None:
+        # CMake records absolute paths: the project is built where it stays (afkd.atomic).
+        firmware = build_project(project, board) if build else None
         footprint = None
         if firmware is not None and board != "host":
             from afkd.host_tools.footprint import FootprintRules, analyze
 
-            b = tmp / "build"
+            b = project / "build"
             names = "|".join(sorted({separator_prefix, detector_prefix, prefix}))
             rules = FootprintRules.for_prefix(prefix, state_symbols=rf"^({names})_(instance|state|latest)$",
                                               generated_objects=FootprintRules.generated_objects
                                               + rf"|(^|[/\\])({names})[^/\\]*\.o(bj)?$")
             footprint = analyze(b / "firmware.elf", b / "firmware.map", sorted(b.rglob("*.su")), rules,
                                 scratch_in_state=sep["scratch_bytes"] + det["scratch_bytes"]).to_dict()
-        manifest = {
+        manifest.update({
             "target": target, "board": board, "prefix": prefix, "kind": "monitor", "fs": sep["fs"],
             "hop": sep["hop"], "detector_hop": det["hop"], "ratio": context["ratio"],
             "classes": det["classes"], "class_names": class_names,
@@ -124,11 +122,18 @@ def export_monitor(separator_tflite: Path, detector_tflite: Path, out_dir: Path,
                               "input": {"scale": float(made[role][0].input.scale),
                                         "zero_point": int(made[role][0].input.zero_point)}}
                        for role in paths},
-            "firmware": None if firmware is None else str(firmware.relative_to(tmp.resolve())),
+            "firmware": None if firmware is None else str(firmware.relative_to(project.resolve())),
             "footprint": footprint,
-        }
-        write_manifest(tmp, {"format": "afkd-export", "version": 1, "afkd_version": __version__,
-                             "monitor": manifest, "separator": separator_manifest, "detector": detector_manifest})
+        })
+        write_manifest(project, {"format": "afkd-export", "version": 1, "afkd_version": __version__,
+                                 "monitor": manifest, "separator": separator_manifest, "detector": detector_manifest})
+
+    with atomic_dir(out_dir, finish=build_in_place) as tmp:
+        write_build_files(tmp, files, target, prefix, f"{sep['mode']}+{det['mode']}",
+                          f"{paths['separator'].name} and {paths['detector'].name}", "-O2", weights16_only,
+                          ["AFKD_S16_WEIGHTS16_ONLY=1"] if weights16_only else [])
+        for role, path in paths.items():
+            shutil.copy(path, tmp / f"{role}_{path.name}")
     return manifest
 
 

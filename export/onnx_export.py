@@ -81,6 +81,11 @@ def check_onnx(model_bytes: bytes, folded: torch.nn.Module, signals: list[np.nda
             want = dict(zip(names, _OnnxWrapper(folded).eval()(torch.from_numpy(x))))
         for name in names:
             ref = want[name].numpy().reshape(-1)
+            # max() would skip a NaN (nan > x is False) and report 0 mV: name it instead.
+            for who, y in (("onnxruntime", got[name]), ("PyTorch", ref)):
+                if not np.isfinite(y).all():
+                    raise AfkdError(f"{who} output {name} holds {int((~np.isfinite(y)).sum())} NaN/infinite "
+                                    f"values at input length {x.shape[-1]}")
             worst = max(worst, float(np.abs(got[name].reshape(-1) - ref).max()))
             peak = max(peak, float(np.abs(ref).max()))
         lengths.append(int(x.shape[-1]))

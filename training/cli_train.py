@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from afkd.training.cli_common import (add_model_arguments, add_training_arguments, model_config_from_args,
-                                      print_result, settings_from_args)
+from afkd.training.cli_common import (add_model_arguments, add_training_arguments, check_run_folder,
+                                      model_config_from_args, print_result, settings_from_args)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from afkd.training.runs import TASK_PRESETS
     from afkd.training.trainer import fit
 
+    check_run_folder(args)
     preset = args.preset or TASK_PRESETS[args.task or "separation"]
     cfg = model_config_from_args(args, preset)
     role = preset if args.config is None else "model"

@@ -13,6 +13,7 @@ whole plus its annotated beats in AAMI classes, :mod:`afkd.training.data.beats`)
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -28,7 +29,11 @@ from afkd.training.data.beats import AAMI_CLASSES, beat_arrays, read_beats
 from afkd.training.data.heldout import is_heldout
 from afkd.training.data.dataset import write_dataset
 from afkd.training.data.preprocess import preprocess, segment_bounds
+from afkd.training.data.segment_quality import segment_problem
 from afkd.training.data.wfdb_io import Lead, read_lead, record_base
+
+
+MAX_FS = 20000.0  # Hz; above any ECG recorder, and keeps a resampled record in memory
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,14 @@ class ImportOptions:
     skip_heldout: bool = False  # leave out the CinC 2017 held-out records (afkd.training.data.heldout)
 
     def check(self) -> None:
-        if self.fs < 100:
-            raise AfkdError(f"--fs {self.fs:g}: the model rate must be at least 100 Hz")
+        for flag, value in (("--fs", self.fs), ("--segment-seconds", self.segment_seconds),
+                            ("--overlap", self.overlap_seconds), ("--min-seconds", self.min_seconds)):
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise AfkdError(f"{flag} {value!r}: not a finite number")
+        if not 100 <= self.fs <= MAX_FS:
+            raise AfkdError(f"--fs {self.fs:g}: the model rate must be in [100, {MAX_FS:g}] Hz")
+        if self.segment_seconds < 1:
+            raise AfkdError(f"--segment-seconds {self.segment_seconds:g}: segments must be at least 1 s long")
         if self.segment_seconds <= 0 or not 0 <= self.overlap_seconds < self.segment_seconds:
             raise AfkdError("--overlap must be >= 0 and shorter than --segment-seconds")
         if self.min_seconds <= 0:
@@ -74,11 +85,14 @@ def detect_source(lead: Lead, base: Path, has_reference: bool) -> str:
 
 
 def import_record(path: str | os.PathLike, options: ImportOptions = ImportOptions(),
-                  reference: dict[str, str] | None = None, notes: list[str] | None = None) -> list[dict]:
+                  reference: dict[str, str] | None = None, notes: list[str] | None = None,
+                  rejected: list[dict] | None = None) -> list[dict]:
     """Segments of one record (dicts for :func:`write_dataset`); AfkdError if unusable.
 
     ``reference`` maps record names to CinC labels; None reads REFERENCE.csv beside it.
     ``notes`` receives one line for a trailing piece shorter than a segment (dropped).
+    Segments that are lead-off or clipped (:mod:`segment_quality`) are left out and, when
+    ``rejected`` is a list, appended to it as {record, start, seconds, reason}.
     """
     base = record_base(path)
     lead = read_lead(base, options.lead)
@@ -117,7 +131,7 @@ def import_record(path: str | os.PathLike, options: ImportOptions = ImportOption
     beats = None
     if options.kind == "beats":
         beats = read_beats(base, lead.fs, fs, ecg.size)
-    segments = []
+    segments, dropped = [], []
     for a, b in spans:
         bounds = segment_bounds(b - a, seg_len, hop, min_len)
         tail = (b - a) - bounds[-1][1] if bounds else 0
@@ -126,6 +140,11 @@ def import_record(path: str | os.PathLike, options: ImportOptions = ImportOption
                          f"segment, not imported (--kind records keeps whole records)")
         for s0, s1 in bounds:
             start, stop = a + s0, a + s1
+            problem = segment_problem(lead.signal[int(start * lead.fs / fs):int(stop * lead.fs / fs)], lead.fs)
+            if problem:
+                dropped.append({"record": base.name, "start": start, "seconds": (stop - start) / fs,
+                                "reason": problem})
+                continue
             if lead.synthetic:
                 label = "A"
             elif rhythm is not None:
@@ -140,6 +159,11 @@ def import_record(path: str | os.PathLike, options: ImportOptions = ImportOption
             })
             if beats is not None:
                 segments[-1]["beats"] = beats
+    if rejected is not None:
+        rejected.extend(dropped)
+    if not segments and dropped:
+        raise AfkdError(f"{base}: every segment rejected ({dropped[0]['reason']}"
+                        f"{f', and {len(dropped) - 1} more' if len(dropped) > 1 else ''})")
     return segments
 
 
@@ -169,7 +193,7 @@ def import_dataset(out: str | os.PathLike, sources: list[str | os.PathLike],
     """
     options.check()
     warn = warn or (lambda line: print(line, file=sys.stderr))
-    segments, skipped, imported, notes, left_out = [], [], 0, [], []
+    segments, skipped, imported, notes, left_out, rejected = [], [], 0, [], [], []
     references: dict[Path, dict[str, str]] = {}
     given = read_labels_csv(Path(options.labels)) if options.labels else None
     for base, in_directory in expand_sources(sources):
@@ -179,7 +203,7 @@ def import_dataset(out: str | os.PathLike, sources: list[str | os.PathLike],
         if base.parent not in references:
             references[base.parent] = given if given is not None else read_reference(base.parent)
         try:
-            segments.extend(import_record(base, options, references[base.parent], notes))
+            segments.extend(import_record(base, options, references[base.parent], notes, rejected))
             imported += 1
         except AfkdError as err:
             if strict or not in_directory:
@@ -196,6 +220,8 @@ def import_dataset(out: str | os.PathLike, sources: list[str | os.PathLike],
                        "episodes": options.episodes, "overlap_seconds": options.overlap_seconds,
                        "min_seconds": options.min_seconds, "highpass": "1st-order Butterworth 0.01 Hz, causal",
                        "labels": options.labels, "heldout_left_out": len(left_out)},
+        # What was left out and why; `afkd data info` counts them.
+        "skipped_records": skipped, "rejected_segments": rejected,
     }
     arrays = None
     if options.kind == "beats":
@@ -203,4 +229,5 @@ def import_dataset(out: str | os.PathLike, sources: list[str | os.PathLike],
         arrays = beat_arrays(segments)
     write_dataset(out, segments, options.fs, options.segment_seconds, extra=extra, arrays=arrays)
     return {"records": imported, "skipped": skipped, "segments": len(segments), "tails_dropped": len(notes),
-            "heldout_left_out": len(left_out), "beats": 0 if arrays is None else int(arrays["beat_label"].size)}
+            "heldout_left_out": len(left_out), "beats": 0 if arrays is None else int(arrays["beat_label"].size),
+            "rejected": rejected}
