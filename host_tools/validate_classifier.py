@@ -64,6 +64,11 @@ def run_items(v: ClassifierValidator, runner_spec: str, items: list, *, timeout_
     firmware, results, counts, inputs, kept = [], [], [], [], []
     with open_runner(runner_spec, v.build.firmware, timeout_s=timeout_s) as runner:
         info = runner.info()
+        expected = str(v.build.fw.get("tflite_sha256", ""))[:16]
+        if expected and info.model_hash != expected:
+            raise AfkdError(f"{v.build.firmware}: the firmware runs model {info.model_hash}, but the build's "
+                            f"{v.build.fw['tflite']} is {expected}: it was built from another model (rebuild it, "
+                            "or re-export)")
         if info.model_kind != v.kind or info.hop != v.hop or info.values_per_hop != len(v.classes):
             raise AfkdError(f"{v.build.firmware}: the firmware is a {info.model_kind} of hop {info.hop} with "
                             f"{info.values_per_hop} outputs; export.json says a {v.kind} of hop {v.hop} with "
