@@ -77,7 +77,7 @@ def baseline_row(cinc: Path, val_names: set[str], work: Path) -> dict:
 def model_row(path: Path, data: Path, records: list[str] | None) -> dict:
     from afkd.training.evaluate_classify import evaluate_classifier
 
-    result = evaluate_classifier(path, data, records)
+    result = evaluate_classifier(path, data, records, batch_size=8)  # afkd eval's default: the same figures
     log = path.with_suffix(".log.json")
     result["train_seconds"] = training_seconds(json.loads(log.read_text())) if log.is_file() else None
     return result
@@ -91,11 +91,16 @@ def detector_footprint(path: Path) -> list[str]:
 
     model, _ = load_checkpoint(path)
     cfg = model.cfg
-    weights = sum(p.numel() for n, p in model.named_parameters() if not n.endswith("bias"))
-    biases = sum(p.numel() for n, p in model.named_parameters() if n.endswith("bias"))
+    import torch
+
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv1d)]
+    weights = sum(m.weight.numel() for m in convs)  # after BatchNorm folding: the convolutions only
+    biases = sum(m.out_channels for m in convs)  # folding gives every convolution a bias
+    slopes = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.PReLU))
     macs = detector_macs_per_frame(cfg) * cfg.fs / cfg.hop
     lines = ["| quantity | value |", "|---|---:|",
-             f"| parameters (BatchNorm folded away on export) | {weights + biases:,} |",
+             f"| trained parameters (BatchNorm and PReLU included) | {sum(p.numel() for p in model.parameters()):,} |",
+             f"| after BatchNorm folding: conv weights / biases / PReLU slopes | {weights:,} / {biases:,} / {slopes} |",
              f"| int8 weights + int32 biases | {weights + 4 * biases:,} bytes |",
              f"| MACs per second of ECG (250 Hz, {cfg.fs / cfg.hop:g} frames/s) | {macs / 1e6:.3f} M |",
              f"| ring buffers ({detector_ring_frames(cfg)} frames x {cfg.hidden}) int8 / int16 | "

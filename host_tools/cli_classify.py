@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Callable
 
+from afkd.argtypes import positive_int
 from afkd.atomic import atomic_write_text
 from afkd.errors import AfkdError
 
@@ -33,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="DIR", help="a folder of WFDB records (.hea), or one record")
     parser.add_argument("--csv", required=True, metavar="FILE", help="answers file to write")
     parser.add_argument("--lead", default=None, help="lead name or index (default: the first lead)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--runner", default="host",
                         help="a firmware build: where it runs, host, qemu, renode or serial:PORT (default host)")
 
@@ -92,8 +93,10 @@ def read_preprocessed(base: Path, fs: float, lead: str | None):
 
 
 def run(args: argparse.Namespace) -> int:
+    from afkd.outdir import check_out_file
     from afkd.training.data.importer import expand_sources
 
+    check_out_file(args.csv, inputs=(args.data, args.model), flag="--csv")
     if args.threads:
         import torch
 

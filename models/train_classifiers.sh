@@ -29,12 +29,19 @@ RHYTHM="--task rhythm --data $W/cinc --val-fraction 0.1 --seed 0 --batch-size 16
 # Compact detector: 4 epochs at the constant rate, then resumed (weights and Adam state) to 10 epochs, the
 # last 4 decaying. (It ran as --epochs 14 --lr-decay-epochs 5, stopped after epoch 4 when the shared
 # machine proved too slow for 14; epochs 1-4 had the constant rate either way, so this is the same run.)
+# A second phase: 8 more epochs from the rate 1e-3, all decaying. best.pt: epoch 15.
 ( $AFKD train $RHYTHM --preset detector --lr 2e-3 --epochs 4 --out "$W/detector" &&
   $AFKD train $RHYTHM --preset detector --lr 2e-3 --epochs 10 --lr-decay-epochs 4 --resume "$W/detector/last.pt" \
+      --out "$W/detector" &&
+  $AFKD train $RHYTHM --preset detector --lr 1e-3 --epochs 18 --lr-decay-epochs 8 --resume "$W/detector/last.pt" \
       --out "$W/detector" ) &
 # Dense reference: Hannun et al.'s 34 layers at a quarter of the paper's width (8 first-stage filters).
-$AFKD train $RHYTHM --preset resnet34-narrow --lr 1e-3 --epochs 4 --steps-per-epoch 150 --lr-decay-epochs 2 \
-    --crop-seconds 20 --out "$W/resnet34_narrow" &
+# 150 steps of 20 s crops an epoch; 2 epochs at the constant rate, then resumed to 12, the last 4 decaying
+# (it ran as --epochs 4 --lr-decay-epochs 2 first, stopped after epoch 2: the same rates up to there).
+( $AFKD train $RHYTHM --preset resnet34-narrow --lr 1e-3 --epochs 2 --steps-per-epoch 150 --crop-seconds 20 \
+      --out "$W/resnet34_narrow" &&
+  $AFKD train $RHYTHM --preset resnet34-narrow --lr 1e-3 --epochs 12 --lr-decay-epochs 4 --steps-per-epoch 150 \
+      --crop-seconds 20 --resume "$W/resnet34_narrow/last.pt" --out "$W/resnet34_narrow" ) &
 # Beats: DS1 only; the checkpoint is picked on a random 10 % of DS1's beats, DS2 is never seen.
 BEATS="--task beats --preset beat-cnn --batch-size 128 --lr 1e-3 --class-weighting sqrt --augment --seed 0 \
     --threads 1 --no-progress"

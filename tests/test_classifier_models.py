@@ -191,3 +191,15 @@ def test_every_family_names_a_task():
 def test_bad_configs_are_refused(cls, bad):
     with pytest.raises(ValueError):
         cls(**bad)
+
+
+@pytest.mark.parametrize("cls,field,value", [
+    (RhythmTCNConfig, "hidden", "48"), (RhythmTCNConfig, "blocks", 10**6), (RhythmTCNConfig, "causal", True),
+    (ResNet34Config, "base_filters", 1.5), (ResNet34Config, "blocks", True), (ResNet34Config, "dropout", "0.2"),
+    (BeatCNNConfig, "channels", [8, -1]), (BeatCNNConfig, "center", 1), (BeatCNNConfig, "classes", ["N", 3]),
+])
+def test_config_fields_are_checked_before_any_tensor_exists(cls, field, value):
+    with pytest.raises((ValueError, TypeError)):
+        cls.from_dict({**cls().to_dict(), field: value})
+    with pytest.raises(ValueError, match="JSON object"):
+        cls.from_dict([1, 2])

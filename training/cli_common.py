@@ -21,7 +21,7 @@ _SIZE_OPTIONS = (
     ("--repeats", "repeats", positive_int, "R: stacks of X blocks"),
     ("--lookahead", "lookahead", nonnegative_int,
      "frames each mask sees past the frame it weights; the output lags by that many hops (0: none)"),
-    ("--base-filters", "base_filters", int, "resnet34: filters of the first stage (the paper's 32; width option)"),
+    ("--base-filters", "base_filters", positive_int, "resnet34: filters of the first stage (the paper's 32; width option)"),
 )
 
 

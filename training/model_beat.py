@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from afkd.training.config_checks import check_bool, check_classes, check_float, check_int, check_int_list
+
 AAMI_CLASSES = ("N", "S", "V", "F", "Q")
 
 
@@ -44,22 +46,23 @@ class BeatCNNConfig:
     center: bool = True  # subtract the window mean first: baseline offsets vary per record
 
     def __post_init__(self) -> None:
-        for name in ("classes", "channels", "kernels"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
-        object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
-        if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
-            raise ValueError(f"classes must be at least two distinct labels, got {list(self.classes)}")
-        if not self.channels or len(self.channels) != len(self.kernels):
-            raise ValueError("channels and kernels must be non-empty and of equal length")
-        if min(self.channels) < 1 or min(self.kernels) < 1 or self.dense < 1 or self.pool < 1:
-            raise ValueError("channels, kernels, dense and pool must be at least 1")
-        if self.before < 0 or self.after < 1:
-            raise ValueError(f"window before={self.before}, after={self.after}: need before >= 0, after >= 1")
+        object.__setattr__(self, "classes", check_classes(self.classes))
+        object.__setattr__(self, "channels", check_int_list("channels", self.channels, 1, 1024))
+        object.__setattr__(self, "kernels", check_int_list("kernels", self.kernels, 1, 256))
+        if len(self.channels) != len(self.kernels):
+            raise ValueError("channels and kernels must be of equal length")
+        check_int("fs", self.fs, 100, 20000)
+        check_int("before", self.before, 0, 100_000)
+        check_int("after", self.after, 1, 100_000)
+        check_int("pool", self.pool, 1, 16)
+        check_int("dense", self.dense, 1, 4096)
+        check_bool("center", self.center)
         if self.window % self.pool ** len(self.channels):
             raise ValueError(f"window {self.window} is not a multiple of pool^stages "
                              f"({self.pool}^{len(self.channels)})")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        check_float("dropout", self.dropout, 0.0, 1.0)
+        if self.flat_features * self.dense > 50_000_000:
+            raise ValueError(f"the dense layer would have {self.flat_features * self.dense} weights, above 50 M")
 
     @property
     def window(self) -> int:
@@ -78,6 +81,8 @@ class BeatCNNConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "BeatCNNConfig":
+        if not isinstance(data, dict):
+            raise ValueError(f"the config must be a JSON object, got {type(data).__name__}")
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown config fields: {sorted(unknown)}")

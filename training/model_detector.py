@@ -29,6 +29,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from afkd.training.config_checks import check_classes, check_int
 from afkd.training.model import TCN, DTFENetConfig
 
 RHYTHM_CLASSES = ("N", "A", "O", "~")  # CinC 2017 labels, in the challenge's order
@@ -51,15 +52,16 @@ class RhythmTCNConfig:
     repeats: int = 2
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
-        if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
-            raise ValueError(f"classes must be at least two distinct labels, got {list(self.classes)}")
+        object.__setattr__(self, "classes", check_classes(self.classes))
+        for name, (least, most) in RANGES.items():
+            check_int(name, getattr(self, name), least, most)
         if self.enc_kernel % 2:
             raise ValueError(f"enc_kernel must be even (hop is enc_kernel/2), got {self.enc_kernel}")
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, int) and not isinstance(value, bool) and value < 1:
-                raise ValueError(f"{f.name} must be at least 1, got {value}")
+        layers = self.blocks * self.repeats
+        params = self.enc_channels * (self.enc_kernel + self.bottleneck) + layers * self.hidden * (
+            2 * self.bottleneck + self.kernel)
+        if params > 50_000_000:
+            raise ValueError(f"the model would have about {params / 1e6:.0f} M parameters, above 50 M")
 
     @property
     def hop(self) -> int:
@@ -87,11 +89,17 @@ class RhythmTCNConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RhythmTCNConfig":
+        if not isinstance(data, dict):
+            raise ValueError(f"the config must be a JSON object, got {type(data).__name__}")
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown config fields: {sorted(unknown)}")
         return cls(**data)
 
+
+# field -> (least, most): far above a deployable detector, low enough that no config hangs or fills memory.
+RANGES = {"fs": (100, 20000), "enc_channels": (1, 1024), "enc_kernel": (2, 2048), "bottleneck": (1, 1024),
+          "hidden": (1, 1024), "kernel": (1, 64), "blocks": (1, 12), "repeats": (1, 16)}
 
 # The shipped compact detector's size (models/README.md): 35k parameters, 0.44 M MACs/s.
 COMPACT_DETECTOR = RhythmTCNConfig()

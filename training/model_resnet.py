@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from afkd.training.config_checks import check_classes, check_float, check_int
 from afkd.training.model_detector import RHYTHM_CLASSES, masked_mean_logits
 
 
@@ -46,14 +47,16 @@ class ResNet34Config:
     dropout: float = 0.2  # the paper's, before each convolution inside the blocks
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
-        if len(self.classes) < 2 or len(set(self.classes)) != len(self.classes):
-            raise ValueError(f"classes must be at least two distinct labels, got {list(self.classes)}")
-        for name in ("fs", "base_filters", "kernel", "blocks", "grow_every", "subsample_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        object.__setattr__(self, "classes", check_classes(self.classes))
+        for name, (least, most) in RANGES.items():
+            check_int(name, getattr(self, name), least, most)
+        check_float("dropout", self.dropout, 0.0, 1.0)
+        params = sum(2 * self.filters(i) ** 2 * self.kernel for i in range(self.blocks))
+        if params > 50_000_000:
+            raise ValueError(f"the model would have about {params / 1e6:.0f} M parameters, above 50 M")
+        if self.base_filters * 2 ** ((self.blocks - 1) // self.grow_every) > 4096:
+            raise ValueError(f"the last block would have more than 4096 filters "
+                             f"(base_filters {self.base_filters}, blocks {self.blocks}, grow_every {self.grow_every})")
 
     def filters(self, block: int) -> int:
         return self.base_filters * 2 ** (block // self.grow_every)
@@ -73,11 +76,17 @@ class ResNet34Config:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ResNet34Config":
+        if not isinstance(data, dict):
+            raise ValueError(f"the config must be a JSON object, got {type(data).__name__}")
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown config fields: {sorted(unknown)}")
         return cls(**data)
 
+
+# field -> (least, most): far above the paper's network, low enough that no config hangs or fills memory.
+RANGES = {"fs": (100, 20000), "base_filters": (1, 512), "kernel": (1, 256), "blocks": (1, 64),
+          "grow_every": (1, 64), "subsample_every": (1, 64)}
 
 # The paper's size, and the width-reduced reference that trains on two CPU cores (paper's depth).
 HANNUN_34 = ResNet34Config()

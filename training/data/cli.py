@@ -144,10 +144,10 @@ def _import(args) -> int:
                             kind=args.kind, labels=args.labels, skip_heldout=args.skip_heldout)
     summary = import_dataset(args.out, args.sources, options, strict=args.strict)
     skipped = f", skipped {len(summary['skipped'])} bad records" if summary["skipped"] else ""
-    if summary["heldout_left_out"]:
-        skipped += f", left out {summary['heldout_left_out']} held-out records"
     if summary["rejected"]:
         skipped += f", left out {len(summary['rejected'])} lead-off or clipped segments (see afkd data info)"
+    if summary["heldout_left_out"]:
+        skipped += f", left out {summary['heldout_left_out']} held-out records"
     beats = f" with {summary['beats']} beats" if options.kind == "beats" else ""
     print(f"imported {summary['records']} records as {summary['segments']} segments{beats} into {args.out}{skipped}")
     return 0

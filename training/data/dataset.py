@@ -71,8 +71,6 @@ def write_dataset(out: str | os.PathLike, segments: Iterable[dict], fs: float,
                 f.close()
         if not rows:
             raise AfkdError(f"{out}: no segments to write")
-        for name, values in (arrays or {}).items():  # a beats dataset's beat table
-            np.save(tmp / f"{name}.npy", values)
         manifest = {
             "format": FORMAT,
             "version": VERSION,
@@ -82,6 +80,8 @@ def write_dataset(out: str | os.PathLike, segments: Iterable[dict], fs: float,
             **(extra or {}),
             "segments": rows,
         }
+        for name, values in (arrays or {}).items():
+            np.save(tmp / f"{name}.npy", values)
         (tmp / "dataset.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return Path(out)
 

@@ -6,9 +6,11 @@ first samples see the filter start), cut into segments, label them (CinC
 ``REFERENCE.csv`` or ``--labels``, ``.atr`` rhythm annotations, or A for synthetic AF).
 
 ``kind`` says what a dataset row is: ``segments`` (fixed-length pieces, the f-wave data; a
-record's trailing piece shorter than a segment is dropped and said so), ``records`` (each
-record whole, one variable-length row: the rhythm classifiers) or ``beats`` (each record
-whole plus its annotated beats in AAMI classes, :mod:`afkd.training.data.beats`).
+record's trailing piece shorter than a segment is dropped and said so; lead-off and clipped
+segments are rejected), ``records`` (each record whole, one variable-length row: the rhythm
+classifiers) or ``beats`` (each record whole plus its annotated beats in AAMI classes,
+:mod:`afkd.training.data.beats`). Whole records are not judged for lead-off or clipping: a
+classifier answers every record, and a noisy record is what the CinC label ``~`` says it is.
 """
 
 from __future__ import annotations
@@ -85,14 +87,14 @@ def detect_source(lead: Lead, base: Path, has_reference: bool) -> str:
 
 
 def import_record(path: str | os.PathLike, options: ImportOptions = ImportOptions(),
-                  reference: dict[str, str] | None = None, notes: list[str] | None = None,
-                  rejected: list[dict] | None = None) -> list[dict]:
+                  reference: dict[str, str] | None = None, rejected: list[dict] | None = None,
+                  notes: list[str] | None = None) -> list[dict]:
     """Segments of one record (dicts for :func:`write_dataset`); AfkdError if unusable.
 
     ``reference`` maps record names to CinC labels; None reads REFERENCE.csv beside it.
-    ``notes`` receives one line for a trailing piece shorter than a segment (dropped).
     Segments that are lead-off or clipped (:mod:`segment_quality`) are left out and, when
     ``rejected`` is a list, appended to it as {record, start, seconds, reason}.
+    ``notes`` receives one line for a trailing piece shorter than a segment (dropped).
     """
     base = record_base(path)
     lead = read_lead(base, options.lead)
@@ -140,7 +142,8 @@ def import_record(path: str | os.PathLike, options: ImportOptions = ImportOption
                          f"segment, not imported (--kind records keeps whole records)")
         for s0, s1 in bounds:
             start, stop = a + s0, a + s1
-            problem = segment_problem(lead.signal[int(start * lead.fs / fs):int(stop * lead.fs / fs)], lead.fs)
+            problem = None if options.kind != "segments" else \
+                segment_problem(lead.signal[int(start * lead.fs / fs):int(stop * lead.fs / fs)], lead.fs)
             if problem:
                 dropped.append({"record": base.name, "start": start, "seconds": (stop - start) / fs,
                                 "reason": problem})
@@ -193,7 +196,7 @@ def import_dataset(out: str | os.PathLike, sources: list[str | os.PathLike],
     """
     options.check()
     warn = warn or (lambda line: print(line, file=sys.stderr))
-    segments, skipped, imported, notes, left_out, rejected = [], [], 0, [], [], []
+    segments, skipped, imported, rejected, notes, left_out = [], [], 0, [], [], []
     references: dict[Path, dict[str, str]] = {}
     given = read_labels_csv(Path(options.labels)) if options.labels else None
     for base, in_directory in expand_sources(sources):
@@ -203,7 +206,7 @@ def import_dataset(out: str | os.PathLike, sources: list[str | os.PathLike],
         if base.parent not in references:
             references[base.parent] = given if given is not None else read_reference(base.parent)
         try:
-            segments.extend(import_record(base, options, references[base.parent], notes, rejected))
+            segments.extend(import_record(base, options, references[base.parent], rejected, notes))
             imported += 1
         except AfkdError as err:
             if strict or not in_directory:
@@ -228,6 +231,6 @@ def import_dataset(out: str | os.PathLike, sources: list[str | os.PathLike],
         extra["beat_classes"] = list(AAMI_CLASSES)
         arrays = beat_arrays(segments)
     write_dataset(out, segments, options.fs, options.segment_seconds, extra=extra, arrays=arrays)
-    return {"records": imported, "skipped": skipped, "segments": len(segments), "tails_dropped": len(notes),
-            "heldout_left_out": len(left_out), "beats": 0 if arrays is None else int(arrays["beat_label"].size),
-            "rejected": rejected}
+    return {"records": imported, "skipped": skipped, "segments": len(segments), "rejected": rejected,
+            "tails_dropped": len(notes), "heldout_left_out": len(left_out),
+            "beats": 0 if arrays is None else int(arrays["beat_label"].size)}
