@@ -28,7 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "classify": ("afkd.host_tools.cli_classify", "answer a rhythm class per record of a WFDB folder (CSV)"),
     "export": ("afkd.export.cli", "export a checkpoint to ONNX, TFLite or a firmware project"),
     "validate": ("afkd.host_tools.cli_validate", "run firmware, compare with TFLite/PyTorch, report"),
-    "demo": ("afkd.host_tools.cli_demo", "synthesize, train, distill, export and validate on QEMU"),
+    "demo": ("afkd.demo", "synthesize, train, distill, export and validate on QEMU"),
 }
 
 

@@ -167,8 +167,7 @@ def summary_lines(manifest: dict) -> list[str]:
         lines.append(f"firmware twin (streaming plan) vs TFLM: "
                      f"{'bit exact' if manifest['stream_reference_vs_tflm_bit_exact'] else 'DIFFERENT'} "
                      f"(max {manifest['stream_reference_vs_tflm_max_lsb_diff']} LSB)")
-        lines.append(f"TFLM vs TFLite reference kernels: {'bit exact' if manifest['tflm_bit_exact'] else 'different'} "
-                     f"(max {manifest['tflm_max_lsb_diff']} LSB; the firmware follows TFLM)")
+        lines.append(f"TFLite reference kernels: {manifest['tflm_vs_reference_kernels']}")
     if "monitor" in manifest:
         mon = manifest["monitor"]
         lines.append(f"monitor ({mon['target']}, board {mon['board']}): {mon['firmware'] or 'not built (--no-build)'}; "
@@ -186,9 +185,12 @@ def summary_lines(manifest: dict) -> list[str]:
                      f"weights stored as {fw['weight_storage']}")
         if fw.get("footprint"):
             fp = fw["footprint"]
+            stack = fp["stack"]
+            bound = (f"at most {stack['worst_bytes']} bytes used" if stack.get("worst_bytes") is not None
+                     else "no bound: " + "; ".join(stack.get("problems") or ["not measured"]))
             lines.append(f"flash {fp['flash_bytes']} bytes (weights {fp['flash']['weights']}), "
                          f"RAM {fp['ram_bytes']} bytes (model state {fp['ram']['model_state']}, "
-                         f"stack {fp['ram']['stack']})")
+                         f"stack {fp['ram']['stack']} reserved, {bound})")
     return lines
 
 

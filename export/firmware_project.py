@@ -152,7 +152,7 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
 
 def _write_renode(out: Path, plan, context: dict[str, Any]) -> None:
     """Offline Renode files beside the project; the Robot test checks the first hop."""
-    from afkd.host_tools import protocol as proto
+    from afkd import protocol as proto
     from afkd.host_tools.runners.renode import REPL, render_resc, render_robot
 
     renode = out / "renode"
@@ -181,10 +181,12 @@ def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> di
     if board == "host":
         return None
     from afkd.host_tools.footprint import FootprintRules, analyze
+    from afkd.host_tools.stack_usage import harness_indirect_targets
 
     build = project / "build"
-    result = analyze(build / "firmware.elf", build / "firmware.map", sorted(build.rglob("*.su")),
-                     FootprintRules.for_prefix(prefix), scratch_in_state=scratch_bytes)
+    result = analyze(build / "firmware.elf", build / "firmware.map", sorted(build.rglob("*.ci")),
+                     FootprintRules.for_prefix(prefix), scratch_in_state=scratch_bytes,
+                     indirect_targets=harness_indirect_targets(project / "afkd" / "harness" / "main.c"))
     return result.to_dict()
 
 

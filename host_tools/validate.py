@@ -163,7 +163,7 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
     """Stream every segment through the firmware; collect what the report needs."""
     hop = validator.hop
     firmware_out, reference_out, torch_ref, firmware_mv, inputs = [], [], [], [], []
-    counts, records, traces, ids = [], [], [], []
+    counts, qualities, traces, ids = [], [], [], []
     with open_runner(runner_spec, validator.build.firmware, timeout_s=timeout_s) as runner:
         info = runner.info()
         expected = str(validator.build.fw.get("tflite_sha256", ""))[:16]
@@ -202,9 +202,9 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
             lag = validator.lookahead
             truth = truth if n > lag else {}
             truth_at_output = {k: np.concatenate([np.full(lag, np.nan, v.dtype), v[: n - lag]]) for k, v in truth.items()}
-            records.append(report.record_quality(ids[-1], fw_mv["aa"], validator.fs, va=fw_mv["va"],
-                                                 aa_true=truth.get("aa"), va_true=truth.get("va"),
-                                                 label=seg.get("label"), lag=lag))
+            qualities.append(report.segment_quality(ids[-1], fw_mv["aa"], validator.fs, va=fw_mv["va"],
+                                                    aa_true=truth.get("aa"), va_true=truth.get("va"),
+                                                    label=seg.get("label"), lag=lag))
             if len(traces) < 4:
                 traces.append({"id": ids[-1], "fs": validator.fs, "ecg": mv, "aa": fw_mv["aa"], "va": fw_mv["va"],
                                **({"aa_reference": torch["aa"]} if torch is not None else {}),
@@ -215,4 +215,4 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
     if not ids:
         raise AfkdError("no segment long enough to validate (need at least two hops)")
     return {"info": info, "inputs": inputs, "firmware": firmware_out, "reference": reference_out, "firmware_mv": firmware_mv,
-            "torch": torch_ref, "counts": np.concatenate(counts), "records": records, "traces": traces, "ids": ids}
+            "torch": torch_ref, "counts": np.concatenate(counts), "quality": qualities, "traces": traces, "ids": ids}

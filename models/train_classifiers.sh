@@ -41,6 +41,9 @@ RHYTHM="--task rhythm --data $W/cinc --val-fraction 0.1 --seed 0 --batch-size 16
 ( $AFKD train $RHYTHM --preset resnet34-narrow --lr 1e-3 --epochs 2 --steps-per-epoch 150 --crop-seconds 20 \
       --out "$W/resnet34_narrow" &&
   $AFKD train $RHYTHM --preset resnet34-narrow --lr 1e-3 --epochs 12 --lr-decay-epochs 4 --steps-per-epoch 150 \
+      --crop-seconds 20 --resume "$W/resnet34_narrow/last.pt" --out "$W/resnet34_narrow" &&
+  # a third phase: 8 more epochs from 1e-3, all decaying (stopped after epoch 19 of 20; best.pt: epoch 19)
+  $AFKD train $RHYTHM --preset resnet34-narrow --lr 1e-3 --epochs 20 --lr-decay-epochs 8 --steps-per-epoch 150 \
       --crop-seconds 20 --resume "$W/resnet34_narrow/last.pt" --out "$W/resnet34_narrow" ) &
 # Beats: DS1 only; the checkpoint is picked on a random 10 % of DS1's beats, DS2 is never seen.
 BEATS="--task beats --preset beat-cnn --batch-size 128 --lr 1e-3 --class-weighting sqrt --augment --seed 0 \

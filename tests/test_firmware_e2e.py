@@ -53,7 +53,7 @@ def validate(build, data, runner: str, tmp_path, *extra) -> tuple[int, dict | No
 def test_host_firmware_is_bit_exact_with_tflm_on_20_segments(workdir, tmp_path, quant):
     code, report = validate(export(workdir, "host", quant), workdir / "data", "host", tmp_path)
     assert code == 0, report["checks"]["failures"]
-    assert report["records"] and len(report["records"]) == 20
+    assert report["segments"] and len(report["segments"]) == 20
     exact = report["fidelity"]["vs_tflite"]
     assert exact["bit_exact"] and exact["max_abs_lsb"] == 0 and exact["samples"] == 2 * 20 * SECONDS * 250
     assert report["fidelity"]["streaming"]["equal"]

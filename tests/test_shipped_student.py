@@ -70,7 +70,7 @@ def test_shipped_student_firmware_is_bit_exact_on_20_segments(segments, tmp_path
     assert code == 0, report["checks"]["failures"]
     exact = report["fidelity"]["vs_tflite"]
     assert exact["bit_exact"] and exact["samples"] == 2 * 20 * 7500
-    assert report["fidelity"]["streaming"]["equal"] and len(report["records"]) == 20
+    assert report["fidelity"]["streaming"]["equal"] and len(report["segments"]) == 20
     # The student looks 8 hops ahead, so its output lags the ECG by 80 samples: compared with the
     # ground truth it estimates it separates (eval: about 6 dB); unaligned it would be below 0 dB.
     assert report["quality"]["snr_aa_db"] > 3.0

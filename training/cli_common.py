@@ -7,6 +7,7 @@ import os
 from dataclasses import fields
 
 from afkd.argtypes import finite_float, nonnegative_float, nonnegative_int, positive_float, positive_int
+from afkd.compute import add_compute_arguments
 from afkd.training.runs import PRESETS, resolve_config
 from afkd.training.trainer import TrainSettings
 
@@ -83,7 +84,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=nonnegative_int, default=defaults.seed, help="seed of weights, crops and split (default 0)")
     run.add_argument("--resume", metavar="CKPT",
                      help="continue from a last.pt (its config wins; optimizer from last.opt.pt beside it)")
-    run.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
+    add_compute_arguments(run)
     run.add_argument("--class-weighting", choices=("balanced", "sqrt", "none"), default=defaults.class_weighting,
                      help="classifiers: loss weight of each class from its training count: balanced "
                           "(inverse frequency, the default), sqrt (its square root) or none")
@@ -107,6 +108,13 @@ def settings_from_args(args: argparse.Namespace, method: str = "none", **extra) 
     names = {f.name for f in fields(TrainSettings)}
     values = {k: v for k, v in vars(args).items() if k in names and k != "method"}
     return TrainSettings(**{**values, "method": method, **extra})
+
+
+def placement_from_args(args: argparse.Namespace):
+    """Where this process trains: ``--device`` with torchrun's rank variables (training.ddp)."""
+    from afkd.training import ddp
+
+    return ddp.placement_from_env(device=args.device)
 
 
 def print_result(best, run_dir) -> None:

@@ -8,6 +8,7 @@ import json
 
 from afkd.argtypes import positive_int
 from afkd.atomic import atomic_write_text
+from afkd.compute import add_compute_arguments
 from afkd.errors import AfkdError
 
 
@@ -24,25 +25,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--segments", type=positive_int, metavar="N", help="evaluate the first N segments only")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON, keyed by model path or method")
     parser.add_argument("--batch-size", type=positive_int, default=8, help="segments per forward pass (default 8)")
-    parser.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
+    add_compute_arguments(parser)
     parser.add_argument("--records", metavar="FILE",
                         help="classifiers: evaluate only the records named in FILE, one a line "
                              "(e.g. models/cinc2017_val_records.txt, the shipped models' validation split)")
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
+    from afkd.compute import apply_threads, resolve_device
     from afkd.outdir import check_out_file
     from afkd.training.evaluate import evaluate, format_table
 
     check_out_file(args.json, inputs=(args.data, *args.model), flag="--json")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     if _classifiers(args.model):
         return _run_classifiers(args)
     results = evaluate([*args.model, *args.method], args.data, segments=args.segments,
-                       batch_size=max(1, args.batch_size))
+                       device=resolve_device(args.device), batch_size=max(1, args.batch_size))
     print(format_table(results))
     if args.json:
         atomic_write_text(args.json, json.dumps({"data": args.data, "results": results}, indent=1) + "\n")
@@ -65,6 +64,7 @@ def _classifiers(paths: list[str]) -> bool:
 
 
 def _run_classifiers(args: argparse.Namespace) -> int:
+    from afkd.compute import resolve_device
     from afkd.training.evaluate_classify import evaluate_classifier, format_report, read_record_list
 
     if args.method:
@@ -72,7 +72,8 @@ def _run_classifiers(args: argparse.Namespace) -> int:
     records = read_record_list(args.records) if args.records else None
     results = {}
     for path in dict.fromkeys(args.model):
-        results[path] = evaluate_classifier(path, args.data, records, batch_size=max(1, args.batch_size))
+        results[path] = evaluate_classifier(path, args.data, records, device=resolve_device(args.device),
+                                            batch_size=max(1, args.batch_size))
         print(format_report(path, results[path]))
     if args.json:
         atomic_write_text(args.json, json.dumps({"data": args.data, "records": args.records, "results": results},

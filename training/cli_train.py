@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from afkd.training.cli_common import (add_model_arguments, add_training_arguments, check_run_folder,
-                                      model_config_from_args, print_result, settings_from_args)
+                                      model_config_from_args, placement_from_args, print_result, settings_from_args)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
     cfg = model_config_from_args(args, preset)
     role = preset if args.config is None else "model"
     best = fit(cfg, settings_from_args(args), args.data, args.out, val_dir=args.val, resume=args.resume,
-               role=role, task=args.task)
+               role=role, task=args.task, placement=placement_from_args(args))
     print_result(best, args.out)
     return 0

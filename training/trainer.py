@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from afkd.atomic import atomic_write_bytes
+from afkd.compute import apply_threads
 from afkd.errors import AfkdError
 from afkd.training import ddp
 from afkd.training.checkpoint import load_checkpoint, save_checkpoint
@@ -160,8 +161,7 @@ def fit(model_cfg, settings: TrainSettings, data_dir: str | os.PathLike,
 
 
 def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, role, placement, task_name) -> Path:
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
+    apply_threads(settings.threads)  # None: the cores free now (afkd.compute)
     torch.manual_seed(settings.seed)  # same initial weights on every rank
     device = placement.device
 

@@ -11,7 +11,8 @@
 # ARM boards need the toolchain file firmware/cmake/arm-none-eabi-cortex-m4.cmake; host uses
 # the system compiler. Outputs in the binary dir: <target>.elf (plain <target> on host),
 # <target>.map, and for ARM <target>.bin, <target>.hex, a flash/RAM summary printed by
-# arm-none-eabi-size after the link, and .su stack-usage files beside the objects.
+# arm-none-eabi-size after the link, and a .ci call graph with frame sizes beside each object
+# (GCC -fcallgraph-info=su), from which host_tools/stack_usage.py bounds the stack.
 
 set(AFKD_FIRMWARE_DIR "${CMAKE_CURRENT_LIST_DIR}/.." CACHE INTERNAL "afkd firmware/ folder")
 
@@ -60,11 +61,12 @@ function(afkd_add_firmware target)
         ${ARG_MODEL_INCLUDE_DIRS} ${fw}/harness ${fw}/runtime ${fw}/boards/cortex_m)
     target_compile_definitions(${target} PRIVATE ${ARG_DEFINITIONS})
     target_compile_options(${target} PRIVATE
-        ${ARG_OPTIMIZATION} -g -std=c11 -Wall -Wextra -ffunction-sections -fdata-sections -fstack-usage)
+        ${ARG_OPTIMIZATION} -g -std=c11 -Wall -Wextra -ffunction-sections -fdata-sections)
     set(map "${CMAKE_CURRENT_BINARY_DIR}/${target}.map")
     target_link_options(${target} PRIVATE -Wl,--gc-sections "-Wl,-Map=${map}")
 
     if(is_arm)
+        target_compile_options(${target} PRIVATE -fcallgraph-info=su)
         set_target_properties(${target} PROPERTIES SUFFIX ".elf")
         target_link_options(${target} PRIVATE
             "-L${fw}/boards/cortex_m" "-T${board_dir}/${ARG_BOARD}.ld" -Wl,--print-memory-usage)

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from afkd.errors import AfkdError
-from afkd.host_tools import protocol as proto
+from afkd import protocol as proto
 from afkd.host_tools.runners.client import FirmwareRunner
-from afkd.host_tools.runners.link import SocketLink
+from afkd.host_tools.runners.link import SerialLink
 
 RENODE_DIR = Path(__file__).resolve().parents[2] / "firmware" / "renode"
 REPL = RENODE_DIR / "afkd_stm32f407.repl"
@@ -100,7 +100,7 @@ def start_renode(target: str | os.PathLike, *, timeout_s: float, boot_timeout_s:
         shutil.rmtree(scratch, ignore_errors=True)
 
     try:
-        link = SocketLink(port, name="renode", connect_timeout_s=boot_timeout_s,
+        link = SerialLink(f"socket://127.0.0.1:{port}", 115200, name="renode", connect_timeout_s=boot_timeout_s,
                           alive=lambda: process.process.poll() is None)
     except BaseException:
         cleanup()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from afkd.argtypes import finite_float, nonnegative_float, nonnegative_int, positive_float, positive_int
@@ -82,7 +83,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     info = sub.add_parser("info", help="counts, durations, labels, amplitude and f0 histograms of a dataset",
                           description="Summarize a dataset directory and write a PNG of histograms.")
     info.add_argument("dir", help="dataset directory")
-    info.add_argument("--png", default=None, help="where to write the histograms (default DIR/info.png)")
+    info.add_argument("--png", default=None,
+                      help="where to write the histograms (default DIR/info.png; with --json, only when given)")
+    info.add_argument("--json", action="store_true",
+                      help="print the figures as one JSON object (per-segment lists included) instead of lines")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -160,6 +164,11 @@ def _info(args) -> int:
     check_out_file(args.png, flag="--png")
     ds = Dataset(args.dir)
     stats = dataset_stats(ds)
+    if args.json:  # stdout holds the JSON alone, for scripts
+        if args.png:
+            write_histograms(stats, args.png, title=str(args.dir))
+        print(json.dumps({"dir": str(args.dir), **stats}, indent=1))
+        return 0
     for line in summary_lines(stats):
         print(line)
     png = write_histograms(stats, args.png or Path(args.dir) / "info.png", title=str(args.dir))

@@ -1,5 +1,8 @@
 """The afkd UART test protocol, host side (the firmware side is firmware/runtime/afkd_protocol.c).
 
+In afkd/ because two stages use it: the exporter writes a Renode test that speaks it, and the
+host tools' runners talk to the firmware with it.
+
 Frame, multi-byte fields little-endian (docs/protocol.md)::
 
     A5 5A | type u8 | seq u8 | length u16 | payload[length] | crc16 u16
@@ -11,6 +14,7 @@ Every broken frame raises :class:`afkd.errors.AfkdError` naming the problem.
 
 from __future__ import annotations
 
+import binascii
 import struct
 from dataclasses import dataclass
 
@@ -51,12 +55,9 @@ COUNTER_NAMES = {COUNTER_NONE: "none", COUNTER_DWT_CYCLES: "dwt_cycles",
 
 
 def crc16(data: bytes, crc: int = 0xFFFF) -> int:
-    """CRC-16/CCITT-FALSE of ``data``, continuing from ``crc``."""
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
+    """CRC-16/CCITT-FALSE of ``data``, continuing from ``crc``: the standard library's
+    ``binascii.crc_hqx`` is this CRC (poly 0x1021, MSB first) from the start value given."""
+    return binascii.crc_hqx(data, crc)
 
 
 @dataclass(frozen=True)
