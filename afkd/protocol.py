@@ -25,18 +25,23 @@ from afkd.errors import AfkdError
 SYNC = b"\xa5\x5a"
 HEADER_BYTES = 6  # sync (2), type, seq, length (2)
 CRC_BYTES = 2
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 MAX_HOPS_PER_FRAME = 16
 # Longest answer a firmware sends: 16 hops of (aa, va) int16 at a hop of up to 256, + counts.
 MAX_ANSWER_PAYLOAD = MAX_HOPS_PER_FRAME * (2 * 2 * 256 + 4)
 
-HELLO, RESET, SAMPLES, EXIT, CALIBRATE, FLUSH = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06
-INFO, RESET_DONE, OUTPUT, BYE, CALIBRATION, ERROR = 0x81, 0x82, 0x83, 0x84, 0x85, 0xEE
+HELLO, RESET, SAMPLES, EXIT, CALIBRATE, FLUSH, RESULT = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07
+INFO, RESET_DONE, OUTPUT, BYE, CALIBRATION, RESULT_ANSWER, ERROR = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0xEE
 MESSAGE_NAMES = {
     HELLO: "HELLO", RESET: "RESET", SAMPLES: "SAMPLES", EXIT: "EXIT", CALIBRATE: "CALIBRATE", FLUSH: "FLUSH",
-    INFO: "INFO", RESET_DONE: "RESET_DONE", OUTPUT: "OUTPUT", BYE: "BYE",
-    CALIBRATION: "CALIBRATION", ERROR: "ERROR",
+    RESULT: "RESULT", INFO: "INFO", RESET_DONE: "RESET_DONE", OUTPUT: "OUTPUT", BYE: "BYE",
+    CALIBRATION: "CALIBRATION", RESULT_ANSWER: "RESULT_ANSWER", ERROR: "ERROR",
 }
+
+# What a model's step answers (INFO): aa and va hops, a detector's frame logits, or the logits of
+# a one-window classifier (whose hop is one whole window).
+KIND_SEPARATOR, KIND_DETECTOR, KIND_WINDOW, KIND_MONITOR = 0, 1, 2, 3
+KIND_NAMES = {KIND_SEPARATOR: "separator", KIND_DETECTOR: "detector", KIND_WINDOW: "window", KIND_MONITOR: "monitor"}
 
 ERR_BAD_CRC, ERR_BAD_LENGTH, ERR_UNKNOWN_TYPE, ERR_BAD_SAMPLE_COUNT, ERR_BAD_PAYLOAD = 1, 2, 3, 4, 5
 ERROR_NAMES = {
@@ -114,10 +119,20 @@ class FirmwareInfo:
     model_name: str
     model_hash: str
     target: str              # the board: stm32f4, stm32f746, ..., mps2_an386, host
+    model_kind: str = "separator"  # separator | detector | window
+    output_values: int = 0   # values a step answers (0: 2 * hop, the separator's aa and va)
 
     @property
     def dtype(self) -> np.dtype:
         return np.dtype("<i1") if self.sample_bytes == 1 else np.dtype("<i2")
+
+    @property
+    def values_per_hop(self) -> int:
+        return self.output_values or 2 * self.hop
+
+    @property
+    def classifier(self) -> bool:
+        return self.model_kind != "separator"
 
 
 _INFO_FIXED = struct.Struct("<BBHIIBBHBI")
@@ -137,10 +152,16 @@ def parse_info(payload: bytes) -> FirmwareInfo:
         offset += 1 + size
     if version != PROTOCOL_VERSION:
         raise AfkdError(f"INFO: firmware speaks protocol {version}, this host {PROTOCOL_VERSION}")
+    if len(payload) < offset + 3:
+        raise AfkdError("INFO: truncated before the model kind")
+    model_kind, output_values = struct.unpack_from("<BH", payload, offset)
     if sample_bytes not in (1, 2) or hop == 0:
         raise AfkdError(f"INFO: sample bytes {sample_bytes} / hop {hop} make no sense")
+    if model_kind not in KIND_NAMES or output_values == 0:
+        raise AfkdError(f"INFO: model kind {model_kind} / {output_values} output values make no sense")
     return FirmwareInfo(version, sample_bytes, hop, macs, clock, COUNTER_NAMES.get(kind, f"unknown({kind})"),
-                        None if shift == 0xFF else shift, max_payload, max_hops, overhead, *strings)
+                        None if shift == 0xFF else shift, max_payload, max_hops, overhead, *strings,
+                        KIND_NAMES[model_kind], output_values)
 
 
 def encode_samples(seq: int, samples: np.ndarray, info: FirmwareInfo) -> bytes:
@@ -160,17 +181,42 @@ def _as_wire(samples: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return samples.astype(dtype)
 
 
-def parse_output(payload: bytes, info: FirmwareInfo) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """OUTPUT payload -> (aa, va) each (hops*hop,) of the sample dtype, counts (hops,) uint32."""
-    hop_bytes = info.hop * info.sample_bytes
-    record = 2 * hop_bytes + 4
+def parse_output_values(payload: bytes, info: FirmwareInfo) -> tuple[np.ndarray, np.ndarray]:
+    """OUTPUT payload -> (values (hops, values per hop) of the sample dtype, counts (hops,) uint32)."""
+    values = info.values_per_hop
+    record = values * info.sample_bytes + 4
     if len(payload) % record:
         raise AfkdError(f"OUTPUT: {len(payload)} bytes is not a whole number of {record}-byte hop records")
     hops = len(payload) // record
-    layout = np.dtype([("aa", info.dtype, (info.hop,)), ("va", info.dtype, (info.hop,)), ("count", "<u4")])
+    layout = np.dtype([("values", info.dtype, (values,)), ("count", "<u4")])
     records = np.frombuffer(payload, dtype=layout, count=hops)
-    return (records["aa"].reshape(-1).copy(), records["va"].reshape(-1).copy(),
-            records["count"].astype(np.uint32))
+    return records["values"].reshape(hops, values).copy(), records["count"].astype(np.uint32)
+
+
+def parse_output(payload: bytes, info: FirmwareInfo) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A separator's OUTPUT payload -> (aa, va) each (hops*hop,) of the sample dtype, counts (hops,) uint32."""
+    if info.classifier:
+        raise AfkdError(f"OUTPUT: a {info.model_kind} answers logits, not aa and va (parse_output_values)")
+    values, counts = parse_output_values(payload, info)
+    return values[:, :info.hop].reshape(-1).copy(), values[:, info.hop:].reshape(-1).copy(), counts
+
+
+@dataclass(frozen=True)
+class DetectorResult:
+    """RESULT_ANSWER: a detector's running answer (<prefix>_result)."""
+
+    frames: int
+    decision: int
+    sums: np.ndarray  # int32 (classes,): running sums of the logit codes
+
+
+def parse_result(payload: bytes) -> DetectorResult:
+    if len(payload) < 6:
+        raise AfkdError(f"RESULT_ANSWER: payload of {len(payload)} bytes, need at least 6")
+    frames, decision, classes = struct.unpack_from("<IBB", payload)
+    if len(payload) != 6 + 4 * classes or decision >= max(classes, 1):
+        raise AfkdError(f"RESULT_ANSWER: {len(payload)} bytes for {classes} classes, decision {decision}")
+    return DetectorResult(frames, decision, np.frombuffer(payload, "<i4", classes, 6).astype(np.int32))
 
 
 def parse_error(payload: bytes) -> tuple[int, int, int]:

@@ -88,3 +88,10 @@ def c_array_body(values, ctype: str, per_line: int = 16, indent: str = "    ") -
         items = [c_int(v, ctype) for v in flat]
     lines = [indent + ", ".join(items[i : i + per_line]) + "," for i in range(0, len(items), per_line)]
     return "\n".join(lines)
+
+
+def c_string(text: str) -> str:
+    """A C string literal of printable ASCII (class names); anything else is refused."""
+    if not all(32 <= ord(ch) < 127 for ch in text):
+        raise AfkdError(f"string {text!r}: only printable ASCII goes into generated C")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

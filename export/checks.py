@@ -25,6 +25,8 @@ from afkd.errors import AfkdError  # noqa: E402
 SUPPORTED_OPS = frozenset({
     "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV", "PAD", "PRELU", "LEAKY_RELU", "LOGISTIC",
     "ADD", "MUL", "RELU", "RESHAPE", "STRIDED_SLICE", "SLICE",
+    # the one-window classifier's (export.window_plan)
+    "MEAN", "SUB", "MAX_POOL_2D", "FULLY_CONNECTED",
 })
 EDGE_OPS = frozenset({"QUANTIZE", "DEQUANTIZE"})
 SC_BAND_HZ = (3.0, 12.0)
@@ -193,17 +195,34 @@ def compare_stream_reference_and_tflm(model_bytes: bytes, inputs: list[np.ndarra
     """
     from afkd.export.plan import plan_from_tflite
     from afkd.export.stream_ref import StreamingReference
+    from afkd.export.window_plan import is_window_graph
 
+    if is_window_graph(model_bytes):
+        return _compare_window_reference_and_tflm(model_bytes, inputs)
     plan = plan_from_tflite(model_bytes)
     order = [d["index"] for d in interpreter(model_bytes, True).get_output_details()]
     reference = StreamingReference(plan)
     worst = 0
     for x in inputs[:windows]:
         q = np.asarray(x).reshape(-1)
-        tflm = run_tflm(model_bytes, [q.reshape(1, 1, -1, 1)])[0]
+        tflm = run_tflm(model_bytes, [q.reshape(1, 1, -1, 1)], len(order))[0]
         stream = reference.run(q)
         for key, tensor in plan.output_tensors.items():
             expected = np.asarray(tflm[order.index(tensor)]).reshape(-1).astype(np.int64)
             worst = max(worst, int(np.abs(stream[key].astype(np.int64) - expected).max()))
     return {"firmware_reference": "TFLM", "stream_reference_vs_tflm_bit_exact": worst == 0,
             "stream_reference_vs_tflm_max_lsb_diff": worst, "stream_reference_checked_windows": min(windows, len(inputs))}
+
+
+def _compare_window_reference_and_tflm(model_bytes: bytes, inputs: list[np.ndarray]) -> dict:
+    """The one-window firmware's NumPy twin (export.window_ref) against TFLM on every input."""
+    from afkd.export.window_plan import window_plan_from_tflite
+    from afkd.export.window_ref import WindowReference
+
+    reference = WindowReference(window_plan_from_tflite(model_bytes))
+    worst = 0
+    for x, micro in zip(inputs, run_tflm(model_bytes, list(inputs), 1)):
+        got = reference.run(np.asarray(x).reshape(-1)).astype(np.int64)
+        worst = max(worst, int(np.abs(got - np.asarray(micro[0]).reshape(-1)).max()))
+    return {"firmware_reference": "TFLM", "stream_reference_vs_tflm_bit_exact": worst == 0,
+            "stream_reference_vs_tflm_max_lsb_diff": worst, "stream_reference_checked_windows": len(inputs)}

@@ -18,7 +18,7 @@ import numpy as np
 from afkd import __version__
 from afkd.errors import AfkdError
 from afkd.export import intops_pack
-from afkd.export.c_literals import c_array_body, c_float, c_identifier, c_int, c_prefix
+from afkd.export.c_literals import c_array_body, c_float, c_identifier, c_int, c_prefix, c_string
 from afkd.export.codegen_steps import fused_depthwise_leaky, ring_pointer_declarations, step_calls
 from afkd.export.kernel_params import LayerParams, layer_params
 from afkd.export.plan import Layer, StreamingPlan
@@ -201,10 +201,11 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
     layer, a, s = p.layer, p.arrays, p.scalars
     sfx, wide = ctx.sfx, p.wide
     act = _CTYPE[p.dtype]
+    written = plan.buffers.get(layer.output) or next((b for b in plan.outputs.values() if b.name == layer.output), None)
     entry = {"kind": layer.kind, "name": layer.name, "ins": [expr[i] for i in layer.inputs],
              "out": expr[layer.output], "channels": plan.buffers.get(layer.inputs[0], plan.input).channels,
-             # values the layer writes per step: a frame, or a hop of samples for a decoder
-             "out_count": plan.buffers[layer.output].channels if layer.output in plan.buffers else plan.hop}
+             # values the layer writes per step: a frame (a detector's logits too), or a decoder's hop
+             "out_count": written.channels if written is not None and layer.kind != "decoder" else plan.hop}
     bias_t = "int64_t" if wide else "int32_t"
     if layer.kind in ("encoder", "pointwise"):
         rows, cols = layer.weights.shape
@@ -319,10 +320,12 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
 WEIGHT_STORAGE = ("int16", "int8")
 
 
-def _state_layout_bytes(window: int, rings: list[dict], tails: list[dict], slots: list[int]) -> int:
+def _state_layout_bytes(window: int, rings: list[dict], tails: list[dict], slots: list[int],
+                        classes: int = 0) -> int:
     """sizeof(<prefix>_state) as a C compiler lays it out (model.h.j2): the window, each ring
     and each slot word-aligned, a uint16_t position after each ring, each tail at its
-    accumulator's alignment (its element size), the whole padded to its largest alignment."""
+    accumulator's alignment (its element size), a detector's int32 logit sums and uint32 frame
+    count, the whole padded to its largest alignment."""
     def align(offset: int, to: int) -> int:
         return -(-offset // to) * to
 
@@ -334,11 +337,15 @@ def _state_layout_bytes(window: int, rings: list[dict], tails: list[dict], slots
         size = align(size, to) + tail["bytes"]
     for slot in slots:
         size = align(size, 4) + slot
+    if classes:
+        size = align(size, 4) + 4 * classes + 4
     return align(size, max([4, *tail_aligns]))
 
 
 def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, source_sha256: str,
-                  weight_storage: str = "int16") -> dict[str, Any]:
+                  weight_storage: str = "int16", class_names: list[str] | None = None) -> dict[str, Any]:
+    """The template context of a streaming plan: an f-wave separator (decoded hops) or a rhythm
+    detector (frame logits; ``class_names`` label them, default class0, class1, ...)."""
     if weight_storage not in WEIGHT_STORAGE:
         raise AfkdError(f"weight storage {weight_storage!r}: choose one of {', '.join(WEIGHT_STORAGE)}")
     prefix = c_prefix(prefix)
@@ -373,7 +380,13 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
              for e, p in zip(layers, params) if e["kind"] == "decoder"]
     slots = [{"name": f"slot{i}", "channels": width, "ctype": sample_t} for i in range(n_slots)]
     scratch_bytes = n_slots * width * nbytes
-    state_bytes = _state_layout_bytes(plan.window * nbytes, rings, tails, [width * nbytes] * n_slots)
+    detector = plan.output_kind == "frames"
+    classes = plan.outputs["logits"].channels if detector else 0
+    if detector:
+        class_names = list(class_names) if class_names is not None else [f"class{i}" for i in range(classes)]
+        if len(class_names) != classes:
+            raise AfkdError(f"{len(class_names)} class names for a model of {classes} logits")
+    state_bytes = _state_layout_bytes(plan.window * nbytes, rings, tails, [width * nbytes] * n_slots, classes)
     info = np.iinfo(dtype)
 
     def io(buf) -> dict[str, Any]:
@@ -388,7 +401,11 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
         "arrays": ctx.arrays, "params": ctx.params, "layers": layers, "calls": calls, "rings": rings, "tails": tails,
         "slots": slots, "scratch_bytes": scratch_bytes, "state_bytes": state_bytes,
         "decoders": [e for e in layers if e["kind"] == "decoder"],
-        "flush_channels": max(e["channels"] for e in layers if e["kind"] == "decoder"),
+        "flush_channels": max((e["channels"] for e in layers if e["kind"] == "decoder"), default=0),
+        # "decoded": the f-wave separator (aa, va hops); "frames": a rhythm detector (logits)
+        "output_kind": plan.output_kind, "classes": classes,
+        "class_names": [c_string(c) for c in class_names] if detector else [],
+        "output_values": classes if detector else 2 * plan.hop,
         "weight_bytes": sum(int(p.arrays["weights"].size) for p in params if "weights" in p.arrays),
         "weight_storage": weight_storage,
         # every 16x8 conv on the int16-weight, SMMULR path: the kernels may drop the others

@@ -68,36 +68,54 @@ def build_project(project: Path, board: str) -> Path:
     return firmware
 
 
-def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, source_name: str,
-                  optimization: str = "-O2", weight_storage: str = "int16", board: str | None = None,
-                  clock_hz: int | None = None, uart: str | None = None,
-                  project_name: str = "firmware", adc: dict | None = None) -> dict[str, Any]:
-    """Render the model and the project files into ``out`` (an empty directory).
+def default_weight_storage(tflite: bytes, source_name: str = "model") -> str:
+    """int16-stored weights for the f-wave models (fastest); int8 for the classifiers, whose
+    flash budget is the target (the compact detector: 64 KB) and whose MAC rate is low."""
+    from afkd.export.window_plan import is_window_graph
 
-    board/clock_hz/uart: ``--board``, ``--clock-hz``, ``--uart`` (None: the target's defaults);
-    project_name: the folder's final name (the CI workflow looks for the project there);
-    adc: {"rate", "gain_mv", "offset"} to generate the front end ``<prefix>_preprocess.[ch]``
-    (export/preprocess_fixed.py), None for none."""
-    chosen: Board = board_for(target, board)
-    clock, uart = (0, "stdio") if chosen.name == "host" else (clock_for(chosen, clock_hz), uart_for(chosen, uart))
-    board = chosen.name
+    if is_window_graph(tflite, source_name):
+        return "int8"
+    return "int8" if plan_from_tflite(tflite, source_name).output_kind == "frames" else "int16"
+
+
+def plan_and_render(tflite: bytes, prefix: str, fs: int, source_name: str, weight_storage: str,
+                    class_names: list[str] | None = None) -> tuple[Any, dict[str, Any], dict[str, str]]:
+    """(plan, template context, file name -> C source) of a streaming or one-window model."""
+    from afkd.export.window_plan import is_window_graph, window_plan_from_tflite
+
+    digest = hashlib.sha256(tflite).hexdigest()
+    if is_window_graph(tflite, source_name):
+        from afkd.export.codegen_window import build_window_context, render_window_model
+
+        plan = window_plan_from_tflite(tflite, source_name)
+        if plan.mode not in ("int8", "int16x8"):
+            raise AfkdError(f"{source_name}: a {plan.mode} model; the firmware runs int8 or int16x8 models")
+        context = build_window_context(plan, prefix, fs, source_name, digest, weight_storage, class_names)
+        return plan, context, render_window_model(context)
     plan = plan_from_tflite(tflite, source_name)
     if plan.mode not in ("int8", "int16x8"):
         raise AfkdError(f"{source_name}: a {plan.mode} model; the firmware runs int8 or int16x8 models")
-    context = build_context(plan, prefix, fs, source_name, hashlib.sha256(tflite).hexdigest(), weight_storage)
-    (out / "model").mkdir(parents=True)
-    generated = render_model(context)
+    context = build_context(plan, prefix, fs, source_name, digest, weight_storage,
+                            class_names if plan.output_kind == "frames" else None)
+    return plan, context, render_model(context)
+
+
+def write_build_files(out: Path, generated: dict[str, str], target: str, prefix: str, mode: str, source_name: str,
+                      optimization: str, weights16_only: bool, definitions: list[str],
+                      chosen: Board | None = None, clock: int = 0, uart: str = "stdio",
+                      front_end_sources: tuple[str, ...] = ()) -> None:
+    """The generated C in out/model, the runtime files it calls, the harness, boards, CMake files,
+    the project's CMakeLists.txt and the model as a library for a user's own firmware
+    (model/afkd_model.cmake); shared by one-model projects and the monitor.
+
+    chosen/clock/uart: the board and its settings (None: the target's default board at its
+    default clock and UART); front_end_sources: generated C that only the user's firmware calls."""
+    if chosen is None:
+        chosen = board_for(target, None)
+        clock, uart = (0, "stdio") if chosen.name == "host" else (clock_for(chosen, None), uart_for(chosen, None))
+    (out / "model").mkdir(parents=True, exist_ok=True)
     for name, text in generated.items():
         (out / "model" / name).write_text(text)
-    front_end = None
-    if adc is not None:
-        from afkd.export import preprocess_fixed
-
-        front_end = preprocess_fixed.FrontEnd(int(adc.get("rate") or fs), fs, float(adc["gain_mv"]),
-                                              int(adc.get("offset") or 0), plan.input.scale, plan.input.zero_point,
-                                              1 if plan.mode == "int8" else 2)
-        for name, text in preprocess_fixed.render(front_end, prefix, source_name).items():
-            (out / "model" / name).write_text(text)
     for part in _COPIED:
         shutil.copytree(firmware_dir() / part, out / "afkd" / part,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -110,29 +128,68 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
     kernels = [name for name in runtime if name.endswith(".c") and name not in HARNESS_RUNTIME]
     sources = ([f"model/{name}" for name in generated if name.endswith(".c")]
                + [f"afkd/runtime/{k}" for k in kernels])
-    if front_end is not None:  # built (and warning-checked) with the firmware; the harness does not call it
-        sources.insert(1, f"model/{prefix}_preprocess.c")
+    # built (and warning-checked) with the firmware; the harness does not call them
+    sources[1:1] = list(front_end_sources)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     cmake = env.get_template("CMakeLists.txt.j2").render(
         version=__version__, template_source=TEMPLATE_SOURCE, template="CMakeLists.txt.j2",
-        prefix=prefix, mode=plan.mode, source_name=source_name, target=target, board=board,
+        prefix=prefix, mode=mode, source_name=source_name, target=target, board=chosen.name,
         toolchain=chosen.toolchain, clock_hz=clock, uart=uart,
-        sources=sources, optimization=optimization, weights16_only=context["weights16_only"])
+        sources=sources, optimization=optimization, weights16_only=weights16_only, definitions=definitions)
     (out / "CMakeLists.txt").write_text(cmake)
     # The model alone, for a user's own firmware (docs/integration.md): the glue and the
     # harness stay out, the front end goes in.
     library = [src for src in sources if src != "model/afkd_model_glue.c"]
     (out / "model" / "afkd_model.cmake").write_text(env.get_template("model.cmake.j2").render(
         version=__version__, template_source=TEMPLATE_SOURCE, template="model.cmake.j2", prefix=prefix, sources=library,
-        definitions=["AFKD_S16_WEIGHTS16_ONLY=1"] if context["weights16_only"] else []))
-    if chosen.renode:
+        definitions=definitions))
+
+
+def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, source_name: str,
+                  optimization: str = "-O2", weight_storage: str | None = None, board: str | None = None,
+                  clock_hz: int | None = None, uart: str | None = None,
+                  project_name: str = "firmware", adc: dict | None = None,
+                  class_names: list[str] | None = None) -> dict[str, Any]:
+    """Render the model and the project files into ``out`` (an empty directory).
+
+    weight_storage: None picks the model kind's default (:func:`default_weight_storage`);
+    board/clock_hz/uart: ``--board``, ``--clock-hz``, ``--uart`` (None: the target's defaults);
+    project_name: the folder's final name (the CI workflow looks for the project there);
+    adc: {"rate", "gain_mv", "offset"} to generate the front end ``<prefix>_preprocess.[ch]``
+    (export/preprocess_fixed.py), None for none."""
+    chosen: Board = board_for(target, board)
+    clock, uart = (0, "stdio") if chosen.name == "host" else (clock_for(chosen, clock_hz), uart_for(chosen, uart))
+    board = chosen.name
+    weight_storage = weight_storage or default_weight_storage(tflite, source_name)
+    plan, context, files = plan_and_render(tflite, prefix, fs, source_name, weight_storage, class_names)
+    definitions = ["AFKD_S16_WEIGHTS16_ONLY=1"] if context["weights16_only"] else []
+    if context["output_kind"] == "window":  # the receive buffer holds one whole window
+        definitions.append(f"AFKD_PROTO_MAX_PAYLOAD={context['max_payload']}u")
+    front_end = None
+    if adc is not None:
+        from afkd.export import preprocess_fixed
+
+        front_end = preprocess_fixed.FrontEnd(int(adc.get("rate") or fs), fs, float(adc["gain_mv"]),
+                                              int(adc.get("offset") or 0), plan.input.scale, plan.input.zero_point,
+                                              1 if plan.mode == "int8" else 2)
+        files = {**files, **preprocess_fixed.render(front_end, prefix, source_name)}
+    write_build_files(out, files, target, prefix, plan.mode, source_name, optimization, context["weights16_only"],
+                      definitions, chosen, clock, uart,
+                      () if front_end is None else (f"model/{prefix}_preprocess.c",))
+    if chosen.renode and context["output_kind"] == "decoded":  # the Robot test checks aa and va
         write_renode_dir(out, plan, fs, board, uart, chosen.toolchain, project_name)
     preprocess = None if front_end is None else {
         "adc_rate": front_end.fs_in, "gain_mv": front_end.gain_mv, "offset_counts": front_end.offset_counts,
         "resampler": [front_end.up, front_end.down], "taps_per_output": front_end.taps_per_phase,
         "delay_samples": front_end.delay_samples, "files": [f"model/{prefix}_preprocess.h", f"model/{prefix}_preprocess.c"]}
     return {"board": board, "clock_hz": clock, "uart": uart, "plan": plan, "context": context, "preprocess": preprocess}
+
+
+def _summary(plan) -> dict[str, Any]:
+    from afkd.export.window_plan import WindowPlan, window_plan_summary
+
+    return window_plan_summary(plan) if isinstance(plan, WindowPlan) else plan_summary(plan)
 
 
 def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> dict[str, Any] | None:
@@ -150,7 +207,7 @@ def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> di
 
 def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, fs: int,
                     build: bool = True, reference_manifest: dict | None = None,
-                    weight_storage: str = "int16", board: str | None = None, clock_hz: int | None = None,
+                    weight_storage: str | None = None, board: str | None = None, clock_hz: int | None = None,
                     uart: str | None = None, adc: dict | None = None) -> dict[str, Any]:
     """Generate (and build) the project for ``target`` from an int8/int16x8 .tflite into ``out_dir``."""
     from afkd.atomic import atomic_dir
@@ -169,12 +226,13 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
         result.update({
             "target": target, "board": made["board"], "clock_hz": made["clock_hz"], "uart": made["uart"],
             "prefix": prefix, "mode": ctx["mode"], "fs": fs,
+            "output_kind": ctx["output_kind"], "classes": ctx.get("classes", 0),
             "hop": ctx["hop"], "latency_hops": ctx["latency_hops"], "macs_per_hop": ctx["macs_per_hop"],
             "state_bytes": ctx["state_bytes"], "scratch_bytes": ctx["scratch_bytes"], "weight_bytes": ctx["weight_bytes"],
             "weight_storage": ctx["weight_storage"], "preprocess": made["preprocess"],
             "tflite": tflite_path.name, "tflite_sha256": ctx["source_sha256"],
             "firmware": None if firmware is None else str(firmware.relative_to(project.resolve())),
-            "plan": plan_summary(made["plan"]),
+            "plan": _summary(made["plan"]),
             "footprint": _footprint(project, made["board"], prefix, ctx["scratch_bytes"]) if firmware else None,
         })
         from afkd.export.manifest import write_manifest
@@ -185,6 +243,7 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
     # back if the build fails.
     with atomic_dir(out_dir, finish=build_in_place) as tmp:
         made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, weight_storage=weight_storage,
-                             board=board, clock_hz=clock_hz, uart=uart, project_name=Path(out_dir).name, adc=adc)
+                             board=board, clock_hz=clock_hz, uart=uart, project_name=Path(out_dir).name, adc=adc,
+                             class_names=(reference_manifest or {}).get("classes"))
         shutil.copy(tflite_path, tmp / tflite_path.name)
     return result

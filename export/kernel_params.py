@@ -33,6 +33,7 @@ class LayerParams:
     add: intops.AddParams | None = None
     mul: intops.MulParams | None = None
     leaky_relu: LeakyReluParams | None = None
+    mean: object | None = None  # intops_window.MeanParams (the one-window plans' MEAN)
 
     @property
     def wide(self) -> bool:

@@ -10,6 +10,10 @@ process one frame (one hop of S samples) at a time::
     TRANSPOSE_CONV -> STRIDED_SLICE(crop)    decoder: overlap-add, a tail of L-S partial sums
     PAD(left D) -> STRIDED_SLICE(first T')   delay: a ring of D frames (the model's lookahead)
 
+Two kinds of graph output: decoded hops (the f-wave separator: each output is a cropped
+TRANSPOSE_CONV, one hop of samples per step, one hop late) or frames (the rhythm detector:
+the output is a frame tensor itself, its 1x1 head's logits, one frame per step, no latency).
+
 Causal zero padding in the graph and zero-initialised history in the stream are the same
 thing (the pad value is the tensor's zero point, i.e. real 0.0), which is why the stream
 reproduces the one-shot graph bit for bit. Anything that does not fit this shape (a pad on
@@ -85,10 +89,11 @@ class StreamingPlan:
     window: int  # L samples the encoder reads
     latency_hops: int  # output hop emitted per step lags the input by this many hops
     input: Buffer
-    outputs: dict[str, Buffer]  # "aa", "va" -> hop buffers
-    output_tensors: dict[str, int]  # "aa", "va" -> the TFLite graph's output tensor index
-    buffers: dict[str, Buffer] = field(default_factory=dict)  # frame buffers by name
+    outputs: dict[str, Buffer]  # "aa", "va" -> hop buffers; "logits" -> the frame output
+    output_tensors: dict[str, int]  # output key -> the TFLite graph's output tensor index
+    buffers: dict[str, Buffer] = field(default_factory=dict)  # frame buffers by name (not outputs)
     layers: list[Layer] = field(default_factory=list)
+    output_kind: str = "decoded"  # "decoded": hops of samples; "frames": one frame of values per step
 
     @property
     def macs_per_hop(self) -> int:
@@ -176,6 +181,20 @@ def _time_pad(w: _Walker, op: Operator) -> tuple[int, int]:
     return int(pads[2, 0]), int(pads[2, 1])
 
 
+def _name_output(layers, buffer, name: str, used: set[str]) -> None:
+    """Call the output buffer and the layer that writes it ``name`` (a graph output's tensor is
+    named after the converter's call, e.g. StatefulPartitionedCall), unless a layer has it."""
+    if buffer.name == name or name in used:
+        return
+    old = buffer.name
+    for layer in layers:
+        if layer.output == old:
+            layer.output = layer.name = name
+        layer.inputs = [name if n == old else n for n in layer.inputs]
+    buffer.name = name
+    used.add(name)
+
+
 def build_plan(graph: Graph, source: str = "model") -> StreamingPlan:
     """Walk ``graph`` (one-shot, NHWC with H=1) and return its streaming plan."""
     bad = sorted({op.opcode for op in graph.operators} - SUPPORTED_OPS)
@@ -200,24 +219,37 @@ def build_plan(graph: Graph, source: str = "model") -> StreamingPlan:
     if hop is None:
         raise AfkdError(f"{source}: no encoder (strided CONV_2D on the input) found")
     outputs, output_tensors = {}, {}
+    kinds = {w.domain.get(w.root(t)) for t in graph.outputs}
+    if kinds not in ({"output"}, {"frames"}):
+        raise AfkdError(f"{source}: outputs must all be cropped decoder outputs or all frame tensors "
+                        f"(found {sorted(str(k) for k in kinds)})")
+    output_kind = "frames" if kinds == {"frames"} else "decoded"
     for i, t in enumerate(graph.outputs):
         root = w.root(t)
-        if w.domain.get(root) != "output":
-            raise AfkdError(f"{source}: output {graph.tensors[t].name} is not a cropped decoder output")
         buf = w.buffer(root)
-        buf.channels = hop
-        # TFLite does not keep Keras' output order; the decoder's layer name says which path it is.
-        key = next((p for p in ("aa", "va") if buf.name.startswith(p + "_")), f"output{i}")
+        if output_kind == "frames":
+            if not any(layer.output == buf.name for layer in w.layers):
+                raise AfkdError(f"{source}: output {graph.tensors[t].name} is no layer's frame")
+            key = "logits" if len(graph.outputs) == 1 else f"output{i}"
+            _name_output(w.layers, buf, key, w.names)
+        else:
+            buf.channels = hop
+            # TFLite does not keep Keras' output order; the decoder's layer name says which path it is.
+            key = next((p for p in ("aa", "va") if buf.name.startswith(p + "_")), f"output{i}")
         outputs[key] = buf
         output_tensors[key] = t
     outputs = dict(sorted(outputs.items()))
     in_buf = w.buffer(input_tensor)
     in_buf.channels = hop
     mode = {"int8": "int8", "int16": "int16x8", "float32": "float32"}[in_buf.dtype]
-    frame_buffers = {b.name: b for t, b in w.buffers.items() if w.domain.get(t) == "frames"}
-    # Output hop t is final once the decoder has added frame t + (L-S)/S.
-    latency_hops = (window - hop) // hop
-    return StreamingPlan(mode, hop, window, latency_hops, in_buf, outputs, output_tensors, frame_buffers, w.layers)
+    output_names = {b.name for b in outputs.values()}
+    frame_buffers = {b.name: b for t, b in w.buffers.items()
+                     if w.domain.get(t) == "frames" and b.name not in output_names}
+    # Output hop t is final once the decoder has added frame t + (L-S)/S; a frame output is
+    # final in the step that completes its frame.
+    latency_hops = (window - hop) // hop if output_kind == "decoded" else 0
+    return StreamingPlan(mode, hop, window, latency_hops, in_buf, outputs, output_tensors, frame_buffers, w.layers,
+                         output_kind)
 
 
 def plan_from_tflite(model: bytes, source: str = "model") -> StreamingPlan:
@@ -411,6 +443,8 @@ def plan_summary(plan: StreamingPlan) -> dict[str, Any]:
     """A JSON-able digest for export.json and reports (no weights)."""
     return {
         "mode": plan.mode,
+        "output_kind": plan.output_kind,
+        "outputs": {key: buf.channels for key, buf in plan.outputs.items()},
         "hop": plan.hop,
         "window": plan.window,
         "latency_hops": plan.latency_hops,

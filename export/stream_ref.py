@@ -21,7 +21,12 @@ from afkd.export.plan import StreamingPlan
 
 
 class StreamingReference:
-    """``step(hop) -> {"aa": hop, "va": hop}`` of output hop t - latency; ``flush()`` the last."""
+    """``step(hop) -> {"aa": hop, "va": hop}`` of output hop t - latency; ``flush()`` the last.
+
+    A plan with frame outputs (a rhythm detector) returns ``{"logits": frame}`` per step and
+    keeps what its firmware keeps: the int32 running sum of each output's codes, so
+    :meth:`result` gives the class scores and the decision after any step.
+    """
 
     def __init__(self, plan: StreamingPlan):
         self.plan = plan
@@ -41,6 +46,8 @@ class StreamingReference:
                 self.rings[layer.name] = deque([zero] * layer.history_frames, maxlen=layer.history_frames)
             elif layer.kind == "decoder":
                 self.tails[layer.name] = np.zeros(layer.kernel, dtype=np.int64)
+        self.sums = {key: np.zeros(buf.channels, dtype=np.int64) for key, buf in plan.outputs.items()}
+        self.frames = 0
 
     def step(self, hop: np.ndarray, dump: dict | None = None) -> dict[str, np.ndarray]:
         plan = self.plan
@@ -53,9 +60,26 @@ class StreamingReference:
             values[p.layer.output] = self._run(p, values, flush=False)
             if dump is not None:
                 dump.setdefault(p.layer.name, []).append(values[p.layer.output])
-        return {key: values[buf.name] for key, buf in plan.outputs.items()}
+        out = {key: values[buf.name] for key, buf in plan.outputs.items()}
+        if plan.output_kind == "frames":
+            for key, frame in out.items():
+                self.sums[key] += np.asarray(frame, dtype=np.int64)
+            self.frames += 1
+        return out
+
+    def result(self, key: str = "logits") -> dict:
+        """Frame outputs: the running sum of the codes (int32 in the firmware), frames so far and
+        the decision (argmax, first class on ties): what ``<prefix>_result`` reports."""
+        if self.plan.output_kind != "frames":
+            raise AfkdError("stream: result() is for frame outputs (a rhythm detector)")
+        sums = self.sums[key]
+        if np.any(np.abs(sums) >= 2**31):
+            raise AfkdError("stream: the running logit sum left int32")
+        return {"sums": sums.copy(), "frames": self.frames, "decision": int(np.argmax(sums))}
 
     def flush(self) -> dict[str, np.ndarray]:
+        if self.plan.output_kind == "frames":
+            return {}  # nothing is held back: every frame was final in its step
         out = {}
         for key, buf in self.plan.outputs.items():
             p = next(p for p in self.params if p.layer.output == buf.name)
@@ -67,6 +91,7 @@ class StreamingReference:
 
         The first ``latency_hops`` steps emit hops before the signal (dropped) and ``flush``
         supplies the last, so the result lines up sample for sample with the one-shot model.
+        Frame outputs come back as the frames' values in order, frame-major (the graph's NHWC).
         """
         plan = self.plan
         samples = np.asarray(samples).reshape(-1)

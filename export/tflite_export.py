@@ -39,15 +39,6 @@ KERAS_TOLERANCE_MV = 1e-3
 DEFAULT_HEADROOM = {"int8": 1.0, "int16x8": 8.0}
 
 
-def fixed_length(cfg: DTFENetConfig, seconds: float) -> int:
-    """Input samples for ``seconds`` at the model rate; must be a positive multiple of the hop."""
-    length = int(round(seconds * cfg.fs))
-    if seconds <= 0 or length <= 0 or length % cfg.hop:
-        raise AfkdError(f"--seconds {seconds}: {length} samples at {cfg.fs} Hz is not a positive "
-                        f"multiple of the hop ({cfg.hop} samples)")
-    return length
-
-
 def synthetic_ecg(fs: int, length: int, count: int, seed: int) -> list[np.ndarray]:
     """``count`` synthetic AF ECGs (float32 (length,) mV) from the data room's generator."""
     from afkd.training.data.synth import synthesize_record
@@ -166,12 +157,18 @@ def torch_outputs(model: DTFENet, x: np.ndarray) -> dict[str, np.ndarray]:
     return {"aa": aa.numpy().reshape(-1), "va": va.numpy().reshape(-1)}
 
 
-def keras_max_abs_err(keras_model, model: DTFENet, windows: list[np.ndarray]) -> float:
+def keras_max_abs_err(keras_model, model: torch.nn.Module, windows: list[np.ndarray]) -> float:
+    """Largest |Keras - PyTorch| over the outputs of ``windows`` (any family)."""
+    from afkd.export.export_families import export_family
+    from afkd.export.export_families import torch_outputs as family_outputs
+
+    names = export_family(model).output_names
     worst = 0.0
     for x in windows:
         got = keras_model(x.reshape(1, 1, -1, 1), training=False)
-        want = torch_outputs(model, x)
-        for name, tensor in zip(("aa", "va"), got):
+        got = got if isinstance(got, (list, tuple)) else [got]
+        want = family_outputs(model, x)
+        for name, tensor in zip(names, got):
             worst = max(worst, float(np.abs(np.asarray(tensor).reshape(-1) - want[name]).max()))
     return worst
 
@@ -211,40 +208,59 @@ def quantized_figures(model_bytes: bytes, model: DTFENet, windows: list[np.ndarr
     return {"figures": figures, "q_inputs": q_inputs, "io": io, "order": order}
 
 
+def figures_for(model_bytes: bytes, model, windows: list[np.ndarray]) -> dict:
+    """The quantized-vs-float figures of the model's kind: f-wave SNR/SC or classifier agreement."""
+    from afkd.export.export_families import export_family
+
+    if export_family(model).classifier:
+        from afkd.export.classifier_checks import classifier_figures
+
+        return classifier_figures(model_bytes, model, windows)
+    return quantized_figures(model_bytes, model, windows, model.cfg.fs)
+
+
+def headline_snr(figures: dict) -> float | None:
+    """The one SNR export.json lists per mode: AA for the f-wave models, logits for classifiers."""
+    return figures.get("aa_snr_db", figures.get("logits_snr_db"))
+
+
 def export_tflite(checkpoint, out_dir, quant: str = DEFAULT_QUANT, calibration=None,
                   calibration_segments: int = 16, validation_segments: int = 4,
-                  seconds: float = 30.0, headroom: float | None = None) -> dict:
+                  seconds: float | None = None, headroom: float | None = None) -> dict:
     """``afkd export --target tflite``: write the float32 and quantized .tflite and export.json.
 
-    ``calibration`` is a dataset directory at the model rate (None: synthetic ECG). Returns the
-    manifest (export.json content). Raises AfkdError on bad input or an op the firmware cannot
-    run; nothing is left in ``out_dir`` then.
+    ``calibration`` is a dataset directory at the model rate (None: synthetic ECG). ``seconds``
+    sets the fixed input length (None: the family's default; the beat CNN reads its window).
+    Returns the manifest (export.json content). Raises AfkdError on bad input or an op the
+    firmware cannot run; nothing is left in ``out_dir`` then.
     """
     from afkd.atomic import atomic_dir
     from afkd.export import checks, saturation
+    from afkd.export.export_families import export_family, input_length
     from afkd.export.fold import load_folded
-    from afkd.export.keras_model import INPUT_NAME, OUTPUT_NAMES, build_keras_model
     from afkd.export.manifest import base_manifest, write_manifest
 
     if quant not in QUANT_MODES:
         raise AfkdError(f"--quant {quant!r}: choose one of {', '.join(QUANT_MODES)}")
     model, folded = load_folded(checkpoint)
+    spec = export_family(model)
     cfg = model.cfg
-    length = fixed_length(cfg, seconds)
+    length = input_length(model, seconds)
     gain = headroom_for(quant, headroom)
     cal, val, source = split_windows(cfg, length, calibration, calibration_segments, validation_segments)
 
     # TFLite's 16x8 quantizer has no PRELU; LEAKY_RELU with the frozen slope is the same function.
-    keras_model = build_keras_model(folded, length, leaky_relu=(quant == "int16x8"))
+    keras_model = spec.build_keras(folded, length, leaky_relu=(quant == "int16x8"))
     keras_err = keras_max_abs_err(keras_model, model, val[:1])
     if keras_err > KERAS_TOLERANCE_MV:
-        raise AfkdError(f"Keras rebuild differs from PyTorch by {keras_err:.3g} mV (> {KERAS_TOLERANCE_MV})")
+        raise AfkdError(f"Keras rebuild differs from PyTorch by {keras_err:.3g}"
+                        f"{'' if spec.classifier else ' mV'} (> {KERAS_TOLERANCE_MV})")
     float_bytes = convert(keras_model, None, cal)
     check_supported_ops(float_bytes, quantized=False)
-    float_figures = quantized_figures(float_bytes, model, val[:1], cfg.fs)["figures"]
+    float_figures = figures_for(float_bytes, model, val[:1])["figures"]
     quant_bytes = convert(keras_model, quant, cal, gain)
     ops = checks.check_supported_ops(quant_bytes, quantized=True)
-    measured = quantized_figures(quant_bytes, model, val, cfg.fs)
+    measured = figures_for(quant_bytes, model, val)
     clipping = saturation.measure(quant_bytes, measured["q_inputs"]).to_dict()
     exactness = checks.compare_reference_and_tflm(quant_bytes, measured["q_inputs"])
     exactness.update(checks.compare_stream_reference_and_tflm(quant_bytes, measured["q_inputs"]))
@@ -252,8 +268,8 @@ def export_tflite(checkpoint, out_dir, quant: str = DEFAULT_QUANT, calibration=N
     # ONNX form of the same folded model, so export.json always compares the choices.
     other = next(m for m in QUANT_MODES if m != quant)
     try:
-        other_keras = build_keras_model(folded, length, leaky_relu=(other == "int16x8"))
-        other_figures = quantized_figures(convert(other_keras, other, cal, DEFAULT_HEADROOM[other]), model, val, cfg.fs)["figures"]
+        other_keras = spec.build_keras(folded, length, leaky_relu=(other == "int16x8"))
+        other_figures = figures_for(convert(other_keras, other, cal, DEFAULT_HEADROOM[other]), model, val)["figures"]
     except AfkdError as err:  # e.g. a negative PReLU slope has no 16x8 form; the chosen mode still exports
         other_figures = {"aa_snr_db": None, "error": str(err)}
     from afkd.export.onnx_export import check_onnx, onnx_bytes
@@ -261,25 +277,27 @@ def export_tflite(checkpoint, out_dir, quant: str = DEFAULT_QUANT, calibration=N
     onnx_check = check_onnx(onnx_bytes(folded, length, dynamic=False), folded, val[:1])
 
     shape = [1, 1, length, 1]
-    manifest = base_manifest("tflite", checkpoint, cfg, length, INPUT_NAME, OUTPUT_NAMES, shape)
     io, order = measured["io"], measured["order"]
+    out_shape = io["outputs"][order[0]]["shape"]
+    manifest = base_manifest("tflite", checkpoint, cfg, length, spec.input_name, spec.output_names, shape,
+                             output_shape=None if spec.kind == "separator" else out_shape)
     manifest["quantization"] = {
         "mode": quant, "weights": "int8 per-channel symmetric",
         "bias": "int32" if quant == "int8" else "int64",
         "input": {k: io["input"][k] for k in ("dtype", "scale", "zero_point", "tensor_index")},
         "outputs": {name: {**{k: io["outputs"][pos][k] for k in ("dtype", "scale", "zero_point", "tensor_index")},
                            "subgraph_output_position": pos}
-                    for name, pos in zip(OUTPUT_NAMES, order)},
-        "formula": "mV = scale * (q - zero_point)",
+                    for name, pos in zip(spec.output_names, order)},
+        "formula": "mV = scale * (q - zero_point)" if spec.kind == "separator" else "logit = scale * (q - zero_point)",
     }
     figures = measured["figures"]
     manifest.update({
         "ops": ops,
         "op_set": sorted({op["op"] for op in ops}),
         "keras_max_abs_err": keras_err,
-        "float32_tflite_aa_snr_db": float_figures["aa_snr_db"],
-        f"tflite_{quant}_snr_db": figures["aa_snr_db"],
-        f"tflite_{other}_snr_db": other_figures["aa_snr_db"],  # measured, not written: see "files"
+        f"float32_tflite_{'logits' if spec.classifier else 'aa'}_snr_db": headline_snr(float_figures),
+        f"tflite_{quant}_snr_db": headline_snr(figures),
+        f"tflite_{other}_snr_db": headline_snr(other_figures),  # measured, not written: see "files"
         "modes": {quant: figures, other: other_figures},
         **onnx_check,
         "quantized_vs_float": figures,
@@ -291,6 +309,9 @@ def export_tflite(checkpoint, out_dir, quant: str = DEFAULT_QUANT, calibration=N
         "tflm_vs_reference_kernels": checks.reference_agreement(exactness),
         "files": {"float32": "model_float32.tflite", quant: f"model_{quant}.tflite"},
     })
+    if spec.kind == "detector":
+        manifest["decision"] = ("argmax over classes of the running sum of the quantized frame logits "
+                                "(the mean's argmax); a record of n samples has floor(n / hop) frames")
     with atomic_dir(out_dir) as tmp:
         (tmp / "model_float32.tflite").write_bytes(float_bytes)
         (tmp / f"model_{quant}.tflite").write_bytes(quant_bytes)

@@ -44,14 +44,21 @@ def check_build_manifest(manifest: object, path: Path) -> None:
     """AfkdError naming the first missing or mistyped field validate needs."""
     if not isinstance(manifest, dict):
         raise AfkdError(f"{path}: not a JSON object")
+    # The model's kind (export_families): a separator answers aa and va, a classifier its logits;
+    # a one-window classifier has no hop (a call reads its whole window).
+    model_kind = manifest.get("kind", "separator")
+    if model_kind not in ("separator", "detector", "window"):
+        raise AfkdError(f"{path}: kind is {model_kind!r}, not separator, detector or window")
     for keys, kind in REQUIRED:
+        if keys == ("hop",) and model_kind == "window":
+            continue
         value = _get(manifest, keys)
         name = ".".join(keys)
         if value is KeyError:
             raise AfkdError(f"{path}: no {name} (re-export the build)")
         if not _is(value, kind):
             raise AfkdError(f"{path}: {name} is {value!r}, not {kind}")
-    for key in ("fs", "hop"):
+    for key in ("fs", "hop") if model_kind != "window" else ("fs",):
         if manifest[key] <= 0:
             raise AfkdError(f"{path}: {key} is {manifest[key]}, not positive")
     optional = (("firmware.firmware", manifest["firmware"].get("firmware"), _TEXT),
@@ -67,7 +74,11 @@ def check_build_manifest(manifest: object, path: Path) -> None:
         raise AfkdError(f"{path}: quantization.input.dtype {manifest['quantization']['input']['dtype']!r} "
                         "is not int8 or int16")
     outputs = manifest["quantization"]["outputs"]
-    for name in ("aa", "va"):
+    if model_kind != "separator":
+        classes = manifest.get("classes")
+        if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+            raise AfkdError(f"{path}: classes is {classes!r}, not a list of class names")
+    for name in ("aa", "va") if model_kind == "separator" else ("logits",):
         if not isinstance(outputs.get(name), dict):
             raise AfkdError(f"{path}: quantization.outputs has no {name}")
         for field, kind in OUTPUT_FIELDS:

@@ -1,9 +1,10 @@
 """``afkd classify``: one rhythm answer per record of a WFDB folder, as the challenge's CSV.
 
-``--model`` is dispatched on what it is (:data:`MODEL_KINDS`): a PyTorch checkpoint today;
-a ``.tflite`` file and a firmware build directory are the deployment's kinds, added beside
-it (each a function ``(path, records, fs_out) -> labels``). It lives in host_tools, the
-last stage, because those kinds need export/ and the firmware runners.
+``--model`` is dispatched on what it is (:data:`MODEL_KINDS`): a PyTorch checkpoint, a
+detector's quantized ``.tflite`` (run in TFLM, with the export.json beside it) or its
+firmware build directory (run on ``--runner``), each a function ``(path, records, lead,
+**options) -> labels`` (``host_tools.classify_deployed`` has the deployed two). It lives in
+host_tools, the last stage, because those kinds need export/ and the firmware runners.
 
 Every record is read and preprocessed exactly as ``afkd data import --kind records`` does
 (resampled to the model rate, 0.01 Hz causal high-pass), then classified whole: the answer
@@ -27,15 +28,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("Writes CSV rows 'record,label' (no header), one per record of --data in name order: "
                      "the CinC 2017 answers format. A record that cannot be read stops the command "
                      "(one line naming it) and nothing is written.")
-    parser.add_argument("--model", required=True, metavar="CKPT",
-                        help="a rhythm classifier checkpoint (afkd train --task rhythm)")
+    parser.add_argument("--model", required=True, metavar="CKPT|TFLITE|BUILD",
+                        help="a rhythm classifier checkpoint (afkd train --task rhythm), a detector's quantized "
+                        ".tflite (export.json beside it) or its firmware build directory (afkd export --target)")
     parser.add_argument("--data", required=True, metavar="DIR", help="a folder of WFDB records (.hea), or one record")
     parser.add_argument("--csv", required=True, metavar="FILE", help="answers file to write")
     parser.add_argument("--lead", default=None, help="lead name or index (default: the first lead)")
     parser.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--runner", default="host",
+                        help="a firmware build: where it runs, host, qemu, renode or serial:PORT (default host)")
 
 
-def classify_with_checkpoint(path: Path, records: list[Path], lead: str | None) -> list[str]:
+def classify_with_checkpoint(path: Path, records: list[Path], lead: str | None, **_) -> list[str]:
     """Labels of ``records`` from a PyTorch rhythm checkpoint."""
     from afkd.training.checkpoint import load_checkpoint
     from afkd.training.classify import record_logits
@@ -52,8 +56,31 @@ def classify_with_checkpoint(path: Path, records: list[Path], lead: str | None) 
 
 
 # What --model can be: (test, runner). The first whose test accepts the path runs.
-MODEL_KINDS: list[tuple[str, Callable[[Path], bool], Callable[[Path, list[Path], str | None], list[str]]]] = [
+def _tflite(path: Path, records: list[Path], lead: str | None, **options) -> list[str]:
+    from afkd.host_tools.classify_deployed import classify_tflite
+
+    return classify_tflite(path, records, lead, **options)
+
+
+def _build(path: Path, records: list[Path], lead: str | None, **options) -> list[str]:
+    from afkd.host_tools.classify_deployed import classify_firmware
+
+    return classify_firmware(path, records, lead, **options)
+
+
+def _deployed(kind: str) -> Callable[[Path], bool]:
+    def test(path: Path) -> bool:
+        from afkd.host_tools.classify_deployed import deployed_kind
+
+        return deployed_kind(path) == kind
+
+    return test
+
+
+MODEL_KINDS: list[tuple[str, Callable[[Path], bool], Callable[..., list[str]]]] = [
     ("checkpoint", lambda p: p.is_file() and p.suffix == ".pt", classify_with_checkpoint),
+    ("tflite", _deployed("tflite"), _tflite),
+    ("build", _deployed("build"), _build),
 ]
 
 
@@ -82,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         kinds = ", ".join(name for name, _, _ in MODEL_KINDS)
         raise AfkdError(f"{model}: not a model this afkd classifies with (kinds: {kinds})")
     records = [base for base, _ in expand_sources([args.data])]
-    labels = runner(model, records, args.lead)
+    labels = runner(model, records, args.lead, runner=args.runner)
     out = io.StringIO()
     for base, label in zip(records, labels):
         out.write(f"{base.name},{label}\n")

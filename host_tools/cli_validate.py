@@ -23,8 +23,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="directory written by `afkd export --target stm32|qemu|host` (holds export.json)")
     parser.add_argument("--runner", default="qemu",
                         help="where the firmware runs: host, qemu, renode or serial:PORT (default qemu)")
-    parser.add_argument("--data", required=True, help="dataset directory (afkd data synth/import) at the model rate")
-    parser.add_argument("--segments", type=nonnegative_int, default=20, help="segments to stream (default 20; 0 = all)")
+    parser.add_argument("--data", required=True,
+                        help="dataset directory (afkd data synth/import) at the model rate; for a classifier also a "
+                        "folder of WFDB records (whole records for a detector, labels from REFERENCE.csv; the .atr "
+                        "beats for the beat CNN)")
+    parser.add_argument("--segments", type=nonnegative_int, default=20,
+                        help="segments (a classifier: records) to stream (default 20; 0 = all)")
+    parser.add_argument("--windows-per-record", type=nonnegative_int, default=50,
+                        help="beat CNN: beat windows per record (default 50; 0 = all)")
     parser.add_argument("--checkpoint", default=None,
                         help="PyTorch checkpoint for the float comparison (default: the one export.json names, "
                         "if it is still there and unchanged)")
@@ -112,6 +118,65 @@ def _saturation(build, validator, inputs: list):
     return saturation.measure(build.tflite, padded, [q.size for q in inputs])
 
 
+def _footprint(build):
+    fw = build.fw
+    if fw["board"] == "host":
+        return None
+    from afkd.host_tools.footprint import FootprintRules, analyze
+    from afkd.host_tools.stack_usage import harness_indirect_targets
+
+    elf = build.firmware
+    main_c = build.root / "afkd" / "harness" / "main.c"
+    return analyze(elf, elf.with_suffix(".map"), sorted(elf.parent.rglob("*.ci")),
+                   FootprintRules.for_prefix(fw["prefix"]), scratch_in_state=int(fw.get("scratch_bytes", 0)),
+                   indirect_targets=harness_indirect_targets(main_c) if main_c.is_file() else ())
+
+
+def validate_classifier(args: argparse.Namespace, build, thresholds: dict) -> dict:
+    """A rhythm detector's or beat CNN's firmware: per record (window) decisions, bit-exact logits."""
+    from afkd.export import saturation
+    from afkd.host_tools import classifier_inputs, report
+    from afkd.host_tools.validate_classifier import ClassifierValidator, classification_summary, compare_runs, run_items
+
+    checkpoint = _checkpoint(args, build.manifest)
+    torch_model = None
+    if checkpoint is not None:
+        from afkd.training.checkpoint import load_checkpoint
+
+        torch_model, _ = load_checkpoint(checkpoint)
+    validator = ClassifierValidator(build, torch_model)
+    if validator.kind == "detector":
+        items = classifier_inputs.records(args.data, validator.fs, args.segments)
+    else:
+        cfg = build.manifest["config"]
+        items = classifier_inputs.beat_windows(args.data, validator.fs, int(cfg["before"]), int(cfg["after"]),
+                                               args.segments, args.windows_per_record)
+    unit = "records" if validator.kind == "detector" else "beat windows"
+    print(f"validating {build.firmware} on {args.runner}: {len(items)} {unit} from {args.data}", file=sys.stderr)
+    run = run_items(validator, args.runner, items, timeout_s=args.timeout,
+                    progress=lambda n: print(f"  {n}/{len(items)}", file=sys.stderr) if n % 10 == 0 else None)
+    vs_tflite, streaming = compare_runs(run)
+    fw = build.fw
+    clipped = saturation.measure(build.tflite, run["padded"], [q.size for q in run["inputs"]])
+    timing = report.timing_from_run(run["counts"], run["info"], validator.fs,
+                                    algorithmic_latency_samples=int(build.manifest["latency_samples"]))
+    classification = classification_summary(run["rows"], validator.classes, validator.kind)
+    meta = {"build": str(build.root), "firmware": str(build.firmware), "data": str(args.data),
+            "model": run["info"].model_name, "model_hash": run["info"].model_hash, "kind": validator.kind,
+            "classes": validator.classes, "mode": fw["mode"], "macs_per_hop": fw["macs_per_hop"],
+            "reference": "TFLM Python interpreter (tflite-micro), one-shot on the zero-padded record",
+            "torch_checkpoint": torch_model is not None}
+    # The firmware's decisions must be TFLite's on every record: bit-exact logits imply it, the
+    # check says it in the issue's words.
+    wanted = {"min_decision_agreement_tflite": 1.0, **thresholds}
+    result = report.build_report(runner=args.runner, target=fw["board"], vs_tflite=vs_tflite, streaming=streaming,
+                                 footprint=_footprint(build), timing=timing, saturation=clipped, thresholds=wanted,
+                                 meta=meta, sections={"classification": classification})
+    result["records"] = run["rows"]
+    result.pop("quality", None)
+    return result
+
+
 def validate(args: argparse.Namespace, thresholds: dict | None = None) -> tuple[dict, list[dict]]:
     """Run, compare and report; ``thresholds`` (a dict) replaces ``--thresholds FILE``."""
     from afkd.host_tools import compare, report
@@ -124,6 +189,8 @@ def validate(args: argparse.Namespace, thresholds: dict | None = None) -> tuple[
     check_runner_spec(args.runner)
     thresholds = _thresholds(args.thresholds) if thresholds is None else check_threshold_keys(thresholds)
     build = load_build(args.build, args.runner)
+    if build.manifest.get("kind") in ("detector", "window"):
+        return validate_classifier(args, build, thresholds), []
     segments = _segments(args.data, int(build.manifest["fs"]), args.segments)
     validator = Validator(build, _checkpoint(args, build.manifest))
     print(f"validating {build.firmware} on {args.runner}: {len(segments)} segments from {args.data}", file=sys.stderr)
@@ -136,17 +203,7 @@ def validate(args: argparse.Namespace, thresholds: dict | None = None) -> tuple[
     streaming = compare.compare_streaming(run["firmware"], run["reference"], run["ids"])
     vs_torch = compare.compare_float(run["firmware_mv"], run["torch"]) if run["torch"] else None
     fw = build.fw
-    footprint = None
-    if fw["board"] != "host":
-        from afkd.host_tools.footprint import FootprintRules, analyze
-        from afkd.host_tools.stack_usage import harness_indirect_targets
-
-        elf = build.firmware
-        main_c = build.root / "afkd" / "harness" / "main.c"
-        footprint = analyze(elf, elf.with_suffix(".map"), sorted(elf.parent.rglob("*.ci")),
-                            FootprintRules.for_prefix(fw["prefix"]),
-                            scratch_in_state=int(fw.get("scratch_bytes", 0)),
-                            indirect_targets=harness_indirect_targets(main_c) if main_c.is_file() else ())
+    footprint = _footprint(build)
     saturation = _saturation(build, validator, run["inputs"])
     timing = report.timing_from_run(run["counts"], run["info"], validator.fs,
                                     algorithmic_latency_samples=int(build.manifest["latency_samples"]))
@@ -162,20 +219,24 @@ def validate(args: argparse.Namespace, thresholds: dict | None = None) -> tuple[
 
 
 def run(args: argparse.Namespace) -> int:
-    from afkd.host_tools import report
+    from afkd.host_tools import report, report_classifier
     from afkd.outdir import check_out_file
 
     inputs = (args.build, args.data, args.checkpoint, args.thresholds)
     for flag, path in (("--json", args.json_path), ("--md", args.md_path), ("--html", args.html_path)):
         check_out_file(path, inputs=inputs, flag=flag)
     result, traces = validate(args)
+    classifier = "classification" in result
     if args.json_path:
         report.write_json(args.json_path, result)
     if args.md_path:
-        report.write_markdown(args.md_path, result)
+        (report_classifier if classifier else report).write_markdown(args.md_path, result)
     if args.html_path:
-        report.write_html(args.html_path, result, traces)
-    for line in report.summary_lines(result):
+        if classifier:
+            report_classifier.write_html(args.html_path, result)
+        else:
+            report.write_html(args.html_path, result, traces)
+    for line in (report_classifier if classifier else report).summary_lines(result):
         print(line)
     for path in (args.json_path, args.md_path, args.html_path):
         if path:

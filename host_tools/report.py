@@ -62,6 +62,11 @@ LIMITS: dict[str, tuple[tuple[str, ...], str]] = {
     "max_latency_ms": (("timing", "latency_ms"), "max"),
     "max_input_clipped_fraction": (("range", "input_fraction"), "max"),
     "max_activation_clipped_fraction": (("range", "worst_fraction"), "max"),
+    # classifiers (host_tools/validate_classifier.py): decisions per record or window
+    "min_decision_agreement_tflite": (("classification", "agreement_tflite"), "min"),
+    "min_decision_agreement_torch": (("classification", "agreement_torch"), "min"),
+    "min_accuracy": (("classification", "accuracy"), "min"),
+    "min_challenge_score": (("classification", "challenge_score"), "min"),
 }
 
 
@@ -238,11 +243,13 @@ def check_thresholds(report: Mapping, thresholds: Mapping[str, Any] | None = Non
 def build_report(*, runner: str, target: str, segments: Sequence[Mapping] = (),
                  vs_tflite: Any = None, vs_torch: Any = None, streaming: Any = None,
                  footprint: Any = None, timing: Mapping | None = None, saturation: Any = None,
-                 thresholds: Mapping[str, Any] | None = None, meta: Mapping | None = None) -> dict:
+                 thresholds: Mapping[str, Any] | None = None, meta: Mapping | None = None,
+                 sections: Mapping[str, Any] | None = None) -> dict:
     """The report dict (layout in the module docstring). Comparison and footprint arguments may be
     the dataclasses of :mod:`.compare` / :mod:`.footprint` or their ``to_dict()`` forms; ``segments``
     are :func:`segment_quality` rows; ``timing`` is :func:`timing_metrics`' dict; ``saturation`` is
-    :class:`afkd.export.saturation.Saturation` or its ``to_dict()``."""
+    :class:`afkd.export.saturation.Saturation` or its ``to_dict()``; ``sections`` are further
+    top-level parts (a classifier's "classification"), there before the thresholds are checked."""
     report = {
         "format": "afkd-validation", "version": 1,
         "runner": str(runner), "target": str(target),
@@ -255,6 +262,7 @@ def build_report(*, runner: str, target: str, segments: Sequence[Mapping] = (),
         "range": _plain(saturation.to_dict() if hasattr(saturation, "to_dict") else saturation),
         "meta": _plain(dict(meta or {})),
     }
+    report.update(_plain(dict(sections or {})))
     used = dict(DEFAULT_THRESHOLDS) | dict(thresholds or {})
     failures = check_thresholds(report, used)
     report["checks"] = {"thresholds": used, "failures": failures, "passed": not failures}

@@ -72,6 +72,9 @@ def load_build(root: str | Path, runner: str) -> FirmwareBuild:
         raise AfkdError(f"{manifest_path}: not valid JSON ({err.msg})") from None
     except ValueError:  # not UTF-8
         raise AfkdError(f"{manifest_path}: not valid JSON (not UTF-8 text)") from None
+    if isinstance(manifest, dict) and isinstance(manifest.get("monitor"), dict):
+        raise AfkdError(f"{root}: a monitor build (extractor + detector); validate each model's own build "
+                        "(tests/test_monitor.py checks the monitor against both)")
     fw = manifest.get("firmware") if isinstance(manifest, dict) else None
     if not isinstance(fw, dict) or "board" not in fw:
         raise AfkdError(f"{root}: export.json describes no firmware (export with --target stm32|qemu|host)")

@@ -122,16 +122,23 @@ def test_a_project_copies_the_kernels_its_step_calls_and_no_others(generated):
 
 def test_runtime_has_no_kernel_that_no_export_reaches():
     """Every kernel file under firmware/runtime is copied for some export: int8 or 16x8, either
-    weight storage (the float32 and requantize kernels that nothing emitted are gone). The one
-    exception is the int8 LEAKY_RELU, which afkd's own int8 graphs write as PRELU but the plan
-    and the generator take from any int8 .tflite (tests/test_kernels_elementwise.py checks it
-    against TFLite)."""
+    weight storage, the f-wave separator or the beat CNN's one-window model (the float32 and
+    requantize kernels that nothing emitted are gone). The one exception is the int8 LEAKY_RELU,
+    which afkd's own int8 graphs write as PRELU but the plan and the generator take from any int8
+    .tflite (tests/test_kernels_elementwise.py checks it against TFLite)."""
+    from afkd.export.codegen_window import build_window_context, render_window_model
+    from afkd.export.window_plan import window_plan_from_tflite
+    from tiny_classifiers import beat_tflite
+
     runtime = REPO / "firmware" / "runtime"
     used: set[str] = set()
     for quant in ("int8", "int16x8"):
         plan = plan_from_tflite(tiny_tflite(quant, lookahead=2))
+        window = window_plan_from_tflite(beat_tflite(quant))
         for storage in ("int16", "int8"):
             files = render_model(build_context(plan, "tiny", 250, "tiny.tflite", "0" * 64, storage))
+            used |= set(runtime_files(list(files.values()), runtime))
+            files = render_window_model(build_window_context(window, "beat", 250, "beat.tflite", "0" * 64, storage))
             used |= set(runtime_files(list(files.values()), runtime))
     kernels = {p.name for p in runtime.glob("afkd_*.c")}
     assert kernels - used == {"afkd_leaky_relu_s8.c"}

@@ -53,9 +53,10 @@ def test_reader_skips_noise_and_reports_corrupt_frames():
     assert len(reader.corrupt) == 1 and "bad CRC" in reader.corrupt[0]
 
 
-def _info_payload(sample_bytes=2, hop=8):
-    fixed = struct.pack("<BBHIIBBHBI", 1, sample_bytes, hop, 1234, 168_000_000, 2, 3, 256, 16, 15)
+def _info_payload(sample_bytes=2, hop=8, kind=proto.KIND_SEPARATOR, values=None):
+    fixed = struct.pack("<BBHIIBBHBI", 2, sample_bytes, hop, 1234, 168_000_000, 2, 3, 256, 16, 15)
     strings = b"".join(bytes([len(s)]) + s for s in (b"net", b"abc123", b"stm32f4"))
+    strings += struct.pack("<BH", kind, 2 * hop if values is None else values)
     return fixed + strings
 
 
@@ -64,8 +65,25 @@ def test_info_parse():
     assert (info.sample_bytes, info.hop, info.macs_per_hop, info.clock_hz) == (2, 8, 1234, 168_000_000)
     assert (info.counter_kind, info.icount_shift, info.counter_overhead) == ("qemu_instructions", 3, 15)
     assert (info.model_name, info.model_hash, info.target) == ("net", "abc123", "stm32f4")
+    assert (info.model_kind, info.values_per_hop, info.classifier) == ("separator", 16, False)
     with pytest.raises(AfkdError, match="INFO: truncated"):
         proto.parse_info(_info_payload()[:-3])
+    with pytest.raises(AfkdError, match="model kind 7"):
+        proto.parse_info(_info_payload(kind=7))
+
+
+def test_detector_output_and_result_layout():
+    info = proto.parse_info(_info_payload(sample_bytes=1, hop=20, kind=proto.KIND_DETECTOR, values=4))
+    assert (info.model_kind, info.values_per_hop, info.classifier) == ("detector", 4, True)
+    payload = b"".join(np.array([k, -k, 3, -128], "<i1").tobytes() + struct.pack("<I", 77 + k) for k in range(3))
+    values, counts = proto.parse_output_values(payload, info)
+    assert values.tolist() == [[k, -k, 3, -128] for k in range(3)] and counts.tolist() == [77, 78, 79]
+    with pytest.raises(AfkdError, match="logits, not aa and va"):
+        proto.parse_output(payload, info)
+    result = proto.parse_result(struct.pack("<IBB4i", 12, 2, 4, -5, 7, 9, -(2**31)))
+    assert (result.frames, result.decision, result.sums.tolist()) == (12, 2, [-5, 7, 9, -(2**31)])
+    with pytest.raises(AfkdError, match="RESULT_ANSWER"):
+        proto.parse_result(struct.pack("<IBB3i", 12, 2, 4, 1, 2, 3))
 
 
 def test_samples_and_output_layout_int16():

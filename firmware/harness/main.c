@@ -2,6 +2,11 @@
  * host's samples through the generated model, hop by hop, counting cycles or instructions
  * around each afkd_model_step.
  *
+ * The model's kind (AFKD_MODEL_KIND in the glue; a glue without it is an f-wave separator)
+ * says what a step answers: aa[HOP] then va[HOP], or AFKD_MODEL_OUTPUT_VALUES logits (a rhythm
+ * detector's frame, a one-window classifier's window, whose hop is the whole window), or for the
+ * monitor (extractor + detector) aa, va and the detector's latest logits.
+ *
  * Board-agnostic: everything below talks to afkd_board.h, afkd_model_glue.h and
  * afkd_protocol.h only.
  */
@@ -13,7 +18,17 @@
 #include "afkd_model_glue.h"
 #include "afkd_protocol.h"
 
+#ifndef AFKD_MODEL_KIND
+#define AFKD_MODEL_KIND AFKD_KIND_SEPARATOR
+#endif
+#if AFKD_MODEL_KIND == AFKD_KIND_SEPARATOR
+#define OUTPUT_VALUES (2u * (uint32_t)AFKD_MODEL_HOP)
+#else
+#define OUTPUT_VALUES ((uint32_t)AFKD_MODEL_OUTPUT_VALUES)
+#endif
+
 #define HOP_BYTES ((uint32_t)AFKD_MODEL_HOP * (uint32_t)AFKD_MODEL_SAMPLE_BYTES)
+#define OUTPUT_RECORD_BYTES (OUTPUT_VALUES * (uint32_t)AFKD_MODEL_SAMPLE_BYTES + 4u)
 #define MAX_HOPS_BY_ROOM (AFKD_PROTO_MAX_PAYLOAD / HOP_BYTES)
 #define MAX_HOPS_PER_FRAME \
     (MAX_HOPS_BY_ROOM < AFKD_PROTO_MAX_HOPS_PER_FRAME ? MAX_HOPS_BY_ROOM : AFKD_PROTO_MAX_HOPS_PER_FRAME)
@@ -60,7 +75,7 @@ static void send_info(uint8_t seq)
 {
     const char *strings[3] = {AFKD_MODEL_NAME, AFKD_MODEL_HASH, board_name()};
     uint8_t lengths[3];
-    uint16_t length = 1 + 1 + 2 + 4 + 4 + 1 + 1 + 2 + 1 + 4;
+    uint16_t length = 1 + 1 + 2 + 4 + 4 + 1 + 1 + 2 + 1 + 4 + 1 + 2;
     for (int i = 0; i < 3; ++i) {
         lengths[i] = bounded_strlen(strings[i]);
         length = (uint16_t)(length + 1u + lengths[i]);
@@ -81,6 +96,8 @@ static void send_info(uint8_t seq)
         afkd_tx_u8(&tx, lengths[i]);
         afkd_tx_bytes(&tx, strings[i], lengths[i]);
     }
+    afkd_tx_u8(&tx, (uint8_t)AFKD_MODEL_KIND);
+    afkd_tx_u16(&tx, (uint16_t)OUTPUT_VALUES);
     afkd_tx_end(&tx);
 }
 
@@ -91,9 +108,9 @@ static void send_empty(uint8_t type, uint8_t seq)
     afkd_tx_end(&tx);
 }
 
-static void put_samples(afkd_tx_t *tx, const afkd_sample_t *samples)
+static void put_samples(afkd_tx_t *tx, const afkd_sample_t *samples, uint32_t count)
 {
-    for (uint32_t i = 0; i < AFKD_MODEL_HOP; ++i) {
+    for (uint32_t i = 0; i < count; ++i) {
 #if AFKD_MODEL_SAMPLE_BYTES == 1
         afkd_tx_u8(tx, (uint8_t)samples[i]);
 #else
@@ -102,12 +119,21 @@ static void put_samples(afkd_tx_t *tx, const afkd_sample_t *samples)
     }
 }
 
-/* One hop of an OUTPUT payload: aa[HOP], va[HOP], then the hop's count. */
-static void put_hop(afkd_tx_t *tx, const afkd_sample_t *aa, const afkd_sample_t *va, uint32_t count)
+/* One hop of an OUTPUT payload: the step's output values, then the hop's count. */
+static void put_hop(afkd_tx_t *tx, const afkd_sample_t *out, uint32_t count)
 {
-    put_samples(tx, aa);
-    put_samples(tx, va);
+    put_samples(tx, out, OUTPUT_VALUES);
     afkd_tx_u32(tx, count);
+}
+
+/* One model step: a separator writes aa then va, a classifier its logits. */
+static inline void model_step(const afkd_sample_t *in, afkd_sample_t *out)
+{
+#if AFKD_MODEL_KIND == AFKD_KIND_SEPARATOR
+    afkd_model_step(in, out, out + AFKD_MODEL_HOP);
+#else
+    afkd_model_step(in, out);
+#endif
 }
 
 static void get_samples(const uint8_t *bytes, afkd_sample_t *samples)
@@ -128,32 +154,60 @@ static void handle_samples(const afkd_frame_t *frame)
         afkd_send_error(put_byte, AFKD_ERR_BAD_SAMPLE_COUNT, frame->seq, frame->type);
         return;
     }
-    static afkd_sample_t in[AFKD_MODEL_HOP], aa[AFKD_MODEL_HOP], va[AFKD_MODEL_HOP];
+    static afkd_sample_t in[AFKD_MODEL_HOP], out[OUTPUT_VALUES];
     afkd_tx_t tx;
     /* Stream each hop's answer as soon as it is computed: no output buffer needed, and the
      * counted stretch holds the model step only, never the UART. */
-    afkd_tx_begin(&tx, put_byte, AFKD_MSG_OUTPUT, frame->seq, (uint16_t)(hops * (2u * HOP_BYTES + 4u)));
+    afkd_tx_begin(&tx, put_byte, AFKD_MSG_OUTPUT, frame->seq, (uint16_t)(hops * OUTPUT_RECORD_BYTES));
     for (uint32_t hop = 0; hop < hops; ++hop) {
         get_samples(&frame->payload[hop * HOP_BYTES], in);
         board_counter_start();
-        afkd_model_step(in, aa, va);
-        put_hop(&tx, aa, va, net_count(board_counter_read()));
+        model_step(in, out);
+        put_hop(&tx, out, net_count(board_counter_read()));
     }
     afkd_tx_end(&tx);
 }
 
-/* The model's last output hop (its latency) is only final once the stream ends: FLUSH
- * returns it, so the host sees as many output samples as it sent. */
+/* The separator's last output hop (its latency) is only final once the stream ends: FLUSH
+ * returns it, so the host sees as many output samples as it sent. A classifier holds nothing
+ * back: its FLUSH answers an OUTPUT of no hops. */
 static void handle_flush(const afkd_frame_t *frame)
 {
-    static afkd_sample_t aa[AFKD_MODEL_HOP], va[AFKD_MODEL_HOP];
     afkd_tx_t tx;
-    afkd_tx_begin(&tx, put_byte, AFKD_MSG_OUTPUT, frame->seq, (uint16_t)(2u * HOP_BYTES + 4u));
+#if AFKD_MODEL_KIND == AFKD_KIND_SEPARATOR || AFKD_MODEL_KIND == AFKD_KIND_MONITOR
+    static afkd_sample_t out[OUTPUT_VALUES];
+    afkd_tx_begin(&tx, put_byte, AFKD_MSG_OUTPUT, frame->seq, (uint16_t)OUTPUT_RECORD_BYTES);
     board_counter_start();
-    afkd_model_flush(aa, va);
-    put_hop(&tx, aa, va, net_count(board_counter_read()));
+#if AFKD_MODEL_KIND == AFKD_KIND_SEPARATOR
+    afkd_model_flush(out, out + AFKD_MODEL_HOP);
+#else
+    afkd_model_flush(out);
+#endif
+    put_hop(&tx, out, net_count(board_counter_read()));
+#else
+    afkd_tx_begin(&tx, put_byte, AFKD_MSG_OUTPUT, frame->seq, 0);
+#endif
     afkd_tx_end(&tx);
 }
+
+#if AFKD_MODEL_KIND == AFKD_KIND_DETECTOR || AFKD_MODEL_KIND == AFKD_KIND_MONITOR
+/* The detector's answer so far, as <prefix>_result gives it: frames, decision, running sums. */
+static void handle_result(const afkd_frame_t *frame)
+{
+    int32_t sums[AFKD_MODEL_CLASSES];
+    uint32_t frames = 0;
+    const uint32_t decision = afkd_model_result(sums, &frames);
+    afkd_tx_t tx;
+    afkd_tx_begin(&tx, put_byte, AFKD_MSG_RESULT_ANSWER, frame->seq, (uint16_t)(4u + 1u + 1u + 4u * AFKD_MODEL_CLASSES));
+    afkd_tx_u32(&tx, frames);
+    afkd_tx_u8(&tx, (uint8_t)decision);
+    afkd_tx_u8(&tx, (uint8_t)AFKD_MODEL_CLASSES);
+    for (uint32_t c = 0; c < AFKD_MODEL_CLASSES; ++c) {
+        afkd_tx_u32(&tx, (uint32_t)sums[c]);
+    }
+    afkd_tx_end(&tx);
+}
+#endif
 
 static void handle_calibrate(const afkd_frame_t *frame)
 {
@@ -195,6 +249,12 @@ static int handle_frame(const afkd_frame_t *frame)
         if (!empty) break;
         handle_flush(frame);
         return 0;
+#if AFKD_MODEL_KIND == AFKD_KIND_DETECTOR || AFKD_MODEL_KIND == AFKD_KIND_MONITOR
+    case AFKD_MSG_RESULT:
+        if (!empty) break;
+        handle_result(frame);
+        return 0;
+#endif
     case AFKD_MSG_EXIT:
         if (!empty) break;
         send_empty(AFKD_MSG_BYE, frame->seq);

@@ -327,6 +327,73 @@ void afkd_mul_s8(const afkd_mul_params *p, const int8_t *a, const int8_t *b, int
 void afkd_mul_s16(const afkd_mul_params *p, const int16_t *a, const int16_t *b, int16_t *out,
                   int32_t n);
 
+/* ---------------------------------------------------------------- one-window layers */
+
+/*
+ * The beat classifier runs once on a whole window (export/window_plan.py). Its window tensors
+ * are (t, C) time-major, like the streaming frames one after another; a flattened tensor is
+ * the same bytes. FULLY_CONNECTED is the dense kernel above (afkd_pointwise_*: a 1x1 conv over
+ * one frame is a matrix-vector product), with cols = the flat input's length.
+ */
+
+/*
+ * TFLite CONV_2D (1,K), stride (1,s), over a window: out position j reads the K*Cin values
+ * padded[j*s*Cin ..] (contiguous in NHWC) and is one dense product with the [Cout][K*Cin]
+ * OHWI weights, so the dense kernel computes it. The caller pads the input: 'same' padding
+ * frames hold the input zero point (real 0), which is what TFLite's skipped taps contribute,
+ * and keeps the folded int8 bias exact.
+ */
+typedef struct {
+    int32_t out_steps;          /* output positions */
+    int32_t step_values;        /* s * Cin: values between two positions' first taps */
+    afkd_dense_s8_params dense; /* rows = Cout, cols = K * Cin */
+} afkd_conv_s8_params;
+
+typedef struct {
+    int32_t out_steps, step_values;
+    afkd_dense_s16_params dense;
+} afkd_conv_s16_params;
+
+void afkd_conv_s8(const afkd_conv_s8_params *p, const int8_t *padded, int8_t *out);
+void afkd_conv_s16(const afkd_conv_s16_params *p, const int16_t *padded, int16_t *out);
+
+/*
+ * TFLite MAX_POOL_2D (1,P), stride (1,s), VALID, over (t_in, C): out[j][c] = clamp(max_k
+ * in[j*s + k][c], act_min, act_max) (no requantization: same scale and zero point).
+ */
+typedef struct {
+    int32_t channels, pool, stride, out_steps;
+    int32_t act_min, act_max;
+} afkd_max_pool_params;
+
+void afkd_max_pool_s8(const afkd_max_pool_params *p, const int8_t *in, int8_t *out);
+void afkd_max_pool_s16(const afkd_max_pool_params *p, const int16_t *in, int16_t *out);
+
+/*
+ * TFLite MEAN of `count` values to one (TFLM reference QuantizedMeanOrSum, keep_dims):
+ *   out = clamp(requant(sum(in) - input_zero_point * count, m, s) + output_zero_point)
+ * where (m, s) already hold the 1/count (export/intops_window.py mean_params). The sum is
+ * int32 as in TFLM: |sum| <= count * 2^16 for int16, so count < 2^15 is safe.
+ */
+typedef struct {
+    int32_t count;
+    int32_t input_zero_point, output_zero_point;
+    int32_t multiplier, shift;
+} afkd_mean_params;
+
+void afkd_mean_s8(const afkd_mean_params *p, const int8_t *in, int8_t *out);
+void afkd_mean_s16(const afkd_mean_params *p, const int16_t *in, int16_t *out);
+
+/*
+ * TFLite SUB (reference Sub / BroadcastQuantSubSlow): ADD's parameters (afkd_add_params) and
+ * arithmetic with the scaled second input subtracted. b_step 1: b[n] element-wise; b_step 0:
+ * b[0] for every element (a window minus its mean).
+ */
+void afkd_sub_s8(const afkd_add_params *p, const int8_t *a, const int8_t *b, int32_t b_step, int8_t *out,
+                 int32_t n);
+void afkd_sub_s16(const afkd_add_params *p, const int16_t *a, const int16_t *b, int32_t b_step, int16_t *out,
+                  int32_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define AFKD_PROTO_VERSION 1u
+#define AFKD_PROTO_VERSION 2u
 #define AFKD_PROTO_SYNC0 0xA5u
 #define AFKD_PROTO_SYNC1 0x5Au
 /* Largest payload the firmware accepts (the SAMPLES frame dominates). Overridable at build
@@ -34,12 +34,14 @@ enum afkd_msg_type {
     AFKD_MSG_SAMPLES = 0x03,     /* n * HOP samples              -> OUTPUT */
     AFKD_MSG_EXIT = 0x04,        /* empty                        -> BYE, then board_exit(0) */
     AFKD_MSG_CALIBRATE = 0x05,   /* u32 loop iterations          -> CALIBRATION */
-    AFKD_MSG_FLUSH = 0x06,       /* empty: finish the stream     -> OUTPUT of one hop */
+    AFKD_MSG_FLUSH = 0x06,       /* empty: finish the stream     -> OUTPUT of one hop (none for a classifier) */
+    AFKD_MSG_RESULT = 0x07,      /* empty: a detector's answer   -> RESULT */
     AFKD_MSG_INFO = 0x81,        /* also sent unasked at boot with seq 0 */
     AFKD_MSG_RESET_DONE = 0x82,
-    AFKD_MSG_OUTPUT = 0x83,      /* per hop: aa[HOP], va[HOP], u32 count */
+    AFKD_MSG_OUTPUT = 0x83,      /* per hop: the model's output values (aa[HOP] va[HOP], or logits), u32 count */
     AFKD_MSG_BYE = 0x84,
     AFKD_MSG_CALIBRATION = 0x85, /* u32 iterations, u32 count */
+    AFKD_MSG_RESULT_ANSWER = 0x86, /* u32 frames, u8 decision, u8 classes, i32 sums[classes] */
     AFKD_MSG_ERROR = 0xEE,       /* u8 code, u8 offending seq, u8 offending type */
 };
 
@@ -50,6 +52,14 @@ enum afkd_error_code {
     AFKD_ERR_BAD_SAMPLE_COUNT = 4, /* SAMPLES payload not 1..max hops of whole samples */
     AFKD_ERR_BAD_PAYLOAD = 5,      /* another request with the wrong payload length */
 };
+
+/* What a model's step answers (INFO): the f-wave separator's two hops of samples, a rhythm
+ * detector's frame logits, or a one-window classifier's logits (its "hop" is a whole window).
+ * Macros, not an enum: the harness selects code with #if on them. */
+#define AFKD_KIND_SEPARATOR 0
+#define AFKD_KIND_DETECTOR 1
+#define AFKD_KIND_WINDOW 2
+#define AFKD_KIND_MONITOR 3   /* extractor + detector: aa[HOP], va[HOP], the latest detector frame's logits */
 
 enum afkd_counter_kind {
     AFKD_COUNTER_NONE = 0,         /* counts are 0 */

@@ -46,30 +46,50 @@ class FirmwareRunner:
         """Zero the model's streaming state (ring buffers, decoder tail)."""
         self._request(proto.RESET, b"", proto.RESET_DONE)
 
-    def run(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def run_values(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Stream ``samples`` (hops*HOP,) int8/int16 through the model, continuing its state.
 
-        Returns aa, va (same shape and dtype as the firmware's samples) and counts (hops,)
-        uint32 in the unit of ``info().counter_kind``.
+        Returns each hop's output values (hops, ``info().values_per_hop``): aa then va for a
+        separator, the logits for a classifier (a window classifier's hop is one window), and
+        counts (hops,) uint32 in the unit of ``info().counter_kind``.
         """
         info = self._info
         samples = np.asarray(samples)
         if samples.ndim != 1 or samples.size == 0 or samples.size % info.hop:
             raise AfkdError(f"{self.name}: samples of shape {samples.shape} are not whole hops of {info.hop}")
         per_frame = info.max_hops_per_frame * info.hop
-        aa, va, counts = [], [], []
+        values, counts = [], []
         for start in range(0, samples.size, per_frame):
             chunk = samples[start:start + per_frame]
             seq = self._next_seq()
             self._link.write(proto.encode_samples(seq, chunk, info))
             frame = self._expect(seq, proto.OUTPUT)
-            chunk_aa, chunk_va, chunk_counts = proto.parse_output(frame.payload, info)
-            if chunk_aa.size != chunk.size:
-                raise AfkdError(f"{self.name}: OUTPUT holds {chunk_aa.size} samples for {chunk.size} sent")
-            aa.append(chunk_aa)
-            va.append(chunk_va)
+            chunk_values, chunk_counts = proto.parse_output_values(frame.payload, info)
+            if chunk_values.shape[0] * info.hop != chunk.size:
+                raise AfkdError(f"{self.name}: OUTPUT holds {chunk_values.shape[0]} hops for {chunk.size // info.hop} sent")
+            values.append(chunk_values)
             counts.append(chunk_counts)
-        return np.concatenate(aa), np.concatenate(va), np.concatenate(counts)
+        return np.concatenate(values), np.concatenate(counts)
+
+    def run(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A separator's stream: aa, va (same shape and dtype as ``samples``) and counts (hops,)."""
+        if self._info.classifier:
+            raise AfkdError(f"{self.name}: a {self._info.model_kind} answers logits (run_values)")
+        values, counts = self.run_values(samples)
+        hop = self._info.hop
+        return values[:, :hop].reshape(-1), values[:, hop:].reshape(-1), counts
+
+    def flush_values(self) -> tuple[np.ndarray, int]:
+        """End the stream of any kind: the values of the hop FLUSH answers (none for a classifier,
+        which holds nothing back) and its count."""
+        frame = self._request(proto.FLUSH, b"", proto.OUTPUT)
+        values, counts = proto.parse_output_values(frame.payload, self._info)
+        return values.reshape(-1), int(counts[0]) if counts.size else 0
+
+    def result(self) -> proto.DetectorResult:
+        """A detector's answer so far: frames, decision and the running sums of its logit codes."""
+        frame = self._request(proto.RESULT, b"", proto.RESULT_ANSWER)
+        return proto.parse_result(frame.payload)
 
     def flush(self) -> tuple[np.ndarray, np.ndarray, int]:
         """End the stream: the last output hop (the model's latency) and its count."""

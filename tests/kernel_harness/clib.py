@@ -114,12 +114,28 @@ class MulParams(C.Structure):
         "act_min", "act_max")]
 
 
+class ConvS8(C.Structure):
+    _fields_ = [("out_steps", i32), ("step_values", i32), ("dense", DenseS8)]
+
+
+class ConvS16(C.Structure):
+    _fields_ = [("out_steps", i32), ("step_values", i32), ("dense", DenseS16)]
+
+
+class MaxPool(C.Structure):
+    _fields_ = [(name, i32) for name in ("channels", "pool", "stride", "out_steps", "act_min", "act_max")]
+
+
+class Mean(C.Structure):
+    _fields_ = [(name, i32) for name in ("count", "input_zero_point", "output_zero_point", "multiplier", "shift")]
 #: ctypes mirror -> the C parameter type it stands for (every field checked against a compiled probe).
 MIRRORS = {"DenseS8": "afkd_dense_s8_params", "DenseS16": "afkd_dense_s16_params",
            "DepthwiseS8": "afkd_depthwise_s8_params", "DepthwiseS16": "afkd_depthwise_s16_params",
            "DecoderS8": "afkd_decoder_s8_params", "DecoderS16": "afkd_decoder_s16_params",
            "PreluS8": "afkd_prelu_s8_params", "SigmoidS16": "afkd_sigmoid_s16_params",
-           "AddParams": "afkd_add_params", "MulParams": "afkd_mul_params"}
+           "AddParams": "afkd_add_params", "MulParams": "afkd_mul_params",
+           "ConvS8": "afkd_conv_s8_params", "ConvS16": "afkd_conv_s16_params",
+           "MaxPool": "afkd_max_pool_params", "Mean": "afkd_mean_params"}
 
 
 def probe_layouts(out_dir: Path, structures: dict[str, tuple[str, type]]) -> dict[str, dict[str, int]]:
