@@ -128,6 +128,35 @@ void afkd_encoder_s16_w16(const afkd_dense_s16_params *p, const int16_t *window,
 void afkd_encoder_s8(const afkd_dense_s8_params *p, const int8_t *window, int8_t *out);
 void afkd_encoder_s16(const afkd_dense_s16_params *p, const int16_t *window, int16_t *out);
 
+/* ---------------------------------------------------------------- sparse dense layers */
+
+/*
+ * A pruned pointwise or encoder layer with its weights compressed in flash
+ * (export/intops_sparse.py; `afkd export --weight-storage sparse`): the same product and
+ * output stage as the dense kernels above, which TFLite computes over the dense weights. Per
+ * row r, the words bitmap[r * W .. r * W + W) (W = ceil(cols / 32)) have bit k of word j set
+ * when w[r][32 j + k] != 0; `values` holds those nonzero weights, row after row, in column
+ * order. Only the nonzero products are summed: the others are 0, so every sum, and so every
+ * output, is the dense kernel's (and TFLite's) bit for bit; the bounds that the dense structs
+ * state (int32 sums, requant_32bit, bias64) hold for these sums as they do for the full ones.
+ * Flash: 4 W bytes per row + 1 per nonzero weight, against cols per row for int8 weights.
+ */
+typedef struct {
+    afkd_dense_s8_params dense;  /* rows, cols and the output stage; weights, weights16 NULL */
+    const uint32_t *bitmap;      /* [rows][W] nonzero-weight bits */
+    const int8_t *values;        /* the nonzero weights, row-major */
+} afkd_sparse_s8_params;
+
+typedef struct {
+    afkd_dense_s16_params dense; /* rows, cols and the output stage; weights, weights16 NULL */
+    const uint32_t *bitmap;
+    const int8_t *values;
+} afkd_sparse_s16_params;
+
+/* The pointwise conv or the encoder (in = the frame, or the encoder's window) from sparse weights. */
+void afkd_dense_sparse_s8(const afkd_sparse_s8_params *p, const int8_t *in, int8_t *out);
+void afkd_dense_sparse_s16(const afkd_sparse_s16_params *p, const int16_t *in, int16_t *out);
+
 /* ---------------------------------------------------------------- depthwise */
 
 /*

@@ -51,6 +51,14 @@ class DenseS16(C.Structure):
                 ("weights16", P(C.c_int16))]
 
 
+class SparseS8(C.Structure):
+    _fields_ = [("dense", DenseS8), ("bitmap", P(C.c_uint32)), ("values", P(C.c_int8))]
+
+
+class SparseS16(C.Structure):
+    _fields_ = [("dense", DenseS16), ("bitmap", P(C.c_uint32)), ("values", P(C.c_int8))]
+
+
 class DepthwiseS8(C.Structure):
     _fields_ = [("channels", i32), ("taps", i32), ("weights", P(C.c_int8)), ("bias", P(i32)),
                 ("multiplier", P(i32)), ("shift", P(i32)), ("output_offset", i32),
@@ -130,6 +138,7 @@ class Mean(C.Structure):
     _fields_ = [(name, i32) for name in ("count", "input_zero_point", "output_zero_point", "multiplier", "shift")]
 #: ctypes mirror -> the C parameter type it stands for (every field checked against a compiled probe).
 MIRRORS = {"DenseS8": "afkd_dense_s8_params", "DenseS16": "afkd_dense_s16_params",
+           "SparseS8": "afkd_sparse_s8_params", "SparseS16": "afkd_sparse_s16_params",
            "DepthwiseS8": "afkd_depthwise_s8_params", "DepthwiseS16": "afkd_depthwise_s16_params",
            "DecoderS8": "afkd_decoder_s8_params", "DecoderS16": "afkd_decoder_s16_params",
            "PreluS8": "afkd_prelu_s8_params", "SigmoidS16": "afkd_sigmoid_s16_params",
