@@ -25,6 +25,7 @@ _C_TYPES = {
     "uint8_t": (np.uint8, 0, 2**8 - 1),
     "int16_t": (np.int16, -(2**15), 2**15 - 1),
     "int32_t": (np.int32, -(2**31), 2**31 - 1),
+    "uint32_t": (np.uint32, 0, 2**32 - 1),  # bit masks (sparse weights' bitmaps): hex
     "int64_t": (np.int64, -(2**63), 2**63 - 1),
 }
 
@@ -60,6 +61,8 @@ def c_int(value: int, ctype: str = "int32_t") -> str:
     _, lo, hi = _C_TYPES[ctype]
     if not lo <= value <= hi:
         raise AfkdError(f"value {value} does not fit {ctype}")
+    if ctype == "uint32_t":
+        return f"0x{value:08x}u"
     suffix = "LL" if ctype == "int64_t" else ""
     if ctype in ("int32_t", "int64_t") and value == lo:
         return f"({-(hi)}{suffix} - 1)"

@@ -132,11 +132,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prefix", default=None,
                         help="firmware targets: prefix of every generated C symbol (default dtfe for the f-wave "
                         "models, rhythm for a detector, beat for the beat CNN)")
-    parser.add_argument("--weight-storage", choices=("int16", "int8"), default=None,
+    parser.add_argument("--weight-storage", choices=("int16", "int8", "sparse"), default=None,
                         help="firmware targets: keep the int8 weights of the 1x1 and encoder convs (and, "
                         "int16x8, the depthwise and decoder ones) sign-extended to int16 in flash (fastest; "
                         "the f-wave models' default) or as packed bytes (half their flash, more instructions; "
-                        "the classifiers' default, for their flash budget); same bits")
+                        "the classifiers' default, for their flash budget); sparse (streaming models): as int8, "
+                        "but each pruned 1x1/encoder conv whose nonzero weights and bitmap take fewer bytes is "
+                        "stored so and its zero products skipped; same bits")
     from afkd.export.boards import BOARDS
 
     parser.add_argument("--board", choices=sorted(BOARDS), default=None,

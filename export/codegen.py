@@ -17,7 +17,7 @@ import numpy as np
 
 from afkd import __version__
 from afkd.errors import AfkdError
-from afkd.export import intops_pack
+from afkd.export import intops_pack, intops_sparse
 from afkd.export.c_literals import c_array_body, c_float, c_identifier, c_int, c_prefix, c_string
 from afkd.export.codegen_steps import fused_depthwise_leaky, ring_pointer_declarations, step_calls
 from afkd.export.kernel_params import LayerParams, layer_params
@@ -51,8 +51,10 @@ class _Context:
 
     def __init__(self, prefix: str, sfx: str, weight_storage: str = "int16"):
         self.prefix, self.sfx = prefix, sfx
-        # dense weights as int16 (fast, twice the flash) or int8 (compact): WEIGHT_STORAGE
+        # dense weights as int16 (fast, twice the flash) or int8 (compact), or "sparse": int8,
+        # and pruned dense layers bitmap-compressed where that is smaller (WEIGHT_STORAGE)
         self.weights16 = weight_storage == "int16"
+        self.sparse = weight_storage == "sparse"
         self.arrays: list[dict[str, Any]] = []
         self.params: list[dict[str, Any]] = []
 
@@ -197,6 +199,38 @@ def _output_stage(ctx: "_Context", layer, a: dict, s: dict, wide: bool,
         ("act_max", c_int(s["act_max"])), ("requant_32bit", c_int(s["requant_32bit"]))]
 
 
+def _braced(fields: list[tuple[str, str]], indent: str = "") -> str:
+    """A nested struct's initializer: on one line, or with ``indent`` one field a line (the
+    closing brace at the struct's own field indent, 4 spaces less)."""
+    if not indent:
+        return "{ " + ", ".join(f".{name} = {value}" for name, value in fields) + " }"
+    return "{\n" + "".join(f"{indent}.{name} = {value},\n" for name, value in fields) + indent[:-4] + "}"
+
+
+def _sparse_dense_entry(ctx: _Context, layer, a: dict, s: dict, wide: bool) -> dict[str, str]:
+    """A pruned encoder/pointwise layer with bitmap-compressed weights (export/intops_sparse.py):
+    afkd_sparse_<sfx>_params around the dense layer's own output stage."""
+    rows, cols = layer.weights.shape
+    bitmap, values = intops_sparse.compress(layer.weights)
+    nonzero = int(values.size)
+    if nonzero == 0:  # C has no empty arrays: one unread zero keeps the layout uniform
+        values = np.zeros(1, np.int8)
+    b = ctx.array(layer.name, "bitmap", bitmap, "uint32_t",
+                  f"{layer.name}: nonzero-weight bits, {intops_sparse.bitmap_words(cols)} word(s) per row of {cols} "
+                  "(intops_sparse)")
+    v = ctx.array(layer.name, "values", values, "int8_t",
+                  f"{layer.name}: the {nonzero} nonzero weights of [{rows}][{cols}] "
+                  f"({100 * (1 - nonzero / (rows * cols)):.1f} % pruned), row after row")
+    dense = [("rows", c_int(rows)), ("cols", c_int(cols)), ("weights", "NULL"), ("weights16", "NULL")]
+    dense += _output_stage(ctx, layer, a, s, wide)
+    what = (f"encoder, {rows} channels from {cols} samples" if layer.kind == "encoder"
+            else f"1x1 conv {cols} -> {rows}") + ", sparse weights"
+    params = ctx.struct(layer.name, f"afkd_sparse_{ctx.sfx}_params",
+                        [("dense", _braced(dense, " " * 8)), ("bitmap", b), ("values", v)], f"{layer.name}: {what}")
+    return {"params": params, "function": f"afkd_dense_sparse_{ctx.sfx}",
+            "comment": f"{layer.name}: {what}{', ReLU' if layer.activation == 'RELU' else ''}"}
+
+
 def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[str, str]) -> dict[str, Any]:
     layer, a, s = p.layer, p.arrays, p.scalars
     sfx, wide = ctx.sfx, p.wide
@@ -207,7 +241,9 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
              # values the layer writes per step: a frame (a detector's logits too), or a decoder's hop
              "out_count": written.channels if written is not None and layer.kind != "decoder" else plan.hop}
     bias_t = "int64_t" if wide else "int32_t"
-    if layer.kind in ("encoder", "pointwise"):
+    if layer.kind in ("encoder", "pointwise") and ctx.sparse and intops_sparse.sparse_pays(layer.weights):
+        entry.update(_sparse_dense_entry(ctx, layer, a, s, wide))
+    elif layer.kind in ("encoder", "pointwise"):
         rows, cols = layer.weights.shape
         if ctx.weights16 and ("m32" in a or not wide):  # 16x8: only with SMMULR multipliers
             w16 = ctx.array(layer.name, "weights16", intops_pack.pack_dense_weights16(layer.weights), "int16_t",
@@ -316,8 +352,10 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
 #: How the dense (1x1 and encoder) layers keep their int8 weights in flash: "int16"
 #: (sign-extended, so the inner loop is LDM + SMLAD only: fastest, twice the weight flash) or
 #: "int8" (packed bytes split by SXTB16: half the flash, more instructions). In 16x8 models the
-#: depthwise and decoder weights follow the same choice.
-WEIGHT_STORAGE = ("int16", "int8")
+#: depthwise and decoder weights follow the same choice. "sparse" (streaming models): "int8",
+#: except each pruned dense layer whose bitmap-compressed weights (export/intops_sparse.py)
+#: take fewer bytes, which the sparse kernels decode (afkd_dense_sparse_*).
+WEIGHT_STORAGE = ("int16", "int8", "sparse")
 
 
 def _state_layout_bytes(window: int, rings: list[dict], tails: list[dict], slots: list[int],

@@ -20,7 +20,7 @@ from afkd import __version__
 from afkd.errors import AfkdError
 from afkd.export import intops_pack
 from afkd.export.c_literals import c_float, c_int, c_prefix, c_string
-from afkd.export.codegen import (_CTYPE, TEMPLATE_SOURCE, WEIGHT_STORAGE, _Context, _environment, _output_stage,
+from afkd.export.codegen import (_CTYPE, TEMPLATE_SOURCE, WEIGHT_STORAGE, _braced, _Context, _environment, _output_stage,
                                  dense_w16_entry)
 from afkd.export.kernel_params import LayerParams
 from afkd.export.window_plan import WindowPlan
@@ -29,10 +29,6 @@ from afkd.export.window_ref import window_params
 TEMPLATES = {"window_model.h.j2": "{prefix}_model.h", "window_model.c.j2": "{prefix}_model.c",
              "weights.h.j2": "{prefix}_weights.h", "weights.c.j2": "{prefix}_weights.c",
              "glue.h.j2": "afkd_model_glue.h", "glue.c.j2": "afkd_model_glue.c"}
-
-
-def _braced(fields: list[tuple[str, str]]) -> str:
-    return "{ " + ", ".join(f".{name} = {value}" for name, value in fields) + " }"
 
 
 def _dense_fields(ctx: _Context, p: LayerParams, what: str) -> tuple[list[tuple[str, str]], bool]:
@@ -84,8 +80,8 @@ def _slots(plan: WindowPlan) -> tuple[dict[str, int], list[int], dict[str, tuple
 
 def build_window_context(plan: WindowPlan, prefix: str, fs: int, source_name: str, source_sha256: str,
                          weight_storage: str = "int8", class_names: list[str] | None = None) -> dict[str, Any]:
-    if weight_storage not in WEIGHT_STORAGE:
-        raise AfkdError(f"weight storage {weight_storage!r}: choose one of {', '.join(WEIGHT_STORAGE)}")
+    if weight_storage not in WEIGHT_STORAGE or weight_storage == "sparse":  # sparse: the streaming models only
+        raise AfkdError(f"weight storage {weight_storage!r}: a one-window model takes int16 or int8")
     prefix = c_prefix(prefix)
     params = window_params(plan)
     dtype = params[0].dtype

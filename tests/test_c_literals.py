@@ -47,3 +47,13 @@ def test_array_body_is_row_major_and_wrapped():
     # What the C compiler will read back is exactly the array.
     parsed = [int(v) for v in body.replace("\n", "").split(",") if v.strip()]
     assert parsed == list(range(6))
+
+
+def test_uint32_bit_masks_are_hex_and_range_checked():
+    from afkd.errors import AfkdError
+    from afkd.export.c_literals import c_int
+
+    assert c_int(0, "uint32_t") == "0x00000000u" and c_int(2**32 - 1, "uint32_t") == "0xffffffffu"
+    for bad in (-1, 2**32):
+        with pytest.raises(AfkdError, match="does not fit uint32_t"):
+            c_int(bad, "uint32_t")
