@@ -5,6 +5,7 @@ That the generated C equals TFLM bit for bit is the firmware tests' job (host an
 the shape of what the generator writes.
 """
 
+import copy
 import re
 
 import numpy as np
@@ -121,9 +122,9 @@ def test_a_project_copies_the_kernels_its_step_calls_and_no_others(generated):
 
 
 def test_runtime_has_no_kernel_that_no_export_reaches():
-    """Every kernel file under firmware/runtime is copied for some export: int8 or 16x8, either
-    weight storage, the f-wave separator or the beat CNN's one-window model (the float32 and
-    requantize kernels that nothing emitted are gone). The one exception is the int8 LEAKY_RELU,
+    """Every kernel file under firmware/runtime is copied for some export: int8 or 16x8, each
+    weight storage (sparse: with pruned 1x1 weights), the f-wave separator or the beat CNN's
+    one-window model (the float32 and requantize kernels that nothing emitted are gone). The one exception is the int8 LEAKY_RELU,
     which afkd's own int8 graphs write as PRELU but the plan and the generator take from any int8
     .tflite (tests/test_kernels_elementwise.py checks it against TFLite)."""
     from afkd.export.codegen_window import build_window_context, render_window_model
@@ -140,6 +141,12 @@ def test_runtime_has_no_kernel_that_no_export_reaches():
             used |= set(runtime_files(list(files.values()), runtime))
             files = render_window_model(build_window_context(window, "beat", 250, "beat.tflite", "0" * 64, storage))
             used |= set(runtime_files(list(files.values()), runtime))
+        pruned = copy.deepcopy(plan)  # sparse storage: 1x1 weights mostly zero, as pruning leaves them
+        for layer in pruned.layers:
+            if layer.kind == "pointwise":
+                layer.weights = np.where(np.abs(layer.weights) < np.abs(layer.weights).max(), 0, layer.weights)
+        files = render_model(build_context(pruned, "tiny", 250, "tiny.tflite", "0" * 64, "sparse"))
+        used |= set(runtime_files(list(files.values()), runtime))
     kernels = {p.name for p in runtime.glob("afkd_*.c")}
     assert kernels - used == {"afkd_leaky_relu_s8.c"}
     assert not list(runtime.glob("*_f32.c")) and not list(runtime.glob("afkd_requantize_*.c"))
