@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "data": ("afkd.training.data.cli", "synthesize, import and inspect ECG datasets"),
     "train": ("afkd.training.cli_train", "train a DT-FENet (teacher or student) from scratch"),
     "distill": ("afkd.training.cli_distill", "train a student from a teacher (FitNet, AT or none)"),
+    "prune": ("afkd.training.cli_prune", "prune a checkpoint: lottery tickets, magnitude, multistage channels"),
     "eval": ("afkd.training.cli_eval", "SNR/NMSE/SC of models or of average beat subtraction"),
     "export": ("afkd.export.cli", "export a checkpoint to ONNX, TFLite or a firmware project"),
     "validate": ("afkd.host_tools.cli_validate", "run firmware, compare with TFLite/PyTorch, report"),

@@ -78,8 +78,30 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, default=defaults.seed, help="seed of weights, crops and split (default 0)")
     run.add_argument("--resume", metavar="CKPT",
                      help="continue from a last.pt (its config wins; optimizer from last.opt.pt beside it)")
+    run.add_argument("--init", metavar="CKPT",
+                     help="start a new run from this checkpoint's config and weights (fine-tuning; epoch 0, "
+                          "fresh optimizer); model-size options are ignored")
+    run.add_argument("--keep-sparsity", action="store_true",
+                     help="weights that are zero at the start stay zero (fine-tuning a pruned checkpoint)")
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    add_qat_arguments(parser)
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def add_qat_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--qat`` and the export options whose ranges it trains with (afkd.training.qat)."""
+    qat = parser.add_argument_group("quantization-aware training")
+    qat.add_argument("--qat", choices=("int8", "int16x8"),
+                     help="train through TFLite's rounding for this export mode (BatchNorm folded first); "
+                          "usually with --init from a trained checkpoint")
+    qat.add_argument("--qat-calibration", metavar="DIR",
+                     help="the dataset the export will calibrate on (its --calibration; default its synthetic windows)")
+    qat.add_argument("--qat-calibration-segments", type=int, default=16, metavar="N",
+                     help="the export's --calibration-segments (default 16)")
+    qat.add_argument("--qat-headroom", type=float, metavar="GAIN",
+                     help="the export's --headroom (default the mode's: int8 1, int16x8 8)")
+    qat.add_argument("--qat-calibrate-every", type=int, default=50, metavar="STEPS",
+                     help="recompute the activation ranges every STEPS steps (and before each validation; default 50)")
 
 
 def settings_from_args(args: argparse.Namespace, method: str = "none", **extra) -> TrainSettings:

@@ -87,8 +87,9 @@ class DistillationLoss(nn.Module):
         self.mask_shift = student.lookahead - (teacher.lookahead if teacher is not None else 0)
         self.regressors = nn.ModuleDict()
         if method == "fitnet":
-            for name in FEATURES:
-                self.regressors[name] = nn.Conv1d(student.enc_channels, teacher.enc_channels, 1)
+            for name in FEATURES:  # "enc_aa" -> path "aa" (a pruned student's paths may differ in N)
+                path = name.split("_")[1]
+                self.regressors[name] = nn.Conv1d(student.path_enc_channels(path), teacher.path_enc_channels(path), 1)
 
     def term(self, name: str, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         if student.shape[0] != teacher.shape[0] or student.shape[-1] != teacher.shape[-1]:

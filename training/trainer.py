@@ -38,6 +38,8 @@ from afkd.training.evaluate import predict
 from afkd.training.losses import ALPHA, LOSS_KINDS, task_loss
 from afkd.training.metrics import segment_metrics, summarize
 from afkd.training.model import DTFENet, DTFENetConfig
+from afkd.training.pruning.masks import SparsityMasks
+from afkd.training.qat import QuantAwareModel, unwrap
 from afkd.training.run_log import read_history, write_logs
 from afkd.training.train_data import TrainingData
 
@@ -63,6 +65,13 @@ class TrainSettings:
     method: str = "none"  # distillation: fitnet, at or none
     gamma: float | None = None  # KD weights; None: the method's default
     beta: float | None = None
+    init: str | None = None  # start from this checkpoint's config and weights (a new run, epoch 0)
+    keep_sparsity: bool = False  # weights that are zero at the start stay zero (pruned models)
+    qat: str | None = None  # quantization-aware training for this export mode (afkd.training.qat)
+    qat_calibration: str | None = None  # the export's --calibration (None: its synthetic windows)
+    qat_calibration_segments: int = 16
+    qat_headroom: float | None = None  # the export's --headroom (None: the mode's default)
+    qat_calibrate_every: int = 50  # steps between range updates
 
     def check(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -78,6 +87,14 @@ class TrainSettings:
             raise AfkdError("--lr and --clip-norm must be positive")
         if not 0 <= self.lr_decay_epochs <= self.epochs:
             raise AfkdError(f"--lr-decay-epochs {self.lr_decay_epochs}: must be between 0 and --epochs {self.epochs}")
+        if self.qat is not None:
+            self.qat_settings().check()
+
+    def qat_settings(self):
+        from afkd.training.qat import QATSettings
+
+        return QATSettings(self.qat, self.qat_calibration, self.qat_calibration_segments,
+                           headroom=self.qat_headroom, calibrate_every=self.qat_calibrate_every)
 
 
 LR_FLOOR = 0.01  # where the decay ends, as a share of --lr
@@ -189,7 +206,11 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
     data = TrainingData(data_dir, val_dir, settings.val_fraction, settings.seed, settings.val_segments)
 
     start_epoch, best, best_epoch, history, resume_meta = 0, None, None, [], {}
-    if resume is not None:
+    if resume is not None and settings.init is not None:
+        raise AfkdError("--resume and --init: give one (--init starts a new run from a checkpoint's weights)")
+    if settings.init is not None:
+        model, _ = load_checkpoint(settings.init)
+    elif resume is not None:
         model, resume_meta = load_checkpoint(resume)
         start_epoch = int(resume_meta.get("epoch", 0))
         best, best_epoch = resume_meta.get("best_val_snr_aa_db"), resume_meta.get("best_epoch")
@@ -198,6 +219,10 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
         raise AfkdError("training: give a model config or a checkpoint to resume")
     else:
         model = DTFENet(model_cfg)
+    masks = SparsityMasks.of(model) if settings.keep_sparsity else None
+    if settings.qat is not None:  # folds BatchNorm; trains and validates the rounded graph
+        model = QuantAwareModel(model, settings.qat_settings())
+    saved = unwrap(model)  # what the checkpoints hold: the (folded) float model
     cfg = model.cfg
     if abs(cfg.fs - data.fs) > 1e-6:
         raise AfkdError(f"{data_dir}: rate {data.fs} Hz differs from the model rate {cfg.fs} Hz")
@@ -257,6 +282,10 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
             torch.nn.utils.clip_grad_norm_(net.parameters(), settings.clip_norm)
             optimizer.step()
             keep_slopes_deployable(model)
+            if masks is not None:
+                masks.apply(saved)
+            if settings.qat is not None and (step + 1) % settings.qat_calibrate_every == 0:
+                model.recalibrate()
             sums["loss"] += loss.item()
             sums["task"] += task.item()
             sums["kd"] += kd_loss.item()
@@ -264,6 +293,8 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
                 bar.update(1)
                 bar.set_postfix(loss=f"{sums['loss'] / (step + 1):.4g}")
         train_seconds = time.perf_counter() - started
+        if settings.qat is not None:
+            model.recalibrate()  # validate what the export of these weights will compute
         val = validate(model, data, placement)
         row = {"epoch": epoch, "lr": learning_rate(settings, epoch, steps - 1, steps), "train_loss": sums["loss"] / steps, "train_task_loss": sums["task"] / steps,
                "train_kd_loss": sums["kd"] / steps, "seconds_per_step": train_seconds / steps,
@@ -280,10 +311,12 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
             meta = {"role": role, "epoch": epoch, "steps": epoch * steps, "val": val,
                     "best_val_snr_aa_db": best, "best_epoch": best_epoch, "method": settings.method,
                     "teacher": run_info["teacher"], "data": str(data_dir), "args": asdict(settings)}
-            save_checkpoint(out_dir / "last.pt", model, meta)
+            if settings.qat is not None:
+                meta["qat"] = settings.qat_settings().to_meta()
+            save_checkpoint(out_dir / "last.pt", saved, meta)
             _save_optimizer(optimizer_path(out_dir / "last.pt"), optimizer, kd)
             if improved:
-                save_checkpoint(out_dir / "best.pt", model, meta)
+                save_checkpoint(out_dir / "best.pt", saved, meta)
             write_logs(out_dir, run_info, history)
         ddp.barrier(placement)
     if placement.is_main and not (out_dir / "best.pt").is_file():
