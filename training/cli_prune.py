@@ -60,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--loss", choices=("nmse", "neg_snr"), default="neg_snr")
     t.add_argument("--val-segments", type=int, default=8, metavar="N",
                    help="segments each fine-tuning epoch validates on (its log only; default 8)")
+    t.add_argument("--kd", choices=("outputs", "fitnet", "at", "none"), default="outputs",
+                   help="distillation while fine-tuning: outputs (default: towards the separated signals of the "
+                        "unpruned --model), fitnet or at (from --teacher), none (the task loss alone)")
+    t.add_argument("--teacher", metavar="CKPT", help="the teacher for --kd fitnet|at (default for outputs: --model)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, help="torch CPU threads")
 
@@ -67,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from afkd.errors import AfkdError
     from afkd.training.pruning.driver import Pruner, format_table
     from afkd.training.pruning.goal import Goal
     from afkd.training.pruning.task import SeparationTask
@@ -81,10 +86,14 @@ def run(args: argparse.Namespace) -> int:
         min_channels=args.min_channels, seed=args.seed)
     settings.check()
     train = TrainSettings(epochs=1, batch_size=args.batch_size, crop_seconds=args.crop_seconds,
-                          steps_per_epoch=args.steps_per_epoch, lr=args.lr, loss=args.loss,
+                          steps_per_epoch=args.steps_per_epoch, lr=args.lr, loss=args.loss, method=args.kd,
                           val_segments=args.val_segments, threads=args.threads, seed=args.seed, progress=False)
     train.check()
-    task = SeparationTask(args.data, args.val, train, args.goal_segments, decay_epochs=args.lr_decay_epochs)
+    teacher = args.teacher or (args.model if args.kd == "outputs" else None)
+    if args.kd in ("fitnet", "at") and teacher is None:
+        raise AfkdError(f"--kd {args.kd}: needs --teacher")
+    task = SeparationTask(args.data, args.val, train, args.goal_segments, decay_epochs=args.lr_decay_epochs,
+                          teacher=teacher if args.kd != "none" else None)
     summary = Pruner(task, settings, args.model, args.out).run()
     print(format_table(summary["rows"], summary["result"], Goal.parse(args.goal) if args.goal else None))
     r = summary["result_row"]

@@ -44,12 +44,13 @@ class SeparationTask:
     structure = DTFENetStructure()
 
     def __init__(self, data: str, val: str | None, train_settings, goal_segments: int | None = None,
-                 decay_epochs: int | None = None):
+                 decay_epochs: int | None = None, teacher: str | None = None):
         from afkd.training.evaluate import load_segments
         from afkd.training.train_data import TrainingData
 
         self.data, self.val, self.train_settings = str(data), val, train_settings
         self.decay_epochs = decay_epochs  # cosine decay over the last N epochs of a fine-tuning (None: all)
+        self.teacher = teacher  # the model fine-tuning distills from (train_settings.method), if any
         self.training_data = TrainingData(data, val, train_settings.val_fraction, train_settings.seed,
                                           train_settings.val_segments)
         if val is not None:
@@ -62,7 +63,8 @@ class SeparationTask:
     def describe(self) -> dict:
         """What the results depend on (a resumed prune must see the same)."""
         return {"task": "separation", "data": self.data, "val": self.val, "goal_segments": self.goal_segments,
-                "decay_epochs": self.decay_epochs, "train": dataclasses.asdict(self.train_settings)}
+                "decay_epochs": self.decay_epochs, "teacher": self.teacher,
+                "train": dataclasses.asdict(self.train_settings)}
 
     def load(self, path) -> nn.Module:
         model, _ = checkpoint.load_checkpoint(path)
@@ -91,7 +93,7 @@ class SeparationTask:
         decay = epochs if self.decay_epochs is None else min(self.decay_epochs, epochs)
         settings = dataclasses.replace(self.train_settings, init=str(start), epochs=epochs, lr_decay_epochs=decay,
                                        keep_sparsity=keep_sparsity, seed=seed, progress=False)
-        fit(None, settings, self.data, work / "train", val_dir=self.val, role="pruned")
+        fit(None, settings, self.data, work / "train", val_dir=self.val, teacher_path=self.teacher, role="pruned")
         return self.load(work / "train" / "last.pt")
 
     def importance_losses(self, model: nn.Module, batches: int, seed: int) -> list:
