@@ -100,3 +100,31 @@ def test_fake_quant_output_follows_tflite(converted):
     # The fake-quantized graph is much closer to the integer model than the float model is.
     err_fq, err_float = np.sum((tflite - fq) ** 2), np.sum((tflite - fl) ** 2)
     assert err_fq < err_float / 4, (err_fq, err_float)
+
+
+def test_qat_training_writes_a_folded_checkpoint_that_exports_with_its_ranges(tmp_path):
+    from afkd import cli
+    from afkd.export.tflite_export import export_tflite
+    from afkd.training.calibration_windows import split_windows
+    from afkd.training.checkpoint import load_checkpoint, save_checkpoint
+
+    assert cli.main(["data", "synth", "--records", "6", "--seconds", "4", "--seed", "3", "--dataset",
+                     "--out", str(tmp_path / "data")]) == 0
+    save_checkpoint(tmp_path / "start.pt", tiny_model(seed=5, lookahead=1))
+    assert cli.main(["train", "--init", str(tmp_path / "start.pt"), "--qat", "int8", "--qat-calibration",
+                     str(tmp_path / "data"), "--qat-calibration-segments", "3", "--qat-seconds", "4", "--data", str(tmp_path / "data"),
+                     "--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "2", "--crop-seconds", "2",
+                     "--val-segments", "1", "--threads", "1", "--no-progress", "--out", str(tmp_path / "run")]) == 0
+    model, meta = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert model.cfg.norm == "none" and meta["qat"]["mode"] == "int8"
+    start, _ = load_checkpoint(tmp_path / "start.pt")
+    assert not torch.equal(model.tcn_aa.blocks[0].in_conv.weight, fold_batchnorm(start).tcn_aa.blocks[0].in_conv.weight)
+    # the export of the trained weights calibrates the ranges the training ended with
+    manifest = export_tflite(tmp_path / "run" / "last.pt", tmp_path / "export", quant="int8", seconds=4.0,
+                             calibration=tmp_path / "data", calibration_segments=3, validation_segments=1)
+    cal, _, _ = split_windows(model.cfg, 1000, str(tmp_path / "data"), 3, 1)
+    params = calibrate(model, cal, "int8")
+    graph = read_tflite((tmp_path / "export" / "model_int8.tflite").read_bytes())
+    source = graph.tensors[graph.inputs[0]]
+    assert params["ecg"].scale == pytest.approx(float(source.scale[0]), rel=1e-6)
+    assert manifest["quantization"]["mode"] == "int8"

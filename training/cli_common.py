@@ -98,6 +98,8 @@ def add_qat_arguments(parser: argparse.ArgumentParser) -> None:
                      help="the dataset the export will calibrate on (its --calibration; default its synthetic windows)")
     qat.add_argument("--qat-calibration-segments", type=int, default=16, metavar="N",
                      help="the export's --calibration-segments (default 16)")
+    qat.add_argument("--qat-seconds", type=float, default=30.0, metavar="S",
+                     help="the export's --seconds: the calibration windows' length (default 30)")
     qat.add_argument("--qat-headroom", type=float, metavar="GAIN",
                      help="the export's --headroom (default the mode's: int8 1, int16x8 8)")
     qat.add_argument("--qat-calibrate-every", type=int, default=50, metavar="STEPS",

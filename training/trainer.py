@@ -70,6 +70,7 @@ class TrainSettings:
     qat: str | None = None  # quantization-aware training for this export mode (afkd.training.qat)
     qat_calibration: str | None = None  # the export's --calibration (None: its synthetic windows)
     qat_calibration_segments: int = 16
+    qat_seconds: float = 30.0  # the export's --seconds (the calibration windows' length)
     qat_headroom: float | None = None  # the export's --headroom (None: the mode's default)
     qat_calibrate_every: int = 50  # steps between range updates
 
@@ -93,7 +94,7 @@ class TrainSettings:
     def qat_settings(self):
         from afkd.training.qat import QATSettings
 
-        return QATSettings(self.qat, self.qat_calibration, self.qat_calibration_segments,
+        return QATSettings(self.qat, self.qat_calibration, self.qat_calibration_segments, seconds=self.qat_seconds,
                            headroom=self.qat_headroom, calibrate_every=self.qat_calibrate_every)
 
 
