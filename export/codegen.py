@@ -19,10 +19,16 @@ from afkd import __version__
 from afkd.errors import AfkdError
 from afkd.export import intops_pack
 from afkd.export.c_literals import c_array_body, c_float, c_identifier, c_int, c_prefix
+from afkd.export.codegen_steps import fused_depthwise_leaky, ring_pointer_declarations, step_calls
 from afkd.export.kernel_params import LayerParams, layer_params
 from afkd.export.plan import Layer, StreamingPlan
 
-TEMPLATES = ("model.h.j2", "model.c.j2", "glue.h.j2", "glue.c.j2")
+#: template -> generated file name ({prefix} filled in): the code apart from the weights.
+TEMPLATES = {"model.h.j2": "{prefix}_model.h", "model.c.j2": "{prefix}_model.c",
+             "weights.h.j2": "{prefix}_weights.h", "weights.c.j2": "{prefix}_weights.c",
+             "glue.h.j2": "afkd_model_glue.h", "glue.c.j2": "afkd_model_glue.c"}
+#: Where the templates live in the afkd source tree, as the generated banners name it.
+TEMPLATE_SOURCE = "firmware/templates"
 _CTYPE = {np.int8: "int8_t", np.int16: "int16_t"}
 
 
@@ -50,11 +56,14 @@ class _Context:
         self.arrays: list[dict[str, Any]] = []
         self.params: list[dict[str, Any]] = []
 
-    def array(self, layer: str, what: str, values: np.ndarray, ctype: str, comment: str) -> str:
+    def array(self, layer: str, what: str, values: np.ndarray, ctype: str, comment: str,
+              step_reads: bool = False) -> str:
+        """A const array in the weights file; ``step_reads``: the step passes it to a kernel
+        itself (not through a parameter struct), so the weights header declares it."""
         name = c_identifier(f"{self.prefix}_{layer}_{what}")
         values = np.asarray(values)
         self.arrays.append({"name": name, "ctype": ctype, "length": int(values.size),
-                            "body": c_array_body(values, ctype), "comment": comment})
+                            "body": c_array_body(values, ctype), "comment": comment, "step_reads": step_reads})
         return name
 
     def struct(self, layer: str, ctype: str, fields: list[tuple[str, str]], comment: str) -> str:
@@ -90,9 +99,10 @@ def ring_resident_buffers(plan: StreamingPlan) -> dict[str, Layer]:
     return resident
 
 
-def _ring_current(layer: Layer) -> str:
-    ring = ring_name(layer)
-    return f"&state->{ring}[state->{ring}_pos][0]"
+def ring_current(layer: Layer) -> str:
+    """The step's local pointer to this step's frame in ``layer``'s ring (declared once, where
+    the layer that writes the frame runs)."""
+    return f"{ring_name(layer)}_current"
 
 
 def _ring_back(prefix: str, layer: Layer, channels: int, back: int) -> str:
@@ -194,8 +204,7 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
     entry = {"kind": layer.kind, "name": layer.name, "ins": [expr[i] for i in layer.inputs],
              "out": expr[layer.output], "channels": plan.buffers.get(layer.inputs[0], plan.input).channels,
              # values the layer writes per step: a frame, or a hop of samples for a decoder
-             "out_count": plan.buffers[layer.output].channels if layer.output in plan.buffers else plan.hop,
-             "fused_leaky": None, "fused_into": None}  # set by _fuse_depthwise_leaky
+             "out_count": plan.buffers[layer.output].channels if layer.output in plan.buffers else plan.hop}
     bias_t = "int64_t" if wide else "int32_t"
     if layer.kind in ("encoder", "pointwise"):
         rows, cols = layer.weights.shape
@@ -290,7 +299,7 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
             entry["params"] = ctx.struct(layer.name, "afkd_sigmoid_s16_params", fields, f"{layer.name}: sigmoid")
         else:
             entry["table"] = ctx.array(layer.name, "table", a["table"], "int8_t",
-                                       f"{layer.name}: TFLite's int8 LOGISTIC on all 256 inputs")
+                                       f"{layer.name}: TFLite's int8 LOGISTIC on all 256 inputs", step_reads=True)
         entry["comment"] = f"{layer.name}: sigmoid mask"
     elif layer.kind in ("add", "mul"):
         q = getattr(p, layer.kind)
@@ -308,33 +317,6 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
 #: "int8" (packed bytes split by SXTB16: half the flash, more instructions). In 16x8 models the
 #: depthwise and decoder weights follow the same choice.
 WEIGHT_STORAGE = ("int16", "int8")
-
-
-#: The leaky fast forms (fast, neg_whole, pos_whole; pos_whole None: any) that the fused
-#: depthwise routines have (firmware/runtime/afkd_depthwise_s16.c, afkd_depthwise_leaky_form).
-FUSED_LEAKY_FORMS = {(1, 0, None), (1, 1, None), (2, 0, 1), (2, 0, 2), (2, 1, 1)}
-
-
-def _fuse_depthwise_leaky(layers: list[dict], params: list[LayerParams]) -> None:
-    """Mark each 16x8 depthwise layer whose output only the next layer, a LEAKY_RELU, reads:
-    the generated step then computes both in one afkd_depthwise_leaky_s16 call (and both
-    separately in a trace build, which reports every layer's output)."""
-    readers: dict[str, int] = {}
-    for p in params:
-        for name in p.layer.inputs:
-            readers[name] = readers.get(name, 0) + 1
-    for i, (entry, p) in enumerate(zip(layers[:-1], params[:-1])):
-        nxt, q = layers[i + 1], params[i + 1]
-        if entry["kind"] != "depthwise" or nxt["kind"] != "leaky_relu" or not p.wide:
-            continue
-        leaky = q.leaky_relu
-        form = (leaky.fast, leaky.fast_neg_whole, None if leaky.fast == 1 else leaky.fast_pos_whole)
-        s, a = p.scalars, p.arrays
-        if (q.layer.inputs[0] == p.layer.output and readers.get(p.layer.output) == 1 and form in FUSED_LEAKY_FORMS
-                and "m32" in a and entry["kernel"] == 3 and entry["channels"] % 2 == 0
-                and (s["act_min"], s["act_max"]) == (-32768, 32767)):
-            entry["fused_leaky"] = nxt
-            nxt["fused_into"] = entry["name"]
 
 
 def _state_layout_bytes(window: int, rings: list[dict], tails: list[dict], slots: list[int]) -> int:
@@ -370,13 +352,13 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
     width = max(b.channels for b in plan.buffers.values())
     expr = {name: f"state->{slot}" for name, slot in slot_of.items()}
     expr.update({buf.name: key for key, buf in plan.outputs.items()})
-    expr.update({name: _ring_current(layer) for name, layer in resident.items()})
+    expr.update({name: ring_current(layer) for name, layer in resident.items()})
     expr.update({layer.output: _ring_back(prefix, layer, plan.buffers[layer.inputs[0]].channels, layer.history_frames)
                  for layer in plan.layers if layer.kind == "delay"})
     expr[plan.input.name] = "state->window"
     layers = [_layer_entry(ctx, p, plan, expr) for p in params]
-    if ctx.weights16 and sfx == "s16":
-        _fuse_depthwise_leaky(layers, params)
+    fused = fused_depthwise_leaky(layers, params) if ctx.weights16 and sfx == "s16" else set()
+    calls = step_calls(layers, fused, ring_pointer_declarations(plan, resident, ring_current, ring_name))
     nbytes = np.dtype(dtype).itemsize
     rings = [
         {"name": e["ring"], "layer": e["name"], "frames": e["ring_frames"], "channels": e["channels"],
@@ -403,7 +385,7 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
         "latency_hops": plan.latency_hops, "lookahead_hops": plan.lookahead_hops, "macs_per_hop": plan.macs_per_hop, "sample_t": sample_t,
         "frame_t": sample_t, "sample_bytes": nbytes, "sample_min": int(info.min), "sample_max": int(info.max),
         "sfx": sfx, "input": io(plan.input), "outputs": {k: io(b) for k, b in plan.outputs.items()},
-        "arrays": ctx.arrays, "params": ctx.params, "layers": layers, "rings": rings, "tails": tails,
+        "arrays": ctx.arrays, "params": ctx.params, "layers": layers, "calls": calls, "rings": rings, "tails": tails,
         "slots": slots, "scratch_bytes": scratch_bytes, "state_bytes": state_bytes,
         "decoders": [e for e in layers if e["kind"] == "decoder"],
         "flush_channels": max(e["channels"] for e in layers if e["kind"] == "decoder"),
@@ -416,12 +398,11 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
 
 
 def render_model(context: dict[str, Any]) -> dict[str, str]:
-    """File name -> C source for the model and its harness glue."""
+    """File name -> C source for the model (step code, weights) and its harness glue."""
     env = _environment()
-    prefix = context["prefix"]
-    names = {"model.h.j2": f"{prefix}_model.h", "model.c.j2": f"{prefix}_model.c",
-             "glue.h.j2": "afkd_model_glue.h", "glue.c.j2": "afkd_model_glue.c"}
-    return {names[t]: env.get_template(t).render(**context) for t in TEMPLATES}
+    return {name.format(prefix=context["prefix"]): env.get_template(template).render(
+                template_source=TEMPLATE_SOURCE, template=template, **context)
+            for template, name in TEMPLATES.items()}
 
 
 def generate_model_sources(tflite: bytes, out_dir: Path, prefix: str, fs: int, source_name: str,

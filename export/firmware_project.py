@@ -3,8 +3,9 @@
 Layout of the output directory::
 
     CMakeLists.txt          generated; calls afkd_add_firmware for the target's board
-    model/                  generated C: <prefix>_model.[ch], afkd_model_glue.[ch]
-    afkd/                   the runtime kernels, harness, boards and CMake files it builds with
+    model/                  generated C: <prefix>_model.[ch] (the step), <prefix>_weights.[ch]
+                            (weights and kernel parameters), afkd_model_glue.[ch]
+    afkd/                   the runtime kernels the model calls, harness, boards and CMake files
     renode/                 offline .repl, .resc and a Robot test (target renode; also stm32)
     build/                  firmware.elf (+ .bin .hex .map on ARM), unless --no-build
     model_<quant>.tflite    the numeric reference the firmware reproduces bit for bit
@@ -27,12 +28,13 @@ import numpy as np
 
 from afkd import __version__
 from afkd.errors import AfkdError
-from afkd.export.codegen import build_context, render_model, template_dir
+from afkd.export.codegen import TEMPLATE_SOURCE, build_context, render_model, template_dir
 from afkd.export.plan import plan_from_tflite, plan_summary
+from afkd.export.runtime_files import HARNESS_RUNTIME, runtime_files
 from afkd.export.stream_ref import StreamingReference
 
 TARGET_BOARDS = {"stm32": "stm32f4", "renode": "stm32f4", "qemu": "mps2_an386", "host": "host"}
-_COPIED = ("runtime", "harness", "boards", "cmake")
+_COPIED = ("harness", "boards", "cmake")  # whole; of runtime/, only what the model calls
 
 
 def firmware_dir() -> Path:
@@ -76,18 +78,26 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
         raise AfkdError(f"{source_name}: a {plan.mode} model; the firmware runs int8 or int16x8 models")
     context = build_context(plan, prefix, fs, source_name, hashlib.sha256(tflite).hexdigest(), weight_storage)
     (out / "model").mkdir(parents=True)
-    for name, text in render_model(context).items():
+    generated = render_model(context)
+    for name, text in generated.items():
         (out / "model" / name).write_text(text)
     for part in _COPIED:
         shutil.copytree(firmware_dir() / part, out / "afkd" / part,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    sfx = context["sfx"]
-    kernels = sorted(p.name for p in (out / "afkd" / "runtime").glob(f"afkd_*_{sfx}.c"))
-    sources = [f"model/{prefix}_model.c", "model/afkd_model_glue.c"] + [f"afkd/runtime/{k}" for k in kernels]
+    (out / "afkd" / "runtime").mkdir()
+    harness_code = [path.read_text() for part in ("harness", "boards") for path in (firmware_dir() / part).rglob("*.[ch]")]
+    runtime = runtime_files([*generated.values(), *harness_code], firmware_dir() / "runtime")
+    for name in runtime:
+        shutil.copy(firmware_dir() / "runtime" / name, out / "afkd" / "runtime" / name)
+    # afkd_firmware.cmake compiles the harness's protocol and CRC itself
+    kernels = [name for name in runtime if name.endswith(".c") and name not in HARNESS_RUNTIME]
+    sources = ([f"model/{name}" for name in generated if name.endswith(".c")]
+               + [f"afkd/runtime/{k}" for k in kernels])
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     cmake = env.get_template("CMakeLists.txt.j2").render(
-        version=__version__, prefix=prefix, mode=plan.mode, source_name=source_name, target=target, board=board,
+        version=__version__, template_source=TEMPLATE_SOURCE, template="CMakeLists.txt.j2",
+        prefix=prefix, mode=plan.mode, source_name=source_name, target=target, board=board,
         sources=sources, optimization=optimization, weights16_only=context["weights16_only"])
     (out / "CMakeLists.txt").write_text(cmake)
     if board == "stm32f4":

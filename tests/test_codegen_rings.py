@@ -31,10 +31,15 @@ def test_every_kept_frame_lives_in_its_ring_and_takes_no_slot(plan):
         ring = f"state->{layer.name}_ring"
         assert rings[layer.name]["frames"] == layer.history_frames + 1  # this step's frame and the past
         writes = producer[layer.inputs[0]]["out"]
-        assert writes == f"&{ring}[{ring}_pos][0]", producer[layer.inputs[0]]["name"]
+        assert writes == f"{layer.name}_ring_current", producer[layer.inputs[0]]["name"]
         assert entries[layer.name]["ins"][0] == writes
     model_c = render_model(context)["tiny_model.c"]
     step = model_c[model_c.index("void tiny_step("):model_c.index("void tiny_flush(")]
+    for layer in kept:  # one pointer a ring, declared once, before the layer that writes it
+        ring = f"state->{layer.name}_ring"
+        declaration = f"int16_t *const {layer.name}_ring_current = &{ring}[{ring}_pos][0];"
+        assert step.count(declaration) == 1 and step.count(f"&{ring}[{ring}_pos]") == 1
+        assert step.index(declaration) < step.index(f", {layer.name}_ring_current")
     assert "memcpy" in step and step.count("memcpy") == 1  # the input window only: no frame copied into a ring
     advances = re.findall(r"tiny_ring_advance\(&state->(\w+)_pos", step)
     assert sorted(advances) == sorted(f"{layer.name}_ring" for layer in kept)

@@ -1,5 +1,5 @@
 /*
- * afkd_kernels.h - the integer (int8, int16x8) and float32 kernels of the afkd runtime.
+ * afkd_kernels.h - the integer (int8, int16x8) kernels of the afkd runtime.
  *
  * Bit-exactness: every integer kernel returns the same bits as TFLite's reference kernel
  * for the op named in its comment (checked by tests/test_kernels_*.py against the TFLite
@@ -105,17 +105,10 @@ typedef struct {
     const int16_t *weights16;
 } afkd_dense_s16_params;
 
-typedef struct {
-    int32_t rows, cols;
-    const float *weights;       /* [rows][cols] */
-    const float *bias;          /* [rows] or NULL */
-    float act_min, act_max;     /* -INFINITY/INFINITY for none, 0/INFINITY for ReLU */
-} afkd_dense_f32_params;
 
 /* Pointwise (1x1) conv = TFLite CONV_2D 1x1: in[cols] (one frame) -> out[rows]. */
 void afkd_pointwise_s8(const afkd_dense_s8_params *p, const int8_t *in, int8_t *out);
 void afkd_pointwise_s16(const afkd_dense_s16_params *p, const int16_t *in, int16_t *out);
-void afkd_pointwise_f32(const afkd_dense_f32_params *p, const float *in, float *out);
 
 /*
  * The same for the layout the exporter gives its 16x8 layers and checks before it calls these
@@ -134,7 +127,6 @@ void afkd_encoder_s16_w16(const afkd_dense_s16_params *p, const int16_t *window,
  */
 void afkd_encoder_s8(const afkd_dense_s8_params *p, const int8_t *window, int8_t *out);
 void afkd_encoder_s16(const afkd_dense_s16_params *p, const int16_t *window, int16_t *out);
-void afkd_encoder_f32(const afkd_dense_f32_params *p, const float *window, float *out);
 
 /* ---------------------------------------------------------------- depthwise */
 
@@ -174,17 +166,10 @@ typedef struct {
     const int16_t *weights16;
 } afkd_depthwise_s16_params;
 
-typedef struct {
-    int32_t channels, taps;
-    const float *weights;       /* [K][C] */
-    const float *bias;          /* [C] or NULL */
-    float act_min, act_max;
-} afkd_depthwise_f32_params;
 
 void afkd_depthwise_s8(const afkd_depthwise_s8_params *p, const int8_t *const *taps, int8_t *out);
 void afkd_depthwise_s16(const afkd_depthwise_s16_params *p, const int16_t *const *taps,
                         int16_t *out);
-void afkd_depthwise_f32(const afkd_depthwise_f32_params *p, const float *const *taps, float *out);
 
 /* ---------------------------------------------------------------- decoder */
 
@@ -222,12 +207,6 @@ typedef struct {
     int32_t multiplier32;
 } afkd_decoder_s16_params;
 
-typedef struct {
-    int32_t channels, kernel, stride;
-    const float *weights;       /* [L][N] */
-    float bias;
-    float act_min, act_max;
-} afkd_decoder_f32_params;
 
 void afkd_decoder_s8(const afkd_decoder_s8_params *p, const int8_t *frame, int32_t *tail,
                      int8_t *out);
@@ -238,8 +217,6 @@ void afkd_decoder_s16(const afkd_decoder_s16_params *p, const int16_t *frame, in
  * holds int32_t tail[kernel]: half the RAM, and no 64-bit arithmetic per step. */
 void afkd_decoder_s16_tail32(const afkd_decoder_s16_params *p, const int16_t *frame, int32_t *tail,
                              int16_t *out);
-void afkd_decoder_f32(const afkd_decoder_f32_params *p, const float *frame, float *tail,
-                      float *out);
 
 /* ---------------------------------------------------------------- PReLU */
 
@@ -259,13 +236,8 @@ typedef struct {
     int32_t multiplier_neg, shift_neg;  /* input_scale * alpha_scale / output_scale */
 } afkd_prelu_s8_params;
 
-typedef struct {
-    int32_t channels, alpha_per_channel;
-    const float *alpha;
-} afkd_prelu_f32_params;
 
 void afkd_prelu_s8(const afkd_prelu_s8_params *p, const int8_t *in, int8_t *out);
-void afkd_prelu_f32(const afkd_prelu_f32_params *p, const float *in, float *out);
 
 /*
  * TFLite LEAKY_RELU (int8 and int16; the 16x8 graph's stand-in for a one-slope PReLU):
@@ -296,7 +268,7 @@ void afkd_leaky_relu_s16(const afkd_leaky_relu_params *p, const int16_t *in, int
  * values in `out` as afkd_depthwise_s16(p, taps, scratch) then afkd_leaky_relu_s16(q, scratch,
  * out, channels), which is what it does unless the Cortex-M4 routine takes the pair (a leaky
  * fast form it has and word-aligned frames; then `scratch` is not written). The exporter calls
- * it only for the layout it checked (export/codegen.py, _fuse_depthwise_leaky): int16-stored
+ * it only for the layout it checked (export/codegen_steps.py, fused_depthwise_leaky): int16-stored
  * weights, a bias array, multiplier32, kernel 3, an even channel count, the int16 output range.
  */
 void afkd_depthwise_leaky_s16(const afkd_depthwise_s16_params *p, const afkd_leaky_relu_params *q,
@@ -321,9 +293,8 @@ typedef struct {
 
 void afkd_sigmoid_s16(const afkd_sigmoid_s16_params *p, const int16_t *in, int16_t *out,
                       int32_t n);
-void afkd_sigmoid_f32(const float *in, float *out, int32_t n);
 
-/* ---------------------------------------------------------------- add, mul, requantize */
+/* ---------------------------------------------------------------- add, mul */
 
 /*
  * TFLite ADD (int8: left_shift 20; int16 general scale: left_shift 15):
@@ -343,8 +314,6 @@ void afkd_add_s8(const afkd_add_params *p, const int8_t *a, const int8_t *b, int
                  int32_t n);
 void afkd_add_s16(const afkd_add_params *p, const int16_t *a, const int16_t *b, int16_t *out,
                   int32_t n);
-void afkd_add_f32(const float *a, const float *b, float *out, int32_t n, float act_min,
-                  float act_max);
 
 /* TFLite MUL: out = clamp(requant((a+o1)*(b+o2), m, s) + output_offset, act_min, act_max). */
 typedef struct {
@@ -357,20 +326,6 @@ void afkd_mul_s8(const afkd_mul_params *p, const int8_t *a, const int8_t *b, int
                  int32_t n);
 void afkd_mul_s16(const afkd_mul_params *p, const int16_t *a, const int16_t *b, int16_t *out,
                   int32_t n);
-void afkd_mul_f32(const float *a, const float *b, float *out, int32_t n, float act_min,
-                  float act_max);
-
-/* TFLite QUANTIZE between two quantizations of one type:
- * out = clamp(requant(in + input_offset, m, s) + output_offset, type range). */
-typedef struct {
-    int32_t input_offset, output_offset;
-    int32_t multiplier, shift;  /* input_scale / output_scale */
-} afkd_requantize_params;
-
-void afkd_requantize_s8(const afkd_requantize_params *p, const int8_t *in, int8_t *out,
-                        int32_t n);
-void afkd_requantize_s16(const afkd_requantize_params *p, const int16_t *in, int16_t *out,
-                         int32_t n);
 
 #ifdef __cplusplus
 }

@@ -18,7 +18,7 @@ CFLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-O2"]
 def kernel_sources() -> list[Path]:
     """The afkd_<op>_<dtype>.c kernel files (not the protocol/crc sources)."""
     return sorted(p for p in RUNTIME.glob("afkd_*_*.c")
-                  if p.stem.rsplit("_", 1)[-1] in ("s8", "s16", "f32"))
+                  if p.stem.rsplit("_", 1)[-1] in ("s8", "s16"))
 
 
 def build(out_dir: Path, dsp_emulation: bool = False) -> C.CDLL:
@@ -129,8 +129,7 @@ def ptr(array: np.ndarray, ctype):
 
 
 CTYPE = {np.dtype(np.int8): C.c_int8, np.dtype(np.int16): C.c_int16,
-         np.dtype(np.int32): C.c_int32, np.dtype(np.int64): C.c_int64,
-         np.dtype(np.float32): C.c_float}
+         np.dtype(np.int32): C.c_int32, np.dtype(np.int64): C.c_int64}
 
 
 def call_frames(function, params, frames: np.ndarray, out_channels: int) -> np.ndarray:

@@ -2,13 +2,13 @@
  *
  * A generated model built with -DAFKD_TRACE=1 calls afkd_trace_layer() after each layer of
  * each step. Each record is u16 layer index, u16 byte count
- * (little-endian), then the bytes. host_tools/validate.py reads the file back and compares it
+ * (little-endian), then the bytes. host_tools/layer_trace.py reads the file back and compares it
  * layer by layer with the NumPy streaming reference. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-void afkd_trace_layer(int index, const void *data, unsigned bytes);
+#include "afkd_trace.h"
 
 void afkd_trace_layer(int index, const void *data, unsigned bytes)
 {
