@@ -12,16 +12,25 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
+
+from afkd.errors import AfkdError
 
 
 @contextlib.contextmanager
-def atomic_dir(dest: str | os.PathLike, overwrite: bool = True) -> Iterator[Path]:
+def atomic_dir(dest: str | os.PathLike, overwrite: bool = True,
+               finish: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """Yield a fresh temporary directory that replaces ``dest`` on success.
 
     On any exception the temporary directory is removed and ``dest`` is untouched.
+    ``finish(dest)``, when given, runs after the swap on the folder in its final place (a
+    CMake build records absolute paths, so it must run there); if it fails, the new folder
+    is removed and the previous ``dest`` put back.
     """
-    dest = Path(dest)
+    # Absolute, so that "." or "a/.." has a real name and parent to rename in.
+    dest = Path(os.path.abspath(dest))
+    if Path.cwd() == dest or dest in Path.cwd().parents:
+        raise AfkdError(f"{dest}: is the current folder or holds it; name a new folder")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
     try:
@@ -29,17 +38,37 @@ def atomic_dir(dest: str | os.PathLike, overwrite: bool = True) -> Iterator[Path
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if dest.exists():
-        if not overwrite:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise FileExistsError(dest)
-        # Move the old one aside first so that the swap is two renames, not a slow delete.
-        old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
-        os.rename(dest, old / "x")
+    old = None
+    try:
+        if dest.exists() or dest.is_symlink():
+            if not overwrite:
+                raise FileExistsError(dest)
+            # Move the old one aside first so that the swap is two renames, not a slow delete.
+            old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+            os.rename(dest, old / "x")
         os.rename(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        _put_back(old, dest)
+        raise
+    if finish is not None:
+        try:
+            finish(dest)
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)
+            _put_back(old, dest)
+            raise
+    if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, dest)
+
+
+def _put_back(old: Path | None, dest: Path) -> None:
+    """Return the previous ``dest`` from its aside folder (when a swap or a finish failed)."""
+    if old is None:
+        return
+    if (old / "x").exists() or (old / "x").is_symlink():
+        os.rename(old / "x", dest)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

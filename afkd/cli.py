@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import select
 import sys
 
 from afkd import __version__
@@ -31,8 +32,16 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (``afkd data import: error: ...``) and exit 2, like AfkdError."""
+
+    def error(self, message: str):
+        message = " ".join(one_line(message).split("\n"))
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _top_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="afkd",
         description="AF f-wave extraction: data, DT-FENet training and distillation, "
         "export to ONNX/TFLite/C, and validation of the firmware.",
@@ -58,20 +67,63 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version or a usage error (one line, already printed)
+        return done.code if isinstance(done.code, int) else 0
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that went away is reported here, not at exit
+        return code
     except AfkdError as err:
-        print(f"afkd {args.command}: error: {err}", file=sys.stderr)
-        return 2
+        return _error(args.command, str(err))
     except KeyboardInterrupt:
         print(f"afkd {args.command}: interrupted", file=sys.stderr)
         return 130
-    finally:
-        sys.stdout.flush()
+    except BrokenPipeError:
+        if _stdout_closed():
+            return _error(args.command, "the output was closed early (broken pipe); the rest was not printed")
+        return _error(args.command, "a pipe to a helper process closed (broken pipe)")
+    except MemoryError:
+        return _error(args.command, "out of memory")
+    except OSError as err:
+        # Disk full, permission denied, a folder where a file was expected: the user's to fix.
+        where = f"{err.filename}: " if err.filename else ""
+        return _error(args.command, f"{where}{err.strerror or err}")
+
+
+def _error(command: str, message: str) -> int:
+    print(f"afkd {command}: error: {one_line(message)}", file=sys.stderr)
+    return 2
+
+
+def one_line(message: str) -> str:
+    """The message on one line as the user reads it: control characters (a path or value holding
+    a carriage return or an escape sequence) shown escaped; further lines (a build log's tail)
+    indented below it, so that the first line alone is the error."""
+    def visible(text: str) -> str:
+        return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in text)
+    first, *rest = message.split("\n")
+    return "\n".join([visible(first), *("  " + visible(line) for line in rest)])
+
+
+def _stdout_closed() -> bool:
+    """True when stdout's reader is gone; stdout then goes to /dev/null so exit does not fail again."""
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        closed = any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+        return False
+    if closed:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+    return closed
 
 
 def export_alias(argv: list[str] | None = None) -> int:

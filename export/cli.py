@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Callable
 
+from afkd.argtypes import finite_float, positive_float, positive_int
 from afkd.errors import AfkdError
 
 FIRMWARE_TARGETS = ("stm32", "host", "qemu", "renode")
@@ -61,7 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", required=True, choices=sorted(TARGETS),
                         help="onnx, tflite (float32 + full-integer) or a firmware target")
     parser.add_argument("--out", required=True, help="output directory (replaced atomically)")
-    parser.add_argument("--seconds", type=float, default=30.0,
+    parser.add_argument("--force", action="store_true",
+                        help="replace --out even when it holds files that are not an earlier export's")
+    parser.add_argument("--seconds", type=positive_float, default=30.0,
                         help="fixed input length in seconds at the model rate (default 30)")
     parser.add_argument("--dynamic", action="store_true",
                         help="onnx: any input length (a multiple of the hop) instead of a fixed one")
@@ -70,13 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--calibration", default=None,
                         help="tflite: dataset directory at the model rate for calibration and "
                         "validation windows (default: synthetic ECG)")
-    parser.add_argument("--calibration-segments", type=int, default=16,
+    parser.add_argument("--calibration-segments", type=positive_int, default=16,
                         help="tflite: windows used to calibrate activation ranges (default 16)")
-    parser.add_argument("--headroom", type=float, default=None,
+    parser.add_argument("--headroom", type=finite_float, default=None,
                         help="tflite: widen every activation range by this gain by also calibrating on "
                         "GAIN x each window, so louder real recordings do not clip (default 8 for int16x8, "
                         "1 for int8, where wider ranges cost resolution)")
-    parser.add_argument("--validation-segments", type=int, default=4,
+    parser.add_argument("--validation-segments", type=positive_int, default=4,
                         help="tflite: other windows for the quantized-vs-float figures (default 4)")
     parser.add_argument("--prefix", default="dtfe",
                         help="firmware targets: prefix of every generated C symbol (default dtfe)")
@@ -132,6 +135,9 @@ def summary_lines(manifest: dict) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     if args.target not in TARGETS:
         raise AfkdError(f"--target {args.target}: unknown (choose from {', '.join(sorted(TARGETS))})")
+    from afkd.outdir import EXPORT, check_out_dir
+
+    check_out_dir(args.out, EXPORT, inputs=(args.checkpoint, args.calibration), force=args.force)
     manifest = TARGETS[args.target](args)
     for line in summary_lines(manifest):
         print(line)

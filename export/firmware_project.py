@@ -147,22 +147,30 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
     if not tflite_path.is_file():
         raise AfkdError(f"{tflite_path}: no such .tflite file")
     tflite = tflite_path.read_bytes()
-    with atomic_dir(out_dir) as tmp:
-        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, weight_storage=weight_storage)
-        shutil.copy(tflite_path, tmp / tflite_path.name)
-        firmware = build_project(tmp, made["board"]) if build else None
+    result: dict[str, Any] = {}
+
+    def build_in_place(project: Path) -> None:
+        # CMake records the absolute paths of its source and build folders: building in the
+        # temporary folder would leave a build/ that points at a folder that no longer exists.
+        firmware = build_project(project, made["board"]) if build else None
         ctx = made["context"]
-        manifest = {
+        result.update({
             "target": target, "board": made["board"], "prefix": prefix, "mode": ctx["mode"], "fs": fs,
             "hop": ctx["hop"], "latency_hops": ctx["latency_hops"], "macs_per_hop": ctx["macs_per_hop"],
             "state_bytes": ctx["state_bytes"], "scratch_bytes": ctx["scratch_bytes"], "weight_bytes": ctx["weight_bytes"],
             "weight_storage": ctx["weight_storage"],
             "tflite": tflite_path.name, "tflite_sha256": ctx["source_sha256"],
-            "firmware": None if firmware is None else str(firmware.relative_to(tmp.resolve())),
+            "firmware": None if firmware is None else str(firmware.relative_to(project.resolve())),
             "plan": plan_summary(made["plan"]),
-            "footprint": _footprint(tmp, made["board"], prefix, ctx["scratch_bytes"]) if firmware else None,
-        }
+            "footprint": _footprint(project, made["board"], prefix, ctx["scratch_bytes"]) if firmware else None,
+        })
         from afkd.export.manifest import write_manifest
 
-        write_manifest(tmp, {**(reference_manifest or {}), "firmware": manifest})
-    return manifest
+        write_manifest(project, {**(reference_manifest or {}), "firmware": result})
+
+    # The new project replaces the old one, is built where it stays, and the old one comes
+    # back if the build fails.
+    with atomic_dir(out_dir, finish=build_in_place) as tmp:
+        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, weight_storage=weight_storage)
+        shutil.copy(tflite_path, tmp / tflite_path.name)
+    return result

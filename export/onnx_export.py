@@ -62,6 +62,11 @@ def check_onnx(model_bytes: bytes, folded: DTFENet, signals: list[np.ndarray]) -
             want = dict(zip(OUTPUT_NAMES, folded(torch.from_numpy(x))))
         for name in OUTPUT_NAMES:
             ref = want[name].numpy().reshape(-1)
+            # max() would skip a NaN (nan > x is False) and report 0 mV: name it instead.
+            for who, y in (("onnxruntime", got[name]), ("PyTorch", ref)):
+                if not np.isfinite(y).all():
+                    raise AfkdError(f"{who} output {name} holds {int((~np.isfinite(y)).sum())} NaN/infinite "
+                                    f"values at input length {x.shape[-1]}")
             worst = max(worst, float(np.abs(got[name].reshape(-1) - ref).max()))
             peak = max(peak, float(np.abs(ref).max()))
         lengths.append(int(x.shape[-1]))

@@ -14,6 +14,8 @@ import json
 import time
 from pathlib import Path
 
+from afkd.argtypes import nonnegative_int, positive_int
+
 # A teacher small enough to train in a minute or two on 2 cores, still non-causal and wider
 # than the student: what `afkd train --preset teacher` is, scaled down.
 DEMO_TEACHER = {"enc_channels": 64, "bottleneck": 32, "hidden": 64, "blocks": 5, "repeats": 2,
@@ -22,16 +24,18 @@ DEMO_TEACHER = {"enc_channels": 64, "bottleneck": 32, "hidden": 64, "blocks": 5,
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="build/demo", help="working directory (default build/demo)")
-    parser.add_argument("--records", type=int, default=48, help="synthetic training records of 30 s (default 48)")
-    parser.add_argument("--val-records", type=int, default=10,
+    parser.add_argument("--records", type=positive_int, default=48, help="synthetic training records of 30 s (default 48)")
+    parser.add_argument("--val-records", type=positive_int, default=10,
                         help="synthetic validation records of 30 s, another seed (default 10)")
-    parser.add_argument("--steps", type=int, default=150, help="training steps per epoch (default 150)")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs for teacher and student (default 2)")
+    parser.add_argument("--steps", type=positive_int, default=150, help="training steps per epoch (default 150)")
+    parser.add_argument("--epochs", type=positive_int, default=2, help="epochs for teacher and student (default 2)")
     parser.add_argument("--quant", choices=("int16x8", "int8"), default="int16x8",
                         help="firmware quantization (default int16x8, the mode that meets 30 dB)")
     parser.add_argument("--runner", default="qemu", help="where the firmware runs (default qemu)")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of data, weights and crops (default 0)")
+    parser.add_argument("--threads", type=positive_int, default=2, help="torch CPU threads (default 2)")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of data, weights and crops (default 0)")
+    parser.add_argument("--force", action="store_true",
+                        help="use --out even when it holds files that are not an earlier demo's")
 
 
 def _stage(name: str, started: float) -> None:
@@ -45,8 +49,16 @@ def run(args: argparse.Namespace) -> int:
     from afkd.training.evaluate import evaluate, format_table
     from afkd.training.runs import distill_student, train_model
 
+    from afkd.atomic import atomic_write_text
+    from afkd.outdir import DEMO, check_out_dir
+
+    from afkd.host_tools.runners import check_runner_spec
+
+    check_runner_spec(args.runner)
+    check_out_dir(args.out, DEMO, force=args.force)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    # Marks the folder as the demo's, so that a later demo may reuse it (afkd.outdir).
+    atomic_write_text(out / "demo.json", json.dumps({"format": "afkd-demo", "version": 1, "seed": args.seed}) + "\n")
     t0 = time.perf_counter()
     common = dict(epochs=args.epochs, steps_per_epoch=args.steps, batch_size=4, crop_seconds=6.0,
                   seed=args.seed, threads=args.threads, progress=False, val_segments=args.val_records)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from afkd.argtypes import nonnegative_int, positive_float, positive_int
 from afkd.errors import AfkdError
 
 
@@ -23,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runner", default="qemu",
                         help="where the firmware runs: host, qemu, renode or serial:PORT (default qemu)")
     parser.add_argument("--data", required=True, help="dataset directory (afkd data synth/import) at the model rate")
-    parser.add_argument("--segments", type=int, default=20, help="segments to stream (default 20; 0 = all)")
+    parser.add_argument("--segments", type=nonnegative_int, default=20, help="segments to stream (default 20; 0 = all)")
     parser.add_argument("--checkpoint", default=None,
                         help="PyTorch checkpoint for the float comparison (default: the one export.json names, "
                         "if it is still there and unchanged)")
@@ -34,9 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="JSON file of thresholds, e.g. {\"bit_exact\": true, \"max_ram_bytes\": 16384, "
                         "\"max_cpu_load\": 0.02, \"max_activation_clipped_fraction\": 0}; default: bit-exact, "
                         "streaming equal, no heap")
-    parser.add_argument("--timeout", type=float, default=20.0,
+    parser.add_argument("--timeout", type=positive_float, default=20.0,
                         help="seconds to wait for any one firmware answer before giving up (default 20)")
-    parser.add_argument("--baud", type=int, default=115200, help="serial runner: baud rate (default 115200)")
+    parser.add_argument("--baud", type=positive_int, default=115200, help="serial runner: baud rate (default 115200)")
     parser.add_argument("--no-trace", action="store_true",
                         help="when the firmware is not bit-exact, do not rebuild a host trace build to name "
                         "the first differing layer")
@@ -151,7 +152,11 @@ def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
 
 def run(args: argparse.Namespace) -> int:
     from afkd.host_tools import report
+    from afkd.outdir import check_out_file
 
+    inputs = (args.build, args.data, args.checkpoint, args.thresholds)
+    for flag, path in (("--json", args.json_path), ("--md", args.md_path), ("--html", args.html_path)):
+        check_out_file(path, inputs=inputs, flag=flag)
     result, traces = validate(args)
     if args.json_path:
         report.write_json(args.json_path, result)

@@ -26,7 +26,8 @@ import numpy as np
 
 from afkd.errors import AfkdError
 from afkd.host_tools import compare, report
-from afkd.host_tools.runners import find_firmware, open_runner
+from afkd.host_tools.build_manifest import check_build_manifest
+from afkd.host_tools.runners import check_runner_spec, find_firmware, open_runner
 
 RUNNER_BOARDS = {"host": ("host",), "qemu": ("stm32f4", "mps2_an386"), "renode": ("stm32f4",)}
 
@@ -50,17 +51,21 @@ class FirmwareBuild:
 
 
 def load_build(root: str | Path, runner: str) -> FirmwareBuild:
+    check_runner_spec(runner)  # a typo is a bad runner, not a target mismatch
     root = Path(root)
     manifest_path = root / "export.json"
     if not manifest_path.is_file():
         raise AfkdError(f"{root}: not an afkd firmware build (no export.json; run afkd export --target stm32)")
     try:
-        manifest = json.loads(manifest_path.read_text())
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise AfkdError(f"{manifest_path}: not valid JSON ({err.msg})") from None
-    fw = manifest.get("firmware")
+    except ValueError:  # not UTF-8
+        raise AfkdError(f"{manifest_path}: not valid JSON (not UTF-8 text)") from None
+    fw = manifest.get("firmware") if isinstance(manifest, dict) else None
     if not isinstance(fw, dict) or "board" not in fw:
         raise AfkdError(f"{root}: export.json describes no firmware (export with --target stm32|qemu|host)")
+    check_build_manifest(manifest, manifest_path)
     kind = runner.split(":")[0]
     boards = RUNNER_BOARDS.get(kind, ("stm32f4",))
     if fw["board"] not in boards:
@@ -158,6 +163,11 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
     counts, records, traces, ids = [], [], [], []
     with open_runner(runner_spec, validator.build.firmware, timeout_s=timeout_s) as runner:
         info = runner.info()
+        expected = str(validator.build.fw.get("tflite_sha256", ""))[:16]
+        if expected and info.model_hash != expected:
+            raise AfkdError(f"{validator.build.firmware}: the firmware runs model {info.model_hash}, but the "
+                            f"build's {validator.build.fw['tflite']} is {expected}: it was built from another "
+                            "model (rebuild it, or re-export)")
         if info.hop != hop or info.sample_bytes != validator.dtype.itemsize:
             raise AfkdError(f"{validator.build.firmware}: the firmware answers hop {info.hop} x "
                             f"{info.sample_bytes} bytes, export.json says hop {hop} x {validator.dtype.itemsize}")

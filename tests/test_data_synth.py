@@ -33,7 +33,7 @@ def test_cli_runs_are_identical_for_a_seed_and_differ_across_seeds(tmp_path):
         return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
 
     first, again, other = files(21, "a"), files(21, "b"), files(22, "c")
-    assert first == again and len(first) == 9  # .hea, .dat, .json per record
+    assert first == again and len(first) == 10  # .hea, .dat, .json per record, and synth.json
     assert first["synth_00000.dat"] != other["synth_00000.dat"]
 
 
@@ -136,7 +136,7 @@ def test_wfdb_round_trip_is_far_below_fwave_amplitude(tmp_path):
 def test_cli_synth_then_info(tmp_path, capsys):
     out = tmp_path / "D"
     assert cli.main(["data", "synth", "--records", "20", "--out", str(out), "--seed", "9"]) == 0
-    assert len(list(out.glob("*.hea"))) == 20 and len(list(out.glob("*.json"))) == 20
+    assert len(list(out.glob("*.hea"))) == 20 and len(list(out.glob("synth_*.json"))) == 20
     assert cli.main(["data", "info", str(out)]) == 2  # WFDB records are not a dataset yet
     assert "not a dataset" in capsys.readouterr().err
     ds_dir = tmp_path / "DS"

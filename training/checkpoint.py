@@ -58,6 +58,13 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     for key in ("config", "state_dict"):
         if not isinstance(payload.get(key), dict):
             raise AfkdError(f"{path}: checkpoint has no {key}")
+    if not isinstance(payload.get("meta") or {}, dict):
+        raise AfkdError(f"{path}: checkpoint meta is a {type(payload['meta']).__name__}, not a mapping")
+    for name, value in payload["state_dict"].items():
+        # One NaN weight makes every output NaN; a model must not get as far as an export.
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not torch.isfinite(value).all():
+            bad = int((~torch.isfinite(value)).sum())
+            raise AfkdError(f"{path}: weight {name} holds {bad} NaN/infinite value{'s' if bad > 1 else ''}")
     return payload
 
 

@@ -6,20 +6,21 @@ import argparse
 import os
 from dataclasses import fields
 
+from afkd.argtypes import finite_float, nonnegative_float, nonnegative_int, positive_float, positive_int
 from afkd.training.model import DTFENetConfig
 from afkd.training.runs import PRESETS, resolve_config
 from afkd.training.trainer import TrainSettings
 
 # DTFENetConfig fields settable one by one on the command line (flag, field, type, help).
 _SIZE_OPTIONS = (
-    ("--enc-channels", "enc_channels", int, "N: encoder basis functions per path"),
-    ("--enc-kernel", "enc_kernel", int, "L: encoder window in samples (even; hop = L/2)"),
-    ("--bottleneck", "bottleneck", int, "B: TCN residual width"),
-    ("--hidden", "hidden", int, "H: TCN block inner width"),
-    ("--kernel", "kernel", int, "P: depthwise kernel size"),
-    ("--blocks", "blocks", int, "X: blocks per repeat (dilations 1 .. 2^(X-1))"),
-    ("--repeats", "repeats", int, "R: stacks of X blocks"),
-    ("--lookahead", "lookahead", int,
+    ("--enc-channels", "enc_channels", positive_int, "N: encoder basis functions per path"),
+    ("--enc-kernel", "enc_kernel", positive_int, "L: encoder window in samples (even; hop = L/2)"),
+    ("--bottleneck", "bottleneck", positive_int, "B: TCN residual width"),
+    ("--hidden", "hidden", positive_int, "H: TCN block inner width"),
+    ("--kernel", "kernel", positive_int, "P: depthwise kernel size"),
+    ("--blocks", "blocks", positive_int, "X: blocks per repeat (dilations 1 .. 2^(X-1))"),
+    ("--repeats", "repeats", positive_int, "R: stacks of X blocks"),
+    ("--lookahead", "lookahead", nonnegative_int,
      "frames each mask sees past the frame it weights; the output lags by that many hops (0: none)"),
 )
 
@@ -51,31 +52,33 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data")
     data.add_argument("--data", required=True, metavar="DIR", help="training dataset directory (afkd data ...)")
     data.add_argument("--val", metavar="DIR", help="validation dataset directory (default: hold out records of --data)")
-    data.add_argument("--val-fraction", type=float, default=defaults.val_fraction,
+    data.add_argument("--val-fraction", type=finite_float, default=defaults.val_fraction,
                       help=f"share of --data records held out for validation without --val (default {defaults.val_fraction})")
-    data.add_argument("--val-segments", type=int, metavar="N",
+    data.add_argument("--val-segments", type=positive_int, metavar="N",
                       help="validate on at most N segments each epoch (default all)")
     run = parser.add_argument_group("training")
     run.add_argument("--out", required=True, metavar="DIR",
                      help="run directory: best.pt, last.pt, last.opt.pt, log.json, log.csv, loss.png")
-    run.add_argument("--epochs", type=int, default=defaults.epochs, help=f"epochs (default {defaults.epochs}; paper 80)")
-    run.add_argument("--batch-size", type=int, default=defaults.batch_size,
+    run.add_argument("--force", action="store_true",
+                     help="write into --out even when it holds files that are not an earlier run's")
+    run.add_argument("--epochs", type=positive_int, default=defaults.epochs, help=f"epochs (default {defaults.epochs}; paper 80)")
+    run.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
                      help=f"crops per step per process (default {defaults.batch_size}, the paper's)")
-    run.add_argument("--crop-seconds", type=float, metavar="S",
+    run.add_argument("--crop-seconds", type=positive_float, metavar="S",
                      help="random training crops of S seconds (default: whole segments)")
-    run.add_argument("--steps-per-epoch", type=int, metavar="N",
+    run.add_argument("--steps-per-epoch", type=positive_int, metavar="N",
                      help="steps per epoch (default: training segments / batch size / processes)")
-    run.add_argument("--lr", type=float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr})")
-    run.add_argument("--lr-decay-epochs", type=int, default=defaults.lr_decay_epochs, metavar="N",
+    run.add_argument("--lr", type=positive_float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr})")
+    run.add_argument("--lr-decay-epochs", type=nonnegative_int, default=defaults.lr_decay_epochs, metavar="N",
                      help="anneal the rate over the last N epochs (cosine, down to 1/100 of --lr); "
                           "default 0: constant, the paper's")
-    run.add_argument("--clip-norm", type=float, default=defaults.clip_norm,
+    run.add_argument("--clip-norm", type=positive_float, default=defaults.clip_norm,
                      help=f"gradient clipping L2 norm (default {defaults.clip_norm})")
     run.add_argument("--loss", choices=("nmse", "neg_snr"), default=defaults.loss,
                      help="task loss: NMSE_AA + alpha NMSE_VA (default) or the negative SNR")
-    run.add_argument("--alpha", type=float, default=defaults.alpha,
+    run.add_argument("--alpha", type=nonnegative_float, default=defaults.alpha,
                      help=f"weight of the VA terms in the task and KD losses (default {defaults.alpha})")
-    run.add_argument("--seed", type=int, default=defaults.seed, help="seed of weights, crops and split (default 0)")
+    run.add_argument("--seed", type=nonnegative_int, default=defaults.seed, help="seed of weights, crops and split (default 0)")
     run.add_argument("--resume", metavar="CKPT",
                      help="continue from a last.pt (its config wins; optimizer from last.opt.pt beside it)")
     run.add_argument("--init", metavar="CKPT",
@@ -83,7 +86,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                           "fresh optimizer); model-size options are ignored")
     run.add_argument("--keep-sparsity", action="store_true",
                      help="weights that are zero at the start stay zero (fine-tuning a pruned checkpoint)")
-    run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    run.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
     add_qat_arguments(parser)
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
@@ -96,14 +99,26 @@ def add_qat_arguments(parser: argparse.ArgumentParser) -> None:
                           "usually with --init from a trained checkpoint")
     qat.add_argument("--qat-calibration", metavar="DIR",
                      help="the dataset the export will calibrate on (its --calibration; default its synthetic windows)")
-    qat.add_argument("--qat-calibration-segments", type=int, default=16, metavar="N",
+    qat.add_argument("--qat-calibration-segments", type=positive_int, default=16, metavar="N",
                      help="the export's --calibration-segments (default 16)")
-    qat.add_argument("--qat-seconds", type=float, default=30.0, metavar="S",
+    qat.add_argument("--qat-seconds", type=positive_float, default=30.0, metavar="S",
                      help="the export's --seconds: the calibration windows' length (default 30)")
-    qat.add_argument("--qat-headroom", type=float, metavar="GAIN",
+    qat.add_argument("--qat-headroom", type=positive_float, metavar="GAIN",
                      help="the export's --headroom (default the mode's: int8 1, int16x8 8)")
-    qat.add_argument("--qat-calibrate-every", type=int, default=50, metavar="STEPS",
+    qat.add_argument("--qat-calibrate-every", type=positive_int, default=50, metavar="STEPS",
                      help="recompute the activation ranges every STEPS steps (and before each validation; default 50)")
+
+
+def check_run_folder(args: argparse.Namespace, *inputs: str | None) -> None:
+    """Refuse an --out that would overwrite an input or files no run wrote (afkd.outdir).
+
+    --resume may point into --out: a run continues in its own folder.
+    """
+    from afkd.outdir import RUN, check_out_dir
+
+    config_file = args.config if args.config and os.path.isfile(args.config) else None
+    starts = (getattr(args, "init", None), getattr(args, "qat_calibration", None))  # read, never replaced
+    check_out_dir(args.out, RUN, inputs=(args.data, args.val, config_file, *starts, *inputs), force=args.force)
 
 
 def settings_from_args(args: argparse.Namespace, method: str = "none", **extra) -> TrainSettings:

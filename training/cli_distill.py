@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from afkd.training.cli_common import (add_model_arguments, add_training_arguments, model_config_from_args,
-                                      print_result, settings_from_args)
+from afkd.argtypes import nonnegative_float
+from afkd.training.cli_common import (add_model_arguments, add_training_arguments, check_run_folder,
+                                      model_config_from_args, print_result, settings_from_args)
 from afkd.training.distill import DEFAULT_WEIGHTS, METHODS
 
 
@@ -20,10 +21,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     kd.add_argument("--method", choices=METHODS, default="fitnet",
                     help="fitnet (encoder + mask regression), at (attention transfer) or none "
                          "(student alone, the no-KD baseline); default fitnet")
-    kd.add_argument("--gamma", type=float,
+    kd.add_argument("--gamma", type=nonnegative_float,
                     help="weight of the encoder KD terms (default fitnet {}, at {:g})".format(
                         DEFAULT_WEIGHTS["fitnet"][0], DEFAULT_WEIGHTS["at"][0]))
-    kd.add_argument("--beta", type=float,
+    kd.add_argument("--beta", type=nonnegative_float,
                     help="weight of the mask KD terms (default fitnet {:g}, at {:g})".format(
                         DEFAULT_WEIGHTS["fitnet"][1], DEFAULT_WEIGHTS["at"][1]))
     add_model_arguments(parser, default_preset="student")
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from afkd.training.trainer import fit
 
+    check_run_folder(args, args.teacher)
     cfg = model_config_from_args(args)
     settings = settings_from_args(args, method=args.method, gamma=args.gamma, beta=args.beta)
     best = fit(cfg, settings, args.data, args.out, val_dir=args.val, teacher_path=args.teacher,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from afkd.argtypes import positive_int
 from afkd.atomic import atomic_write_text
 
 
@@ -16,17 +17,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", action="append", default=[], choices=("abs",),
                         help="a classical method to evaluate: abs (average beat subtraction, XQRS R peaks)")
     parser.add_argument("--data", required=True, metavar="DIR", help="dataset directory to evaluate on")
-    parser.add_argument("--segments", type=int, metavar="N", help="evaluate the first N segments only")
+    parser.add_argument("--segments", type=positive_int, metavar="N", help="evaluate the first N segments only")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON, keyed by model path or method")
-    parser.add_argument("--batch-size", type=int, default=8, help="segments per forward pass (default 8)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--batch-size", type=positive_int, default=8, help="segments per forward pass (default 8)")
+    parser.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from afkd.outdir import check_out_file
     from afkd.training.evaluate import evaluate, format_table
 
+    check_out_file(args.json, inputs=(args.data, *args.model), flag="--json")
     if args.threads:
         torch.set_num_threads(args.threads)
     results = evaluate([*args.model, *args.method], args.data, segments=args.segments,

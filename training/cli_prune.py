@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 
+from afkd.argtypes import finite_float, nonnegative_int, positive_float, positive_int
 from afkd.training.pruning.driver import METHODS, PruneSettings
 
 
@@ -30,42 +31,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--goal", metavar="METRIC:BOUND",
                         help="e.g. snr_aa_drop_db:0.2 (lose at most 0.2 dB SNR_AA), f1_drop:0.01; "
                              "without it every round runs")
-    parser.add_argument("--goal-segments", type=int, metavar="N", help="evaluate the goal on the first N segments of --val")
+    parser.add_argument("--goal-segments", type=positive_int, metavar="N", help="evaluate the goal on the first N segments of --val")
     parser.add_argument("--out", required=True, metavar="DIR", help="prune directory (rounds, state, result)")
     s = parser.add_argument_group("schedule")
-    s.add_argument("--rate", type=float, default=d.rate, help=f"lth/magnitude: share of the remaining weights pruned per round (default {d.rate})")
-    s.add_argument("--rounds", type=int, default=d.rounds, help=f"lth/magnitude: at most this many rounds (default {d.rounds})")
+    s.add_argument("--rate", type=finite_float, default=d.rate, help=f"lth/magnitude: share of the remaining weights pruned per round (default {d.rate})")
+    s.add_argument("--rounds", type=positive_int, default=d.rounds, help=f"lth/magnitude: at most this many rounds (default {d.rounds})")
     s.add_argument("--scope", choices=("global", "layer"), default=d.scope, help="lth/magnitude: rank weights over the model or per layer")
     s.add_argument("--rewind", metavar="CKPT", help="lth: an early checkpoint of the original training to rewind to "
                                                    "(default: the --model weights, i.e. fine-tuning rewinding)")
-    s.add_argument("--search-steps", type=int, default=d.search_steps,
+    s.add_argument("--search-steps", type=nonnegative_int, default=d.search_steps,
                    help=f"bisection tries between the last good ticket and the one that broke the goal (default {d.search_steps})")
-    s.add_argument("--sparsity", type=float, default=d.sparsity,
+    s.add_argument("--sparsity", type=finite_float, default=d.sparsity,
                    help=f"multistage/oneshot: share of the parameters removed at the end (default {d.sparsity})")
-    s.add_argument("--stages", type=int, default=d.stages, help=f"multistage: stages (default {d.stages})")
-    s.add_argument("--finetune-epochs", type=int, default=d.finetune_epochs,
+    s.add_argument("--stages", type=positive_int, default=d.stages, help=f"multistage: stages (default {d.stages})")
+    s.add_argument("--finetune-epochs", type=nonnegative_int, default=d.finetune_epochs,
                    help=f"epochs of fine-tuning per round or stage (default {d.finetune_epochs})")
-    s.add_argument("--importance-batches", type=int, default=d.importance_batches,
+    s.add_argument("--importance-batches", type=positive_int, default=d.importance_batches,
                    help=f"structured: training batches that measure channel importance (default {d.importance_batches})")
-    s.add_argument("--channel-multiple", dest="multiple", type=int, default=d.multiple,
+    s.add_argument("--channel-multiple", dest="multiple", type=positive_int, default=d.multiple,
                    help=f"structured: channels leave in units of this (default {d.multiple}: the fast kernels' block)")
-    s.add_argument("--min-channels", type=int, default=d.min_channels, help=f"structured: smallest group width (default {d.min_channels})")
+    s.add_argument("--min-channels", type=positive_int, default=d.min_channels, help=f"structured: smallest group width (default {d.min_channels})")
     t = parser.add_argument_group("fine-tuning")
-    t.add_argument("--batch-size", type=int, default=4)
-    t.add_argument("--crop-seconds", type=float, default=6.0)
-    t.add_argument("--steps-per-epoch", type=int, default=250)
-    t.add_argument("--lr", type=float, default=3e-4)
-    t.add_argument("--lr-decay-epochs", type=int, metavar="N",
+    t.add_argument("--batch-size", type=positive_int, default=4)
+    t.add_argument("--crop-seconds", type=positive_float, default=6.0)
+    t.add_argument("--steps-per-epoch", type=positive_int, default=250)
+    t.add_argument("--lr", type=positive_float, default=3e-4)
+    t.add_argument("--lr-decay-epochs", type=nonnegative_int, metavar="N",
                    help="cosine decay over the last N epochs of each fine-tuning (default: all of them)")
     t.add_argument("--loss", choices=("nmse", "neg_snr"), default="neg_snr")
-    t.add_argument("--val-segments", type=int, default=8, metavar="N",
+    t.add_argument("--val-segments", type=positive_int, default=8, metavar="N",
                    help="segments each fine-tuning epoch validates on (its log only; default 8)")
     t.add_argument("--kd", choices=("outputs", "fitnet", "at", "none"), default="outputs",
                    help="distillation while fine-tuning: outputs (default: towards the separated signals of the "
                         "unpruned --model), fitnet or at (from --teacher), none (the task loss alone)")
     t.add_argument("--teacher", metavar="CKPT", help="the teacher for --kd fitnet|at (default for outputs: --model)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=int, help="torch CPU threads")
+    t.add_argument("--seed", type=nonnegative_int, default=0)
+    t.add_argument("--threads", type=positive_int, help="torch CPU threads")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from afkd.training.cli_common import (add_model_arguments, add_training_arguments, model_config_from_args,
-                                      print_result, settings_from_args)
+from afkd.training.cli_common import (add_model_arguments, add_training_arguments, check_run_folder,
+                                      model_config_from_args, print_result, settings_from_args)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from afkd.training.trainer import fit
 
+    check_run_folder(args)
     cfg = model_config_from_args(args)
     role = args.preset if args.config is None else "model"
     best = fit(cfg, settings_from_args(args), args.data, args.out, val_dir=args.val, resume=args.resume, role=role)

@@ -82,6 +82,13 @@ def _truth(seg: dict) -> tuple[np.ndarray | None, np.ndarray | None]:
 
 def score(segs: Iterable[dict], estimates: Iterable[tuple[np.ndarray, np.ndarray]], fs: float) -> dict:
     """Dataset means of the metrics for estimates aligned with segments, and each SNR_AA."""
+    segs, estimates = list(segs), list(estimates)
+    for seg, (aa_hat, va_hat) in zip(segs, estimates):
+        # A mean that skipped a NaN segment would be a wrong answer reported as a result.
+        for name, x in (("AA", aa_hat), ("VA", va_hat)):
+            if not np.isfinite(x).all():
+                raise AfkdError(f"the {name} estimate of segment {seg.get('id', '?')} holds "
+                                f"{int((~np.isfinite(x)).sum())} NaN/infinite samples")
     rows = [segment_metrics(seg["ecg"], aa_hat, va_hat, fs, *_truth(seg))
             for seg, (aa_hat, va_hat) in zip(segs, estimates)]
     result = summarize(rows)
@@ -115,7 +122,10 @@ def evaluate_checkpoint(path: str | os.PathLike, segs: list[dict], fs: float,
                         device: torch.device | str = "cpu", batch_size: int = 8) -> dict:
     model, meta = load_checkpoint(path)
     model.to(device)
-    result = evaluate_model(model, segs, fs, device, batch_size)
+    try:
+        result = evaluate_model(model, segs, fs, device, batch_size)
+    except AfkdError as err:
+        raise AfkdError(f"{path}: {err}") from None
     params = count_parameters(model)
     result.update(kind="model", path=str(path), role=meta.get("role"), params=params,
                   macs_per_second=float(macs_per_second(model.cfg)), size_bytes=4 * params,

@@ -59,24 +59,24 @@ class DTFENetConfig:
     hidden_per_block: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        check_config_fields(self)  # types and ranges first: a wrong one must not reach the checks below
         for name, length in (("enc_channels_per_path", 2), ("bottleneck_per_path", 2),
                              ("hidden_per_block", 2 * self.blocks * self.repeats)):
             value = getattr(self, name)
             if value is None:
                 continue
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"{name} must be a list of {length} integers, got {value!r}")
             value = tuple(value)  # JSON gives lists
             object.__setattr__(self, name, value)
-            if len(value) != length or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
-                raise ValueError(f"{name} must be {length} positive integers, got {list(value)}")
+            if len(value) != length or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4096
+                                               for v in value):
+                raise ValueError(f"{name} must be {length} integers in [1, 4096], got {list(value)}")
         if self.enc_kernel % 2:
             raise ValueError(f"enc_kernel must be even (hop is enc_kernel/2), got {self.enc_kernel}")
         if self.norm not in ("batch", "gln", "none"):
             raise ValueError(f"norm must be batch, gln or none, got {self.norm!r}")
-        for f in fields(self):
-            value = getattr(self, f.name)
-            least = 0 if f.name == "lookahead" else 1  # no lookahead is a valid model; no channels is not
-            if isinstance(value, int) and not isinstance(value, bool) and value < least:
-                raise ValueError(f"{f.name} must be at least {least}, got {value}")
+        check_config_size(self)
 
     def path_enc_channels(self, path: str) -> int:
         """N of path ``aa`` or ``va``."""
@@ -117,6 +117,8 @@ class DTFENetConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "DTFENetConfig":
         known = {f.name for f in fields(cls)}
+        if not isinstance(data, dict):
+            raise ValueError(f"the config must be a JSON object, got {type(data).__name__}")
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown config fields: {sorted(unknown)}")
@@ -124,6 +126,44 @@ class DTFENetConfig:
 
 
 _PATH = {"aa": 0, "va": 1}
+
+# field -> (least, most). The most are far above the paper's teacher (N 256, B 64, H 128, X 8,
+# R 3) and keep a config from a file or the command line from hanging or exhausting memory
+# (blocks 1000000 would build forever; dilations 2^(X-1) beyond 2^15 frames see hours).
+CONFIG_RANGES = {"fs": (100, 20000), "enc_channels": (1, 4096), "enc_kernel": (2, 2048), "bottleneck": (1, 4096),
+                 "hidden": (1, 4096), "kernel": (1, 64), "blocks": (1, 16), "repeats": (1, 32), "lookahead": (0, 4096)}
+MAX_PARAMETERS = 50_000_000  # 200 MB of float32 weights, 50x the teacher
+MAX_FLOATS_PER_FRAME = 1 << 18  # activations of one frame over all layers: 1 MB, 15x the teacher
+
+
+def check_config_fields(cfg: "DTFENetConfig") -> None:
+    """Each field's type (an int is not a bool or a float) and range; ValueError naming the field."""
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.name in CONFIG_RANGES:
+            least, most = CONFIG_RANGES[f.name]
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{f.name} must be an integer, got {value!r}")
+            if not least <= value <= most:
+                raise ValueError(f"{f.name} must be in [{least}, {most}], got {value}")
+        elif f.name in ("causal", "interaction") and not isinstance(value, bool):
+            raise ValueError(f"{f.name} must be true or false, got {value!r}")
+        elif f.name == "norm" and not isinstance(value, str):
+            raise ValueError(f"norm must be a string, got {value!r}")
+
+
+def check_config_size(cfg: "DTFENetConfig") -> None:
+    """The memory the model would need, from its sizes alone (before any tensor exists)."""
+    n, l, b, h, p, layers = cfg.enc_channels, cfg.enc_kernel, cfg.bottleneck, cfg.hidden, cfg.kernel, \
+        cfg.blocks * cfg.repeats
+    parameters = 2 * (2 * n * l + 3 * n * b + layers * (2 * b * h + h * p + 6 * h))  # both paths
+    if parameters > MAX_PARAMETERS:
+        raise ValueError(f"the model would have about {parameters / 1e6:.0f} M parameters "
+                         f"({4 * parameters / 2**30:.1f} GiB), above the limit of {MAX_PARAMETERS / 1e6:.0f} M")
+    per_frame = 2 * (3 * n + layers * (2 * h + b))
+    if per_frame > MAX_FLOATS_PER_FRAME:
+        raise ValueError(f"the model would hold {per_frame} activations per frame "
+                         f"({4 * per_frame * 750 / 2**30:.1f} GiB for 30 s at hop 10), above {MAX_FLOATS_PER_FRAME}")
 
 TEACHER = DTFENetConfig(
     enc_channels=256, bottleneck=64, hidden=128, blocks=8, repeats=3, causal=False, norm="gln"

@@ -34,9 +34,9 @@ def resolve_config(config: DTFENetConfig | str | dict | None = "student",
         if config in PRESETS:
             config = PRESETS[config]
         else:
-            text = Path(config).read_text() if Path(config).is_file() else config
+            is_file = os.path.isfile(config)  # False, not an error, for a JSON object too long for a name
             try:
-                config = json.loads(text)
+                config = json.loads(Path(config).read_text(encoding="utf-8") if is_file else config)
             except ValueError:
                 raise AfkdError(f"model config {config!r}: not a preset ({', '.join(PRESETS)}), "
                                 "a JSON file or a JSON object") from None

@@ -254,8 +254,8 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
         "resumed_from": None if resume is None else str(resume), "resumed_optimizer": resumed_optimizer,
         "processes": placement.world_size, "device": str(device), "torch_threads": torch.get_num_threads(),
     }
-    if placement.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
+    # No mkdir here: the first checkpoint creates the folder, so a run that fails before
+    # its first epoch ends leaves no empty run folder behind.
 
     for epoch in range(start_epoch + 1, settings.epochs + 1):
         rng = np.random.default_rng([settings.seed, epoch, placement.rank])  # resumable, rank-distinct

@@ -19,7 +19,7 @@ from pathlib import Path
 from afkd.errors import AfkdError
 from afkd.host_tools.runners.client import FirmwareRunner
 
-__all__ = ["FirmwareRunner", "open_runner", "find_firmware"]
+__all__ = ["FirmwareRunner", "open_runner", "find_firmware", "check_runner_spec"]
 
 
 def find_firmware(target: str | os.PathLike, names: tuple[str, ...]) -> Path:
@@ -33,6 +33,16 @@ def find_firmware(target: str | os.PathLike, names: tuple[str, ...]) -> Path:
                 return target / name
         raise AfkdError(f"{target}: no {' or '.join(names)} in this build folder")
     raise AfkdError(f"{target}: no such firmware file or build folder")
+
+
+RUNNERS = ("host", "qemu", "renode", "serial:PORT")
+
+
+def check_runner_spec(spec: str) -> str:
+    """``spec`` when it names a runner; AfkdError naming it otherwise (before any build is read)."""
+    if spec in RUNNERS[:3] or (spec.startswith("serial:") and len(spec) > len("serial:")):
+        return spec
+    raise AfkdError(f"--runner {spec!r}: not a runner (host, qemu, renode or serial:PORT)")
 
 
 def open_runner(spec: str, target: str | os.PathLike, *, timeout_s: float = 5.0,

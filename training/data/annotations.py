@@ -8,6 +8,7 @@ puts them on ``+`` annotations among the beat labels; AFDB's ``.atr`` holds only
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from afkd.errors import AfkdError
@@ -75,14 +76,25 @@ def read_rhythm(base: Path, sig_len: int, extension: str = "atr") -> list[tuple[
     return rhythm_intervals(ann.sample, ann.aux_note or [""] * len(ann.sample), sig_len)
 
 
+def _rows(reader, path: Path):
+    try:
+        yield from reader
+    except csv.Error as err:  # a NUL byte, an unclosed quote at the end
+        raise AfkdError(f"{path}: not CSV ({err})") from None
+
+
 def read_reference(directory: Path) -> dict[str, str]:
     """CinC 2017 ``REFERENCE.csv`` (record,label) of a directory; {} when absent."""
     path = directory / "REFERENCE.csv"
     if not path.is_file():
         return {}
     labels = {}
-    with path.open(newline="") as f:
-        for line, row in enumerate(csv.reader(f), 1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise AfkdError(f"{path}: not UTF-8 text (byte {err.start}); expected 'record,label' lines") from None
+    with io.StringIO(text, newline="") as f:
+        for line, row in enumerate(_rows(csv.reader(f), path), 1):
             if not row or not row[0].strip():
                 continue
             if len(row) < 2 or row[1].strip() not in ("A", "N", "O", "~"):

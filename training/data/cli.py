@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from afkd.argtypes import finite_float, nonnegative_float, nonnegative_int, positive_float, positive_int
 from afkd.errors import AfkdError
+from afkd.outdir import DATASET, SYNTH_WFDB, check_out_dir, check_out_file
+
+FORCE_HELP = "replace --out even when it holds files that are not an earlier output of this command"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,26 +19,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            description="Write synthetic AF ECG (ecg = aa + va + noise) as WFDB records "
                            "(signals ecg, aa, va, noise in mV) with a JSON sidecar of the drawn "
                            "parameters each, or directly as a dataset directory (--dataset).")
-    synth.add_argument("--records", type=int, default=20, help="number of records (default 20)")
-    synth.add_argument("--seconds", type=float, default=30.0, help="length of each record in s (default 30)")
-    synth.add_argument("--fs", type=float, default=250.0, help="sampling rate in Hz (default 250)")
-    synth.add_argument("--seed", type=int, default=0, help="random seed; same seed, same records (default 0)")
+    synth.add_argument("--records", type=positive_int, default=20, help="number of records (default 20)")
+    synth.add_argument("--seconds", type=positive_float, default=30.0, help="length of each record in s (default 30)")
+    synth.add_argument("--fs", type=positive_float, default=250.0, help="sampling rate in Hz (default 250)")
+    synth.add_argument("--seed", type=nonnegative_int, default=0, help="random seed; same seed, same records (default 0)")
     synth.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    synth.add_argument("--force", action="store_true", help=FORCE_HELP)
     synth.add_argument("--dataset", action="store_true",
                        help="write a dataset directory (as `afkd data import` would) instead of WFDB records")
-    synth.add_argument("--f0", type=float, nargs=2, metavar=("LO", "HI"), default=(3.0, 9.0),
+    synth.add_argument("--f0", type=finite_float, nargs=2, metavar=("LO", "HI"), default=(3.0, 9.0),
                        help="range of the dominant f-wave frequency in Hz (default 3 9)")
-    synth.add_argument("--aa-rms-uv", type=float, nargs=2, metavar=("LO", "HI"), default=(15.0, 150.0),
+    synth.add_argument("--aa-rms-uv", type=finite_float, nargs=2, metavar=("LO", "HI"), default=(15.0, 150.0),
                        help="range of the f-wave RMS in uV, drawn log-uniform (default 15 150)")
-    synth.add_argument("--baseline-mv", type=float, default=0.2,
+    synth.add_argument("--baseline-mv", type=nonnegative_float, default=0.2,
                        help="max baseline wander amplitude in mV; per record drawn in [0, max] (default 0.2)")
-    synth.add_argument("--emg-mv", type=float, default=0.02,
+    synth.add_argument("--emg-mv", type=nonnegative_float, default=0.02,
                        help="max EMG-like muscle noise RMS in mV; per record drawn in [0, max] (default 0.02)")
-    synth.add_argument("--powerline-mv", type=float, default=0.02,
+    synth.add_argument("--powerline-mv", type=nonnegative_float, default=0.02,
                        help="max 50/60 Hz power-line amplitude in mV; per record drawn in [0, max] (default 0.02)")
-    synth.add_argument("--motion-per-minute", type=float, default=0.0,
+    synth.add_argument("--motion-per-minute", type=nonnegative_float, default=0.0,
                        help="expected electrode-motion bursts per minute (default 0: none)")
-    synth.add_argument("--motion-mv", type=float, default=0.5, help="peak amplitude of a motion burst in mV")
+    synth.add_argument("--motion-mv", type=nonnegative_float, default=0.5, help="peak amplitude of a motion burst in mV")
 
     imp = sub.add_parser("import", help="import WFDB records (AFDB, MIT-BIH, CinC 2017, synthetic) into a dataset",
                          description="Read WFDB records (record paths or directories of .hea files), "
@@ -43,11 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          "labels; .atr rhythm annotations label MIT-BIH/AFDB segments.")
     imp.add_argument("sources", nargs="+", help="record paths (with or without .hea) or directories")
     imp.add_argument("--out", required=True, help="dataset directory to write (replaced atomically)")
-    imp.add_argument("--fs", type=float, default=250.0, help="model sampling rate in Hz (default 250)")
+    imp.add_argument("--force", action="store_true", help=FORCE_HELP)
+    imp.add_argument("--fs", type=positive_float, default=250.0, help="model sampling rate in Hz (default 250)")
     imp.add_argument("--lead", default=None, help="lead name (e.g. MLII) or index (default: the first lead)")
-    imp.add_argument("--segment-seconds", type=float, default=30.0, help="segment length in s (default 30)")
-    imp.add_argument("--overlap", type=float, default=0.0, help="overlap of successive segments in s (default 0)")
-    imp.add_argument("--min-seconds", type=float, default=5.0,
+    imp.add_argument("--segment-seconds", type=positive_float, default=30.0, help="segment length in s (default 30)")
+    imp.add_argument("--overlap", type=nonnegative_float, default=0.0, help="overlap of successive segments in s (default 0)")
+    imp.add_argument("--min-seconds", type=positive_float, default=5.0,
                      help="reject records (and AF episodes) shorter than this, in s (default 5)")
     imp.add_argument("--episodes", choices=("all", "af"), default="all",
                      help="all: segment the whole record; af: only (AFIB episodes of the .atr annotations")
@@ -76,8 +82,12 @@ def _synth(args) -> int:
     from afkd.training.data.synth_fwaves import FwaveRanges
     from afkd.training.data.synth_noise import NoiseLevels
 
+    check_out_dir(args.out, DATASET if args.dataset else SYNTH_WFDB, force=args.force)
     if args.records < 1 or args.seconds <= 0:
         raise AfkdError("--records must be >= 1 and --seconds > 0")
+    if args.seconds > 86400 or not 100 <= args.fs <= 20000:
+        raise AfkdError(f"--seconds {args.seconds:g} / --fs {args.fs:g}: a record is at most a day long, "
+                        "sampled at 100 to 20000 Hz")
     lo, hi = args.f0
     if not 0 < lo <= hi < args.fs / 2:
         raise AfkdError(f"--f0 {lo:g} {hi:g}: need 0 < LO <= HI < fs/2")
@@ -98,10 +108,13 @@ def _synth(args) -> int:
 def _import(args) -> int:
     from afkd.training.data.importer import ImportOptions, import_dataset
 
+    check_out_dir(args.out, DATASET, inputs=args.sources, force=args.force)
     options = ImportOptions(fs=args.fs, lead=args.lead, segment_seconds=args.segment_seconds,
                             overlap_seconds=args.overlap, min_seconds=args.min_seconds, episodes=args.episodes)
     summary = import_dataset(args.out, args.sources, options, strict=args.strict)
     skipped = f", skipped {len(summary['skipped'])} bad records" if summary["skipped"] else ""
+    if summary["rejected"]:
+        skipped += f", left out {len(summary['rejected'])} lead-off or clipped segments (see afkd data info)"
     print(f"imported {summary['records']} records as {summary['segments']} segments into {args.out}{skipped}")
     return 0
 
@@ -110,6 +123,7 @@ def _info(args) -> int:
     from afkd.training.data.dataset import Dataset
     from afkd.training.data.info import dataset_stats, summary_lines, write_histograms
 
+    check_out_file(args.png, flag="--png")
     ds = Dataset(args.dir)
     stats = dataset_stats(ds)
     for line in summary_lines(stats):

@@ -21,6 +21,8 @@ import numpy as np
 
 from afkd.atomic import atomic_dir
 from afkd.errors import AfkdError
+from afkd.training.data.dataset_check import check_finite, check_manifest, check_spans
+from afkd.training.data.spool import NpyAppender
 
 FORMAT = "afkd-dataset"
 VERSION = 1
@@ -40,57 +42,75 @@ def write_dataset(out: str | os.PathLike, segments: Iterable[dict], fs: float,
     ``record``, ``lead``, ``start`` and ``label`` (``id`` defaults to record:lead:start).
     ``extra`` adds top-level manifest keys (for example the command that made it).
     """
-    rows, ecg, aa, va = [], [], [], []
-    offset = 0
-    for seg in segments:
-        x = np.asarray(seg["ecg"], dtype=np.float32)
-        if x.ndim != 1 or x.size == 0:
-            raise AfkdError(f"segment {seg.get('record')}: ecg must be a non-empty 1-D array")
-        truth = seg.get("aa") is not None and seg.get("va") is not None
-        nan = np.full(x.shape, np.nan, dtype=np.float32)
-        a = np.asarray(seg["aa"], dtype=np.float32) if truth else nan
-        v = np.asarray(seg["va"], dtype=np.float32) if truth else nan
-        if a.shape != x.shape or v.shape != x.shape:
-            raise AfkdError(f"segment {seg.get('record')}: aa/va shape differs from ecg")
-        label = seg.get("label")
-        if label not in LABELS:
-            raise AfkdError(f"segment {seg.get('record')}: label {label!r} is not one of A, N, O, ~ or null")
-        row = {
-            "id": seg.get("id") or f"{seg['record']}:{seg['lead']}:{int(seg['start'])}",
-            "source": seg["source"],
-            "record": str(seg["record"]),
-            "lead": str(seg["lead"]),
-            "start": int(seg["start"]),
-            "offset": offset,
-            "length": int(x.size),
-            "fs": float(fs),
-            "label": label,
-            "has_ground_truth": bool(truth),
-        }
-        rows.append(row)
-        ecg.append(x)
-        aa.append(a)
-        va.append(v)
-        offset += x.size
-    if not rows:
-        raise AfkdError(f"{out}: no segments to write")
-    any_truth = any(r["has_ground_truth"] for r in rows)
-    manifest = {
-        "format": FORMAT,
-        "version": VERSION,
-        "fs": float(fs),
-        "segment_seconds": float(segment_seconds),
-        "signals": ["ecg", "aa", "va"] if any_truth else ["ecg"],
-        **(extra or {}),
-        "segments": rows,
-    }
+    rows: list[dict] = []
+    # Each segment goes to disk as it comes (a long record's segments are read from its spool
+    # one at a time), so writing needs memory for one segment, not the dataset.
     with atomic_dir(out) as tmp:
-        np.save(tmp / "ecg.npy", np.concatenate(ecg))
-        if any_truth:
-            np.save(tmp / "aa.npy", np.concatenate(aa))
-            np.save(tmp / "va.npy", np.concatenate(va))
+        ecg = NpyAppender(tmp / "ecg.npy", np.float32)
+        truth_files: list[NpyAppender] = []  # aa, va: opened at the first segment with ground truth
+        offset = 0
+        try:
+            for seg in segments:
+                row, x, a, v = _segment_row(seg, offset, fs)
+                if row["has_ground_truth"] and not truth_files:
+                    truth_files = [NpyAppender(tmp / "aa.npy", np.float32), NpyAppender(tmp / "va.npy", np.float32)]
+                    for f in truth_files:
+                        f.fill(np.nan, row["offset"])  # segments before this one have none
+                ecg.append(x)
+                for f, arr in zip(truth_files, (a, v)):
+                    if row["has_ground_truth"]:
+                        f.append(arr)
+                    else:
+                        f.fill(np.nan, x.size)
+                rows.append(row)
+                offset += x.size
+        finally:
+            for f in (ecg, *truth_files):
+                f.close()
+        if not rows:
+            raise AfkdError(f"{out}: no segments to write")
+        manifest = {
+            "format": FORMAT,
+            "version": VERSION,
+            "fs": float(fs),
+            "segment_seconds": float(segment_seconds),
+            "signals": ["ecg", "aa", "va"] if truth_files else ["ecg"],
+            **(extra or {}),
+            "segments": rows,
+        }
         (tmp / "dataset.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return Path(out)
+
+
+def _segment_row(seg: dict, offset: int, fs: float) -> tuple[dict, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The manifest row of one segment and its float32 arrays (aa/va None without ground truth)."""
+    x = np.asarray(seg["ecg"], dtype=np.float32)
+    if x.ndim != 1 or x.size == 0:
+        raise AfkdError(f"segment {seg.get('record')}: ecg must be a non-empty 1-D array")
+    truth = seg.get("aa") is not None and seg.get("va") is not None
+    a = np.asarray(seg["aa"], dtype=np.float32) if truth else None
+    v = np.asarray(seg["va"], dtype=np.float32) if truth else None
+    if truth and (a.shape != x.shape or v.shape != x.shape):
+        raise AfkdError(f"segment {seg.get('record')}: aa/va shape differs from ecg")
+    for name, arr in (("ecg", x), ("aa", a), ("va", v)):
+        if arr is not None and not np.isfinite(arr).all():
+            raise AfkdError(f"segment {seg.get('record')}: {name} holds NaN/infinite samples")
+    label = seg.get("label")
+    if label not in LABELS:
+        raise AfkdError(f"segment {seg.get('record')}: label {label!r} is not one of A, N, O, ~ or null")
+    row = {
+        "id": seg.get("id") or f"{seg['record']}:{seg['lead']}:{int(seg['start'])}",
+        "source": seg["source"],
+        "record": str(seg["record"]),
+        "lead": str(seg["lead"]),
+        "start": int(seg["start"]),
+        "offset": offset,
+        "length": int(x.size),
+        "fs": float(fs),
+        "label": label,
+        "has_ground_truth": bool(truth),
+    }
+    return row, x, a, v
 
 
 class Dataset:
@@ -109,8 +129,10 @@ class Dataset:
             raise AfkdError(f"{self.path}: not a dataset (no dataset.json)") from None
         except (OSError, ValueError) as err:
             raise AfkdError(f"{manifest_path}: unreadable manifest ({err})") from None
-        if self.manifest.get("format") != FORMAT or self.manifest.get("version") != VERSION:
+        if not isinstance(self.manifest, dict) or self.manifest.get("format") != FORMAT \
+                or self.manifest.get("version") != VERSION:
             raise AfkdError(f"{manifest_path}: not an {FORMAT} version {VERSION} manifest")
+        check_manifest(self.manifest, manifest_path)
         self.segments: list[dict] = self.manifest["segments"]
         self.fs = float(self.manifest["fs"])
         total = sum(s["length"] for s in self.segments)
@@ -124,6 +146,8 @@ class Dataset:
                 raise AfkdError(f"{self.path / (name + '.npy')}: expected float32 ({total},), "
                                 f"found {arr.dtype} {arr.shape}")
             self._arrays[name] = arr
+        check_spans(self.segments, total, manifest_path)
+        check_finite(self._arrays, self.segments, self.path)
 
     def __len__(self) -> int:
         return len(self.segments)

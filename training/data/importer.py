@@ -8,6 +8,7 @@ first samples see the filter start), cut into segments, label them (CinC
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -20,7 +21,11 @@ from afkd.errors import AfkdError
 from afkd.training.data.annotations import af_episodes, majority_label, read_reference, read_rhythm
 from afkd.training.data.dataset import write_dataset
 from afkd.training.data.preprocess import preprocess, segment_bounds
+from afkd.training.data.segment_quality import segment_problem
 from afkd.training.data.wfdb_io import Lead, read_lead, record_base
+
+
+MAX_FS = 20000.0  # Hz; above any ECG recorder, and keeps a resampled record in memory
 
 
 @dataclass(frozen=True)
@@ -33,8 +38,14 @@ class ImportOptions:
     episodes: str = "all"  # "all": the whole record; "af": only (AFIB episodes of the .atr
 
     def check(self) -> None:
-        if self.fs < 100:
-            raise AfkdError(f"--fs {self.fs:g}: the model rate must be at least 100 Hz")
+        for flag, value in (("--fs", self.fs), ("--segment-seconds", self.segment_seconds),
+                            ("--overlap", self.overlap_seconds), ("--min-seconds", self.min_seconds)):
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise AfkdError(f"{flag} {value!r}: not a finite number")
+        if not 100 <= self.fs <= MAX_FS:
+            raise AfkdError(f"--fs {self.fs:g}: the model rate must be in [100, {MAX_FS:g}] Hz")
+        if self.segment_seconds < 1:
+            raise AfkdError(f"--segment-seconds {self.segment_seconds:g}: segments must be at least 1 s long")
         if self.segment_seconds <= 0 or not 0 <= self.overlap_seconds < self.segment_seconds:
             raise AfkdError("--overlap must be >= 0 and shorter than --segment-seconds")
         if self.min_seconds <= 0:
@@ -56,10 +67,12 @@ def detect_source(lead: Lead, base: Path, has_reference: bool) -> str:
 
 
 def import_record(path: str | os.PathLike, options: ImportOptions = ImportOptions(),
-                  reference: dict[str, str] | None = None) -> list[dict]:
+                  reference: dict[str, str] | None = None, rejected: list[dict] | None = None) -> list[dict]:
     """Segments of one record (dicts for :func:`write_dataset`); AfkdError if unusable.
 
     ``reference`` maps record names to CinC labels; None reads REFERENCE.csv beside it.
+    Segments that are lead-off or clipped (:mod:`segment_quality`) are left out and, when
+    ``rejected`` is a list, appended to it as {record, start, seconds, reason}.
     """
     base = record_base(path)
     lead = read_lead(base, options.lead)
@@ -93,10 +106,15 @@ def import_record(path: str | os.PathLike, options: ImportOptions = ImportOption
     else:
         spans = [(0, ecg.size)]
 
-    segments = []
+    segments, dropped = [], []
     for a, b in spans:
         for s0, s1 in segment_bounds(b - a, seg_len, hop, min_len):
             start, stop = a + s0, a + s1
+            problem = segment_problem(lead.signal[int(start * lead.fs / fs):int(stop * lead.fs / fs)], lead.fs)
+            if problem:
+                dropped.append({"record": base.name, "start": start, "seconds": (stop - start) / fs,
+                                "reason": problem})
+                continue
             if lead.synthetic:
                 label = "A"
             elif rhythm is not None:
@@ -109,6 +127,11 @@ def import_record(path: str | os.PathLike, options: ImportOptions = ImportOption
                 "aa": None if aa is None else aa[start:stop],
                 "va": None if va is None else va[start:stop],
             })
+    if rejected is not None:
+        rejected.extend(dropped)
+    if not segments and dropped:
+        raise AfkdError(f"{base}: every segment rejected ({dropped[0]['reason']}"
+                        f"{f', and {len(dropped) - 1} more' if len(dropped) > 1 else ''})")
     return segments
 
 
@@ -138,13 +161,13 @@ def import_dataset(out: str | os.PathLike, sources: list[str | os.PathLike],
     """
     options.check()
     warn = warn or (lambda line: print(line, file=sys.stderr))
-    segments, skipped, imported = [], [], 0
+    segments, skipped, imported, rejected = [], [], 0, []
     references: dict[Path, dict[str, str]] = {}
     for base, in_directory in expand_sources(sources):
         if base.parent not in references:
             references[base.parent] = read_reference(base.parent)
         try:
-            segments.extend(import_record(base, options, references[base.parent]))
+            segments.extend(import_record(base, options, references[base.parent], rejected))
             imported += 1
         except AfkdError as err:
             if strict or not in_directory:
@@ -157,5 +180,7 @@ def import_dataset(out: str | os.PathLike, sources: list[str | os.PathLike],
         "created_by": {"command": "import", "sources": [str(s) for s in sources], "lead": options.lead,
                        "episodes": options.episodes, "overlap_seconds": options.overlap_seconds,
                        "min_seconds": options.min_seconds, "highpass": "1st-order Butterworth 0.01 Hz, causal"},
+        # What was left out and why; `afkd data info` counts them.
+        "skipped_records": skipped, "rejected_segments": rejected,
     })
-    return {"records": imported, "skipped": skipped, "segments": len(segments)}
+    return {"records": imported, "skipped": skipped, "segments": len(segments), "rejected": rejected}

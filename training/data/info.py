@@ -60,7 +60,17 @@ def dataset_stats(ds: Dataset) -> dict:
         "ecg_rms_mv": ecg_rms,
         "aa_rms_uv": aa_rms,
         "f0_hz": f0,
+        **left_out(ds.manifest),
     }
+
+
+def left_out(manifest: dict) -> dict:
+    """What the import left out: records skipped and segments rejected, counted by reason."""
+    from afkd.training.data.segment_quality import reason_kind
+
+    rejected = [r for r in manifest.get("rejected_segments") or [] if isinstance(r, dict)]
+    return {"skipped_records": len(manifest.get("skipped_records") or []),
+            "rejected_segments": dict(Counter(reason_kind(str(r.get("reason", "?"))) for r in rejected))}
 
 
 def summary_lines(stats: dict) -> list[str]:
@@ -80,6 +90,9 @@ def summary_lines(stats: dict) -> list[str]:
         f"ecg RMS: {spread(stats['ecg_rms_mv'], 'mV', 3)}",
         f"f-wave RMS: {spread(stats['aa_rms_uv'], 'uV')}",
         f"f-wave f0 (Welch peak {F0_BAND_HZ[0]:g}-{F0_BAND_HZ[1]:g} Hz): {spread(stats['f0_hz'], 'Hz', 2)}",
+        f"left out at import: {stats['skipped_records']} records, "
+        f"{sum(stats['rejected_segments'].values())} segments"
+        + "".join(f", {k} {v}" for k, v in sorted(stats["rejected_segments"].items())),
     ]
 
 

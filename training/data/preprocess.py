@@ -41,7 +41,17 @@ def highpass(x: np.ndarray, fs: float, cutoff_hz: float = HIGHPASS_HZ) -> np.nda
 
 
 def preprocess(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
-    """Resample to ``fs_out`` then high-pass; shape (..., n_in) -> (..., n_out), float64."""
+    """Resample to ``fs_out`` then high-pass; shape (..., n_in) -> (..., n_out), float64.
+
+    A long record spooled to disk (an OnDiskArray, see long_records) is processed a chunk
+    at a time and comes back spooled.
+    """
+    from afkd.training.data.spool import OnDiskArray
+
+    if isinstance(x, OnDiskArray):
+        from afkd.training.data.long_records import preprocess_chunked
+
+        return preprocess_chunked(x, fs_in, fs_out)
     return highpass(resample(x, fs_in, fs_out), fs_out)
 
 

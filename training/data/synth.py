@@ -127,4 +127,7 @@ def write_synth_wfdb(out: str | os.PathLike, n: int, seconds: float = 30.0, fs: 
                         fmt=["16"] * 4, adc_gain=gains, baseline=[0] * 4, write_dir=str(tmp),
                         comments=[f"{GENERATOR} v{GENERATOR_VERSION} seed {seed} index {i}"])
             (tmp / f"{name}.json").write_text(json.dumps(rec["params"], indent=1) + "\n")
+        # Marks the folder as afkd's, so that a later synth may replace it (afkd.outdir).
+        marker = {"format": "afkd-synth-wfdb", "version": 1, "records": n, "seconds": seconds, "fs": fs, "seed": seed}
+        (tmp / "synth.json").write_text(json.dumps(marker, indent=1) + "\n")
     return Path(out)

@@ -19,6 +19,7 @@ from typing import Iterator
 import numpy as np
 
 from afkd.errors import AfkdError
+from afkd.training.data.long_records import LONG_RECORD, read_lead_chunked
 
 MIN_FS = 100.0
 SYNTH_SIGNALS = ("ecg", "aa", "va", "noise")
@@ -26,7 +27,6 @@ SYNTH_SIGNALS = ("ecg", "aa", "va", "noise")
 BYTES_PER_SAMPLE = {"8": 1, "16": 2, "61": 2, "80": 1, "160": 2, "24": 3, "32": 4,
                     "212": 1.5, "310": 4 / 3, "311": 4 / 3}
 FLAT_PTP_MV = 0.005  # a lead whose whole range is below 5 uV carries no ECG
-CLIPPED_FRACTION = 0.02  # this share of samples pinned at the extreme value: saturated
 
 
 @dataclass
@@ -67,6 +67,12 @@ def open_record(base: Path) -> Iterator[tuple[object, Path]]:
     first = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
     if first is None:
         raise AfkdError(f"{base}: malformed header {hea.name} (no record line)")
+    if not base.name.isascii():
+        # wfdb's header parser drops non-ASCII letters from names (ré.dat -> r.dat).
+        with _ascii_alias(base, lines, first) as alias:
+            with open_record(alias) as opened:
+                yield opened
+        return
     try:
         header = wfdb.rdheader(str(base))
     except Exception as err:  # wfdb raises bare ValueError/IndexError/... on bad text
@@ -105,13 +111,13 @@ def _checked(base: Path, header):
     return header
 
 
-def check_data_files(base: Path, header) -> None:
-    """Each signal file must hold at least the samples the header promises."""
+def check_data_files(base: Path, header, folder: Path | None = None) -> None:
+    """Each signal file (in ``folder``, default the record's) must hold the samples the header promises."""
     files: dict[str, list[int]] = {}
     for i, name in enumerate(header.file_name):
         files.setdefault(name, []).append(i)
     for name, signals in files.items():
-        path = base.parent / name
+        path = (folder or base.parent) / name
         if not path.is_file():
             raise AfkdError(f"{base}: signal file {name} is missing")
         fmt = str(header.fmt[signals[0]])
@@ -139,7 +145,7 @@ def resolve_lead(base: Path, sig_names: list[str], lead: str | int | None) -> in
 
 
 def check_samples(base: Path, lead: str, x: np.ndarray) -> None:
-    """Reject NaN/inf, a flat lead and a clipped (saturated) lead."""
+    """Reject NaN/inf and a lead flat from end to end."""
     bad = ~np.isfinite(x)
     if bad.any():
         first = int(np.argmax(bad))
@@ -149,11 +155,7 @@ def check_samples(base: Path, lead: str, x: np.ndarray) -> None:
     span = float(np.ptp(x))
     if span < FLAT_PTP_MV:
         raise AfkdError(f"{base}: lead {lead} is flat (peak-to-peak {span * 1e3:.2f} uV)")
-    for side, value in (("top", x.max()), ("bottom", x.min())):
-        pinned = float(np.mean(np.abs(x - value) <= 1e-9 * max(1.0, abs(value))))
-        if pinned >= CLIPPED_FRACTION:
-            raise AfkdError(f"{base}: lead {lead} is clipped ({pinned:.0%} of samples at the "
-                            f"{side} value {value:.3f})")
+    # Clipping and lead-off stretches are judged segment by segment (segment_quality).
 
 
 def read_lead(path: str | os.PathLike, lead: str | int | None = None) -> Lead:
@@ -167,11 +169,17 @@ def read_lead(path: str | os.PathLike, lead: str | int | None = None) -> Lead:
 
     base = record_base(path)
     with open_record(base) as (header, readable):
-        check_data_files(base, header)
+        check_data_files(base, header, readable.parent)
         names = [str(s) for s in header.sig_name]
         synthetic = [s.lower() for s in names[:4]] == list(SYNTH_SIGNALS) and lead in (None, "ecg", "0", 0)
         index = 0 if synthetic else resolve_lead(base, names, lead)
         channels = [1, 2, 3] if synthetic else [index]
+        gains = header_gains(base)
+        for channel in channels:
+            check_gain(base, names[channel], gains[channel] if channel < len(gains) else None)
+        if not synthetic and header.sig_len >= LONG_RECORD:  # read a chunk at a time, spooled to disk
+            signal = read_lead_chunked(base, header, readable, index)
+            return Lead(str(base), base.name, names[index], float(header.fs), signal)
         try:
             rec = wfdb.rdrecord(str(readable), channels=channels, physical=True, return_res=64)
         except Exception as err:
@@ -190,6 +198,52 @@ def read_lead(path: str | os.PathLike, lead: str | int | None = None) -> Lead:
     signal = data[:, 0]
     check_samples(base, name, signal)
     return Lead(str(base), base.name, name, float(header.fs), signal)
+
+
+@contextlib.contextmanager
+def _ascii_alias(base: Path, lines: list[str], first: int) -> Iterator[Path]:
+    """The record under ASCII names in a temporary folder: the header rewritten, links to its files."""
+    with tempfile.TemporaryDirectory(prefix="afkd-hea-") as tmp:
+        alias = Path(tmp) / "record"
+        rewritten, names = list(lines), {}
+        rewritten[first] = " ".join(["record", *lines[first].split()[1:]])
+        for i in range(first + 1, len(lines)):
+            fields = lines[i].split()
+            if not fields or lines[i].lstrip().startswith("#"):
+                continue
+            if fields[0] not in names:
+                names[fields[0]] = f"signal{len(names)}{Path(fields[0]).suffix}"
+                if not (base.parent / fields[0]).is_file() or "/" in fields[0]:
+                    raise AfkdError(f"{base}: signal file {fields[0]} is missing")
+                os.symlink((base.parent / fields[0]).resolve(), Path(tmp) / names[fields[0]])
+            rewritten[i] = " ".join([names[fields[0]], *fields[1:]])
+        alias.with_name("record.hea").write_text("\n".join(rewritten) + "\n")
+        yield alias
+
+
+def header_gains(base: Path) -> list[str | None]:
+    """The ADC gain field of each signal line as written (None when absent).
+
+    wfdb turns a gain of 0 ("uncalibrated") or a missing one into 200 units/mV without a
+    word; afkd would then read a record in a unit nobody chose.
+    """
+    hea = base.with_name(base.name + ".hea")
+    lines = [line.split() for line in hea.read_text(errors="replace").splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    gains = []
+    for fields in lines[1:]:
+        gains.append(fields[2].split("(")[0].split("/")[0] if len(fields) > 2 else None)
+    return gains
+
+
+def check_gain(base: Path, lead: str, gain: str | None) -> None:
+    try:
+        value = float(gain) if gain is not None else None
+    except ValueError:
+        raise AfkdError(f"{base}: lead {lead} has gain {gain!r}, not a number") from None
+    if value is None or value == 0 or not np.isfinite(value):
+        said = "gives no gain" if value is None else f"gives gain {gain}"
+        raise AfkdError(f"{base}: lead {lead} {said} (uncalibrated): its units per mV are unknown")
 
 
 def _check_finite(base: Path, lead: str, x: np.ndarray) -> None:
