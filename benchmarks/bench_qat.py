@@ -16,6 +16,11 @@ with ``--qat-calibration``). Columns:
   windows of 30 s, output aligned with the truth it estimates over the samples the lookahead
   leaves), with the float checkpoint's figure on the same samples beside it.
 
+A second table is the int8 *noise budget* of the PTQ model: the AA SNR against float of the
+fake-quantized graph (``afkd.training.fake_quant``, which reproduces the converter's ranges and
+rounding) when only one group of tensors is rounded, the rest kept float. It shows where the
+int8 error comes from, and how far any training that keeps these ranges can go.
+
 Writes ``build/bench/qat_table.md`` and ``.json``.
 """
 
@@ -91,6 +96,51 @@ def measure(label: str, checkpoint: Path, mode: str, work: Path, calibration: Pa
     }
 
 
+#: (row, which tensors are rounded): the groups of the noise budget
+BUDGET = (("everything (the PTQ model)", None), ("weights and biases only", "weights"),
+          ("the input", lambda n: n == "ecg"), ("the encoders' outputs", lambda n: n.endswith("_encoder")),
+          ("the TCN blocks", lambda n: "_block" in n), ("the masks (LOGISTIC, 1/256)", lambda n: n.endswith("_mask")),
+          ("the masked frames (MUL)", lambda n: n.endswith("_masked")), ("the decoders", lambda n: n.endswith("_decoder")))
+
+
+def noise_budget(checkpoint: Path, calibration: Path, mode: str = "int8") -> list[dict]:
+    import torch
+
+    from afkd.export import checks
+    from afkd.training.calibration_windows import split_windows
+    from afkd.training.checkpoint import load_checkpoint
+    from afkd.training.fake_quant import FakeQuantizer, calibrate
+    from afkd.training.folding import fold_batchnorm
+    from afkd.training.quant_graph import FloatHook, graph_features
+
+    model, _ = load_checkpoint(checkpoint)
+    folded = fold_batchnorm(model)
+    cal, val, _ = split_windows(model.cfg, 7500, str(calibration), 16, 4)
+    rounding = FakeQuantizer(calibrate(folded, cal, mode))
+
+    class Some(FloatHook):
+        def __init__(self, chosen):
+            self.chosen = chosen
+
+        def act(self, name, x):
+            return rounding.act(name, x) if callable(self.chosen) and self.chosen(name) else x
+
+        def weight(self, name, w, channel_dim):
+            return rounding.weight(name, w, channel_dim) if self.chosen == "weights" else w
+
+        def bias(self, name, b, w, channel_dim, input_name):
+            return rounding.bias(name, b, w, channel_dim, input_name) if self.chosen == "weights" else b
+
+    def aa(hook) -> np.ndarray:
+        with torch.no_grad():
+            return np.concatenate([graph_features(folded, torch.from_numpy(x)[None], hook)["aa"].numpy().ravel()
+                                   for x in val])
+
+    reference = aa(FloatHook())
+    return [{"rounded": label, "aa_snr_vs_float_db": checks.snr_db(reference, aa(rounding if chosen is None else Some(chosen)))}
+            for label, chosen in BUDGET]
+
+
 def main() -> None:
     from afkd.training.checkpoint import load_checkpoint
     from afkd.training.data.dataset import Dataset
@@ -132,10 +182,14 @@ def main() -> None:
         lines.append(f"| {r['mode']} | {r['row']} | {r['aa_snr_vs_float_db']:.1f} | {r['aa_snr_vs_ptq_float_db']:.1f} | "
                      f"{r['snr_aa_truth_quantized_db']:.2f} | {r['snr_aa_truth_float_db']:.2f} | "
                      f"{d['mean']:+.2f} ({d['low']:+.2f} to {d['high']:+.2f}) | {exact} |")
+    budget = noise_budget(args.ptq, calibration)
+    lines += ["", f"int8 noise budget of {args.ptq.name} (fake-quantized graph, 4 validation windows):", "",
+              "| rounded to int8 | AA SNR vs float (dB) |", "|---|---:|"]
+    lines += [f"| {b['rounded']} | {b['aa_snr_vs_float_db']:.1f} |" for b in budget]
     table = "\n".join(lines)
     print(table)
     (args.work / "qat_table.md").write_text(table + "\n")
-    (args.work / "qat_table.json").write_text(json.dumps(rows, indent=2) + "\n")
+    (args.work / "qat_table.json").write_text(json.dumps({"rows": rows, "int8_noise_budget": budget}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
