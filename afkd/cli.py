@@ -22,13 +22,15 @@ from afkd.errors import AfkdError
 # name -> (module, one-line help). Order is the order of the pipeline.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "data": ("afkd.training.data.cli", "synthesize, import and inspect ECG datasets"),
-    "train": ("afkd.training.cli_train", "train a DT-FENet (teacher or student) from scratch"),
+    "train": ("afkd.training.cli_train", "train a model (DT-FENet, rhythm detector, beat CNN) from scratch"),
     "distill": ("afkd.training.cli_distill", "train a student from a teacher (FitNet, AT or none)"),
     "prune": ("afkd.training.cli_prune", "prune a checkpoint: lottery tickets, magnitude, multistage channels"),
-    "eval": ("afkd.training.cli_eval", "SNR/NMSE/SC of models or of average beat subtraction"),
+    "eval": ("afkd.training.cli_eval", "SNR/NMSE/SC of f-wave models; F1, challenge score of classifiers"),
+    "classify": ("afkd.host_tools.cli_classify", "answer a rhythm class per record of a WFDB folder (CSV)"),
     "export": ("afkd.export.cli", "export a checkpoint to ONNX, TFLite or a firmware project"),
     "validate": ("afkd.host_tools.cli_validate", "run firmware, compare with TFLite/PyTorch, report"),
-    "demo": ("afkd.host_tools.cli_demo", "synthesize, train, distill, export and validate on QEMU"),
+    "flash": ("afkd.host_tools.flash", "write an exported firmware to a board through a debug probe"),
+    "demo": ("afkd.demo", "synthesize, train, distill, export and validate on QEMU"),
 }
 
 

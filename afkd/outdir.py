@@ -42,7 +42,7 @@ def _format_is(name: str) -> Callable[[dict], bool]:
 
 
 DATASET = OutputKind("dataset", "dataset.json",
-                     ("dataset.json", "ecg.npy", "aa.npy", "va.npy", "info.png"), _format_is("afkd-dataset"))
+                     ("dataset.json", "ecg.npy", "aa.npy", "va.npy", "beat_*.npy", "info.png"), _format_is("afkd-dataset"))
 SYNTH_WFDB = OutputKind("set of synthetic WFDB records", "synth.json",
                         ("synth.json", "synth_*.hea", "synth_*.dat", "synth_*.json"), _format_is("afkd-synth-wfdb"))
 # A run folder is filled epoch by epoch through atomic writes; ".NAME.tmp-*" are the

@@ -62,7 +62,12 @@ def _measure(checkpoint: Path, data: Path, work: Path, mode: str, storage: str) 
             "cpu_load": timing["cpu_load"], "flash": footprint["flash_bytes"],
             "flash_constants": footprint["flash"]["weights"], "ram": footprint["ram_bytes"],
             "state": footprint["ram"]["model_state"], "stack": footprint["ram"]["stack"],
+            "stack_bound": footprint["stack"]["worst_bytes"],
             "macs": timing["macs_per_hop"]}
+
+
+def _bytes(value: int | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
 
 
 def main() -> None:
@@ -86,13 +91,13 @@ def main() -> None:
     weight_bytes = rows[0]["macs"]  # one int8 weight per MAC in this network (no weight reuse)
     flash_budget = weight_bytes + FLASH_MARGIN_BYTES
     lines = ["| mode | weights stored as | bit-exact | instructions/hop | per MAC | CPU @168 MHz "
-             "| flash, whole image (B) | flash, model (B) | of which constants | RAM (B) | state / stack |",
+             "| flash, whole image (B) | flash, model (B) | of which constants | RAM (B) | state / stack (bound) |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         lines.append(f"| {r['mode']} | {r['weight_storage']} | {'yes' if r['bit_exact'] else 'NO'} | "
                      f"{r['instructions_per_hop']:,.0f} | {r['per_mac']:.2f} | {100 * r['cpu_load']:.2f} % | "
                      f"{r['flash']:,} | {r['model_flash']:,} | {r['flash_constants']:,} | "
-                     f"{r['ram']:,} | {r['state']:,} / {r['stack']:,} |")
+                     f"{r['ram']:,} | {r['state']:,} / {r['stack']:,} ({_bytes(r['stack_bound'])}) |")
     lines.append(f"| target | | yes | | <= {TARGET_INSTRUCTIONS_PER_MAC} | < {100 * TARGET_CPU_LOAD:.0f} % | "
                  f"<= {flash_budget:,} | | | <= {TARGET_RAM_BYTES:,} | |")
     table = "\n".join(lines)

@@ -6,7 +6,7 @@ import importlib
 import sys
 
 BENCHMARKS = ("benchmarks.bench_models", "benchmarks.bench_lookahead", "benchmarks.bench_export", "benchmarks.bench_firmware",
-              "benchmarks.bench_import")
+              "benchmarks.bench_import", "benchmarks.bench_classifiers")
 
 
 def main() -> None:

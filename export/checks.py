@@ -154,6 +154,17 @@ def compare_reference_and_tflm(model_bytes: bytes, inputs: list[np.ndarray]) -> 
             "builtin_vs_reference_max_lsb_diff": worst_opt, "bit_exact_inputs": len(inputs)}
 
 
+def reference_agreement(exactness: dict) -> str:
+    """The sentence export.json and the export summary give for TFLM against TFLite's reference
+    kernels, said from the measured figures of :func:`compare_reference_and_tflm`."""
+    windows = exactness["bit_exact_inputs"]
+    where = f"on the {windows} validation window{'s' if windows != 1 else ''}"
+    if exactness["tflm_max_lsb_diff"] == 0:
+        return f"TFLM matches these bit for bit {where}"
+    return (f"TFLM differs from these by up to {exactness['tflm_max_lsb_diff']} LSB {where}; "
+            "the firmware follows TFLM")
+
+
 def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     """10 log10(sum ref^2 / sum (est - ref)^2), over all samples given."""
     reference = np.asarray(reference, dtype=np.float64)

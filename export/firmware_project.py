@@ -1,12 +1,14 @@
-"""``afkd export --target stm32|qemu|host|renode``: a complete, self-contained CMake project.
+"""``afkd export --target stm32|qemu|host|renode [--board B]``: a complete, self-contained CMake project.
 
 Layout of the output directory::
 
-    CMakeLists.txt          generated; calls afkd_add_firmware for the target's board
+    CMakeLists.txt          generated; calls afkd_add_firmware for the board (--board, --clock-hz, --uart)
     model/                  generated C: <prefix>_model.[ch] (the step), <prefix>_weights.[ch]
-                            (weights and kernel parameters), afkd_model_glue.[ch]
+                            (weights and kernel parameters), afkd_model_glue.[ch] (the test harness's),
+                            <prefix>_preprocess.[ch] (with --adc-gain-mv), afkd_model.cmake (the model
+                            as a library for your own firmware: docs/integration.md)
     afkd/                   the runtime kernels the model calls, harness, boards and CMake files
-    renode/                 offline .repl, .resc and a Robot test (target renode; also stm32)
+    renode/                 offline .repl, .resc, a Robot test and a CI workflow (boards Renode models)
     build/                  firmware.elf (+ .bin .hex .map on ARM), unless --no-build
     model_<quant>.tflite    the numeric reference the firmware reproduces bit for bit
     export.json             what was exported, with footprint and the plan summary
@@ -24,16 +26,15 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import numpy as np
 
 from afkd import __version__
 from afkd.errors import AfkdError
+from afkd.export.boards import BOARDS, Board, board_for, clock_for, uart_for
 from afkd.export.codegen import TEMPLATE_SOURCE, build_context, render_model, template_dir
 from afkd.export.plan import plan_from_tflite, plan_summary
+from afkd.export.renode_files import write_renode_dir
 from afkd.export.runtime_files import HARNESS_RUNTIME, runtime_files
-from afkd.export.stream_ref import StreamingReference
 
-TARGET_BOARDS = {"stm32": "stm32f4", "renode": "stm32f4", "qemu": "mps2_an386", "host": "host"}
 _COPIED = ("harness", "boards", "cmake")  # whole; of runtime/, only what the model calls
 
 
@@ -58,7 +59,7 @@ def build_project(project: Path, board: str) -> Path:
     build = project / "build"
     configure = ["cmake", "-S", str(project), "-B", str(build), f"-DAFKD_BOARD={board}"]
     if board != "host":
-        configure.append(f"-DCMAKE_TOOLCHAIN_FILE={project / 'afkd' / 'cmake' / 'arm-none-eabi-cortex-m4.cmake'}")
+        configure.append(f"-DCMAKE_TOOLCHAIN_FILE={project / 'afkd' / 'cmake' / BOARDS[board].toolchain}")
     _run(configure, project, f"{project.name}: cmake configure")
     _run(["cmake", "--build", str(build), "-j2"], project, f"{project.name}: build")
     firmware = build / ("firmware" if board == "host" else "firmware.elf")
@@ -68,11 +69,18 @@ def build_project(project: Path, board: str) -> Path:
 
 
 def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, source_name: str,
-                  optimization: str = "-O2", weight_storage: str = "int16") -> dict[str, Any]:
-    """Render the model and the project files into ``out`` (an empty directory)."""
-    if target not in TARGET_BOARDS:
-        raise AfkdError(f"--target {target!r}: choose one of {', '.join(TARGET_BOARDS)}")
-    board = TARGET_BOARDS[target]
+                  optimization: str = "-O2", weight_storage: str = "int16", board: str | None = None,
+                  clock_hz: int | None = None, uart: str | None = None,
+                  project_name: str = "firmware", adc: dict | None = None) -> dict[str, Any]:
+    """Render the model and the project files into ``out`` (an empty directory).
+
+    board/clock_hz/uart: ``--board``, ``--clock-hz``, ``--uart`` (None: the target's defaults);
+    project_name: the folder's final name (the CI workflow looks for the project there);
+    adc: {"rate", "gain_mv", "offset"} to generate the front end ``<prefix>_preprocess.[ch]``
+    (export/preprocess_fixed.py), None for none."""
+    chosen: Board = board_for(target, board)
+    clock, uart = (0, "stdio") if chosen.name == "host" else (clock_for(chosen, clock_hz), uart_for(chosen, uart))
+    board = chosen.name
     plan = plan_from_tflite(tflite, source_name)
     if plan.mode not in ("int8", "int16x8"):
         raise AfkdError(f"{source_name}: a {plan.mode} model; the firmware runs int8 or int16x8 models")
@@ -81,6 +89,15 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
     generated = render_model(context)
     for name, text in generated.items():
         (out / "model" / name).write_text(text)
+    front_end = None
+    if adc is not None:
+        from afkd.export import preprocess_fixed
+
+        front_end = preprocess_fixed.FrontEnd(int(adc.get("rate") or fs), fs, float(adc["gain_mv"]),
+                                              int(adc.get("offset") or 0), plan.input.scale, plan.input.zero_point,
+                                              1 if plan.mode == "int8" else 2)
+        for name, text in preprocess_fixed.render(front_end, prefix, source_name).items():
+            (out / "model" / name).write_text(text)
     for part in _COPIED:
         shutil.copytree(firmware_dir() / part, out / "afkd" / part,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -93,53 +110,48 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
     kernels = [name for name in runtime if name.endswith(".c") and name not in HARNESS_RUNTIME]
     sources = ([f"model/{name}" for name in generated if name.endswith(".c")]
                + [f"afkd/runtime/{k}" for k in kernels])
+    if front_end is not None:  # built (and warning-checked) with the firmware; the harness does not call it
+        sources.insert(1, f"model/{prefix}_preprocess.c")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     cmake = env.get_template("CMakeLists.txt.j2").render(
         version=__version__, template_source=TEMPLATE_SOURCE, template="CMakeLists.txt.j2",
         prefix=prefix, mode=plan.mode, source_name=source_name, target=target, board=board,
+        toolchain=chosen.toolchain, clock_hz=clock, uart=uart,
         sources=sources, optimization=optimization, weights16_only=context["weights16_only"])
     (out / "CMakeLists.txt").write_text(cmake)
-    if board == "stm32f4":
-        _write_renode(out, plan, context)
-    return {"board": board, "plan": plan, "context": context}
-
-
-def _write_renode(out: Path, plan, context: dict[str, Any]) -> None:
-    """Offline Renode files beside the project; the Robot test checks the first hop."""
-    from afkd.host_tools import protocol as proto
-    from afkd.host_tools.runners.renode import REPL, render_resc, render_robot
-
-    renode = out / "renode"
-    renode.mkdir()
-    shutil.copy(REPL, renode / REPL.name)
-    # Paths relative to the files themselves: the project may be moved or copied to a board PC.
-    (renode / "afkd.resc").write_text(render_resc("$ORIGIN/../build/firmware.elf", 3456, f"$ORIGIN/{REPL.name}"))
-    dtype = np.int8 if plan.mode == "int8" else np.int16
-    samples = np.random.default_rng(0).integers(-1000, 1000, plan.hop).clip(np.iinfo(dtype).min,
-                                                                            np.iinfo(dtype).max).astype(dtype)
-    first = StreamingReference(plan).step(samples)
-    info = proto.FirmwareInfo(proto.PROTOCOL_VERSION, np.dtype(dtype).itemsize, plan.hop, plan.macs_per_hop,
-                              168_000_000, "dwt_cycles", None, 256, 1, 0, context["prefix"],
-                              context["source_sha256"][:16], "stm32f4")
-    (renode / "afkd.robot").write_text(render_robot("${CURDIR}/../build/firmware.elf", info, samples, first["aa"],
-                                                    first["va"], f"${{CURDIR}}/{REPL.name}"))
+    # The model alone, for a user's own firmware (docs/integration.md): the glue and the
+    # harness stay out, the front end goes in.
+    library = [src for src in sources if src != "model/afkd_model_glue.c"]
+    (out / "model" / "afkd_model.cmake").write_text(env.get_template("model.cmake.j2").render(
+        version=__version__, template_source=TEMPLATE_SOURCE, template="model.cmake.j2", prefix=prefix, sources=library,
+        definitions=["AFKD_S16_WEIGHTS16_ONLY=1"] if context["weights16_only"] else []))
+    if chosen.renode:
+        write_renode_dir(out, plan, fs, board, uart, chosen.toolchain, project_name)
+    preprocess = None if front_end is None else {
+        "adc_rate": front_end.fs_in, "gain_mv": front_end.gain_mv, "offset_counts": front_end.offset_counts,
+        "resampler": [front_end.up, front_end.down], "taps_per_output": front_end.taps_per_phase,
+        "delay_samples": front_end.delay_samples, "files": [f"model/{prefix}_preprocess.h", f"model/{prefix}_preprocess.c"]}
+    return {"board": board, "clock_hz": clock, "uart": uart, "plan": plan, "context": context, "preprocess": preprocess}
 
 
 def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> dict[str, Any] | None:
     if board == "host":
         return None
     from afkd.host_tools.footprint import FootprintRules, analyze
+    from afkd.host_tools.stack_usage import harness_indirect_targets
 
     build = project / "build"
-    result = analyze(build / "firmware.elf", build / "firmware.map", sorted(build.rglob("*.su")),
-                     FootprintRules.for_prefix(prefix), scratch_in_state=scratch_bytes)
+    result = analyze(build / "firmware.elf", build / "firmware.map", sorted(build.rglob("*.ci")),
+                     FootprintRules.for_prefix(prefix), scratch_in_state=scratch_bytes,
+                     indirect_targets=harness_indirect_targets(project / "afkd" / "harness" / "main.c"))
     return result.to_dict()
 
 
 def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, fs: int,
                     build: bool = True, reference_manifest: dict | None = None,
-                    weight_storage: str = "int16") -> dict[str, Any]:
+                    weight_storage: str = "int16", board: str | None = None, clock_hz: int | None = None,
+                    uart: str | None = None, adc: dict | None = None) -> dict[str, Any]:
     """Generate (and build) the project for ``target`` from an int8/int16x8 .tflite into ``out_dir``."""
     from afkd.atomic import atomic_dir
 
@@ -155,10 +167,11 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
         firmware = build_project(project, made["board"]) if build else None
         ctx = made["context"]
         result.update({
-            "target": target, "board": made["board"], "prefix": prefix, "mode": ctx["mode"], "fs": fs,
+            "target": target, "board": made["board"], "clock_hz": made["clock_hz"], "uart": made["uart"],
+            "prefix": prefix, "mode": ctx["mode"], "fs": fs,
             "hop": ctx["hop"], "latency_hops": ctx["latency_hops"], "macs_per_hop": ctx["macs_per_hop"],
             "state_bytes": ctx["state_bytes"], "scratch_bytes": ctx["scratch_bytes"], "weight_bytes": ctx["weight_bytes"],
-            "weight_storage": ctx["weight_storage"],
+            "weight_storage": ctx["weight_storage"], "preprocess": made["preprocess"],
             "tflite": tflite_path.name, "tflite_sha256": ctx["source_sha256"],
             "firmware": None if firmware is None else str(firmware.relative_to(project.resolve())),
             "plan": plan_summary(made["plan"]),
@@ -171,6 +184,7 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
     # The new project replaces the old one, is built where it stays, and the old one comes
     # back if the build fails.
     with atomic_dir(out_dir, finish=build_in_place) as tmp:
-        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, weight_storage=weight_storage)
+        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, weight_storage=weight_storage,
+                             board=board, clock_hz=clock_hz, uart=uart, project_name=Path(out_dir).name, adc=adc)
         shutil.copy(tflite_path, tmp / tflite_path.name)
     return result

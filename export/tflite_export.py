@@ -243,7 +243,8 @@ def export_tflite(checkpoint, out_dir, quant: str = DEFAULT_QUANT, calibration=N
         **exactness,
         "calibration": {"source": source, "windows": len(cal), "validation_windows": len(val),
                         "window_samples": length, "headroom": gain},
-        "reference_kernels": "ai_edge_litert BUILTIN_REF (TFLM matches these bit for bit)",
+        "reference_kernels": "ai_edge_litert BUILTIN_REF",
+        "tflm_vs_reference_kernels": checks.reference_agreement(exactness),
         "files": {"float32": "model_float32.tflite", quant: f"model_{quant}.tflite"},
     })
     with atomic_dir(out_dir) as tmp:

@@ -67,7 +67,9 @@ def _thresholds(path: str | None) -> dict:
         raise AfkdError(f"{path}: not valid JSON ({err.msg})") from None
     if not isinstance(data, dict):
         raise AfkdError(f"{path}: thresholds must be a JSON object")
-    return data
+    from afkd.host_tools.report import check_threshold_keys
+
+    return check_threshold_keys(data, source=str(path))
 
 
 def _segments(data: str, fs: int, limit: int) -> list[dict]:
@@ -110,12 +112,18 @@ def _saturation(build, validator, inputs: list):
     return saturation.measure(build.tflite, padded, [q.size for q in inputs])
 
 
-def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
+def validate(args: argparse.Namespace, thresholds: dict | None = None) -> tuple[dict, list[dict]]:
+    """Run, compare and report; ``thresholds`` (a dict) replaces ``--thresholds FILE``."""
     from afkd.host_tools import compare, report
     from afkd.host_tools.validate import Validator, load_build, run_segments
 
+    from afkd.host_tools.report import check_threshold_keys
+    from afkd.host_tools.runners import check_runner_spec
+
+    # Bad options first: a typo must not cost a firmware run.
+    check_runner_spec(args.runner)
+    thresholds = _thresholds(args.thresholds) if thresholds is None else check_threshold_keys(thresholds)
     build = load_build(args.build, args.runner)
-    thresholds = _thresholds(args.thresholds)
     segments = _segments(args.data, int(build.manifest["fs"]), args.segments)
     validator = Validator(build, _checkpoint(args, build.manifest))
     print(f"validating {build.firmware} on {args.runner}: {len(segments)} segments from {args.data}", file=sys.stderr)
@@ -131,11 +139,14 @@ def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
     footprint = None
     if fw["board"] != "host":
         from afkd.host_tools.footprint import FootprintRules, analyze
+        from afkd.host_tools.stack_usage import harness_indirect_targets
 
         elf = build.firmware
-        footprint = analyze(elf, elf.with_suffix(".map"), sorted(elf.parent.rglob("*.su")),
+        main_c = build.root / "afkd" / "harness" / "main.c"
+        footprint = analyze(elf, elf.with_suffix(".map"), sorted(elf.parent.rglob("*.ci")),
                             FootprintRules.for_prefix(fw["prefix"]),
-                            scratch_in_state=int(fw.get("scratch_bytes", 0)))
+                            scratch_in_state=int(fw.get("scratch_bytes", 0)),
+                            indirect_targets=harness_indirect_targets(main_c) if main_c.is_file() else ())
     saturation = _saturation(build, validator, run["inputs"])
     timing = report.timing_from_run(run["counts"], run["info"], validator.fs,
                                     algorithmic_latency_samples=int(build.manifest["latency_samples"]))
@@ -144,7 +155,7 @@ def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
             "mode": fw["mode"], "macs_per_hop": fw["macs_per_hop"],
             "reference": "TFLM Python interpreter (tflite-micro), one-shot",
             "torch_checkpoint": validator.torch_model is not None, "layer_trace": trace}
-    return report.build_report(runner=args.runner, target=fw["board"], records=run["records"],
+    return report.build_report(runner=args.runner, target=fw["board"], segments=run["quality"],
                                vs_tflite=vs_tflite, vs_torch=vs_torch, streaming=streaming,
                                footprint=footprint, timing=timing, saturation=saturation, thresholds=thresholds,
                                meta=meta), run["traces"]

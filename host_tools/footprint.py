@@ -2,7 +2,7 @@
 
 Sources: the ELF (section flags and addresses, symbol sizes; pyelftools), the GNU ld map file
 (``-Wl,-Map=``: which object file put how many bytes into which output section) and, for the
-stack, GCC's ``-fstack-usage`` ``.su`` files.
+stack, GCC's ``-fcallgraph-info=su`` call graph (``.ci`` files).
 
 Flash splits into weights, generated code, runtime kernels, afkd's test harness (the UART
 protocol loop, framing and CRC), libc (toolchain archives and crt*.o), startup/board (everything
@@ -17,11 +17,9 @@ flash when its load address lies in a read-only region and it has contents, RAM 
 lies in a writable region. With the toolchain's default script (no regions) we fall back to what
 ``arm-none-eabi-size`` does: contents -> flash, writable -> RAM (so ``.data`` counts in both).
 
-Stack (documented estimate, not a proof): the sum over a known call chain
-(main -> harness -> model step -> kernels) of the largest ``-fstack-usage`` frame among the functions
-each level names. It assumes that chain is the deepest path and that kernels are leaves; a function
-the compiler inlined has no .su line (its frame is inside its caller's) and is listed as missing;
-interrupt handlers and libc calls are not counted.
+Stack: the bound of :mod:`afkd.host_tools.stack_usage`, the longest path over the real call graph
+from the reset handler plus every interrupt handler nested once (``bounded`` False, with the
+``problems``, when the graph cannot prove one).
 """
 
 from __future__ import annotations
@@ -46,8 +44,6 @@ ALLOCATOR_SYMBOLS = frozenset({"malloc", "_malloc_r", "calloc", "_calloc_r", "re
 HEAP_SIZE_SYMBOLS = ("_Min_Heap_Size", "__heap_size__", "__HEAP_SIZE", "__heap_size", "Heap_Size", "_heap_size")
 STACK_SIZE_SYMBOLS = ("_Min_Stack_Size", "__stack_size__", "__STACK_SIZE", "__stack_size", "Stack_Size", "_stack_size", "AFKD_STACK_SIZE")
 
-# Runtime kernels (afkd_<op>_<dtype>), not the UART protocol helpers the harness calls.
-_KERNEL_NAMES = r"^afkd_(?!(tx|rx|crc|proto|model)\w*$)\w+$"
 
 FLASH_CATEGORIES = ("weights", "generated_code", "runtime", "harness", "libc", "startup_board", "padding")
 #: What an application that embeds the model pays in flash: the model's constants, its generated
@@ -77,18 +73,13 @@ class FootprintRules:
     harness_objects: str = r"(^|[/\\])(harness[/\\]main|runtime[/\\]afkd_(protocol|crc))(\.c)?\.o(bj)?$"
     state_symbols: str | None = None
     scratch_symbols: str | None = r"scratch|arena"
-    # The call chain for the stack estimate: one regex per level, outermost first
-    # (harness main -> frame handler -> glue afkd_model_step -> <prefix>_step -> kernels).
-    stack_chain: tuple[str, ...] = (r"^main$", r"^(handle_samples|afkd_harness\w*|harness\w*)$",
-                                    r"^afkd_model_step$", r"^(?!afkd_model_step$)\w+_step$", _KERNEL_NAMES)
 
     @classmethod
     def for_prefix(cls, prefix: str, **overrides) -> "FootprintRules":
         """Rules for a generated model whose C symbols start with ``prefix`` (export's ``--prefix``)."""
         p = re.escape(prefix)
         base = dict(generated_objects=cls.generated_objects + rf"|(^|[/\\]){p}[^/\\]*\.o(bj)?$",
-                    state_symbols=rf"^{p}_(instance|state)$",
-                    stack_chain=cls.stack_chain[:3] + (rf"^{p}_step$", rf"^(?!{p}_){_KERNEL_NAMES[1:]}"))
+                    state_symbols=rf"^{p}_(instance|state)$")
         base.update(overrides)
         return cls(**base)
 
@@ -180,42 +171,25 @@ def parse_map(text: str) -> MapFile:
     return out
 
 
-def read_stack_usage(paths: Iterable[str | Path]) -> dict[str, tuple[int, str]]:
-    """``function -> (bytes, qualifier)`` from GCC ``.su`` lines ``file:line:col:name<TAB>bytes<TAB>qual``.
+def stack_bound(elf_path: str | Path, ci_paths: Sequence[str | Path], indirect_targets: Sequence[str] = ()) -> dict:
+    """The firmware's stack bound (:func:`afkd.host_tools.stack_usage.firmware_stack_bound`) as
+    plain figures: ``worst_bytes`` (None when there is no bound), ``bounded``, ``problems``, the
+    deepest ``path`` from reset, the ``interrupts`` nested on top and the ``method``."""
+    from afkd.host_tools.stack_usage import firmware_stack_bound
 
-    A name defined twice (two static functions) keeps the larger frame.
-    """
-    frames: dict[str, tuple[int, str]] = {}
-    for path in paths:
-        for line in Path(path).read_text(errors="replace").splitlines():
-            parts = line.split("\t")
-            if len(parts) < 3 or not parts[1].strip().isdigit():
-                continue
-            name = parts[0].rsplit(":", 1)[-1]
-            size = int(parts[1])
-            if name not in frames or size > frames[name][0]:
-                frames[name] = (size, parts[2].strip())
-    return frames
-
-
-def estimate_stack(frames: dict[str, tuple[int, str]], chain: Sequence[str]) -> dict:
-    """Sum over ``chain`` levels of the largest frame among the functions a level's regex matches."""
-    levels, total, missing, bounded = [], 0, [], True
-    for pattern in chain:
-        rx = re.compile(pattern)
-        hits = [(size, name, qual) for name, (size, qual) in frames.items() if rx.search(name)]
-        if not hits:
-            missing.append(pattern)
-            levels.append({"level": pattern, "function": None, "bytes": 0, "qualifier": None})
-            continue
-        size, name, qual = max(hits)
-        bounded &= qual == "static" or "bounded" in qual
-        total += size
-        levels.append({"level": pattern, "function": name, "bytes": size, "qualifier": qual})
-    return {"worst_bytes": total, "chain": levels, "missing_levels": missing,
-            "bounded": bounded and not missing,
-            "method": "sum over the call chain of the largest -fstack-usage frame per level "
-                      "(kernels taken as leaves; inlined functions, ISRs and libc not counted)"}
+    if not ci_paths:
+        return {"worst_bytes": None, "bounded": False, "path": [], "interrupts": [],
+                "problems": ["no call graph: the firmware was not compiled with -fcallgraph-info=su"],
+                "method": "none"}
+    try:
+        bound = firmware_stack_bound(elf_path, ci_paths, indirect_targets=indirect_targets)
+    except AfkdError as err:
+        return {"worst_bytes": None, "bounded": False, "path": [], "interrupts": [], "problems": [str(err)],
+                "method": "none"}
+    return {"worst_bytes": bound["worst_bytes"], "bounded": bound["bounded"], "problems": bound["problems"],
+            "path": bound["reset_path"]["path"],
+            "interrupts": [{"handler": i["root"], "worst_bytes": i["worst_bytes"]} for i in bound["interrupts"]],
+            "exception_frame_bytes": bound["exception_frame_bytes"], "method": bound["method"]}
 
 
 @dataclass
@@ -261,9 +235,12 @@ def _in_regions(address: int, regions: dict, writable: bool) -> bool:
                for origin, length, attrs in regions.values())
 
 
-def analyze(elf_path: str | Path, map_path: str | Path, su_paths: Iterable[str | Path] = (),
-            rules: FootprintRules | None = None, *, scratch_in_state: int = 0) -> Footprint:
-    """Footprint of ``elf_path`` using its GNU ld map file and, if given, its ``.su`` files.
+def analyze(elf_path: str | Path, map_path: str | Path, ci_paths: Iterable[str | Path] = (),
+            rules: FootprintRules | None = None, *, scratch_in_state: int = 0,
+            indirect_targets: Sequence[str] = ()) -> Footprint:
+    """Footprint of ``elf_path`` using its GNU ld map file and, if given, its ``.ci`` call graph
+    (the stack bound; ``indirect_targets``: every function an indirect call may reach, see
+    :func:`afkd.host_tools.stack_usage.harness_indirect_targets`).
 
     ``scratch_in_state``: bytes of the model state that are per-step scratch (the generator puts
     its scratch frames inside the state struct; its context says how many): moved from
@@ -274,7 +251,7 @@ def analyze(elf_path: str | Path, map_path: str | Path, su_paths: Iterable[str |
     from elftools.elf.elffile import ELFFile
 
     rules = rules or FootprintRules()
-    su_paths = list(su_paths)
+    ci_paths = list(ci_paths)
     try:
         mapfile = parse_map(Path(map_path).read_text(errors="replace"))
     except OSError as e:
@@ -372,8 +349,7 @@ def analyze(elf_path: str | Path, map_path: str | Path, su_paths: Iterable[str |
     allocators = sorted({name for name, value, size, kind, shndx in symbols
                          if kind == "STT_FUNC" and shndx != "SHN_UNDEF" and name in ALLOCATOR_SYMBOLS})
 
-    stack = estimate_stack(read_stack_usage(su_paths), rules.stack_chain) if su_paths else \
-        {"worst_bytes": None, "chain": [], "missing_levels": [], "bounded": False, "method": "no .su files given"}
+    stack = stack_bound(elf_path, ci_paths, indirect_targets)
     stack["reserved_bytes"] = stack_reserved
     # Reserved heap/stack sections are already inside static RAM; count them once, under their names.
     ram["heap"] = heap_reserved

@@ -4,7 +4,7 @@
 never compute anything. Layout (every number a plain int/float, None where not measured)::
 
     {"format": "afkd-validation", "version": 1, "runner": "qemu", "target": "mps2_an386",
-     "records": [{"id", "label", "fs", "samples", "sc", "snr_aa_db", "nmse_aa", ...}, ...],
+     "segments": [{"id", "label", "fs", "samples", "sc", "snr_aa_db", "nmse_aa", ...}, ...],
      "quality":   {"sc", "snr_aa_db", "nmse_aa", "snr_va_db", "nmse_va", "segments",
                    "segments_with_ground_truth"},
      "fidelity":  {"vs_tflite": {"bit_exact", "max_abs_lsb", "mismatches", "samples", "first",
@@ -21,6 +21,8 @@ never compute anything. Layout (every number a plain int/float, None where not m
                    "worst_layer", "worst_fraction", "layers": [{"layer", "op", "clipped", "values",
                    "fraction"}, ...]},
      "checks":    {"thresholds": {...}, "failures": [...], "passed": bool},
+     "warnings":  ["...", ...],  # what the figures cannot show (no AF in the data, ...)
+     "created":   {"afkd_version", "date"},
      "meta":      {...}}
 
 In memory an identical float comparison keeps ``snr_db = inf``; the JSON writer turns every
@@ -29,6 +31,7 @@ non-finite number into null (JSON has no infinity).
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 from dataclasses import is_dataclass
@@ -36,6 +39,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from afkd import __version__
 from afkd.atomic import atomic_write_text
 from afkd.errors import AfkdError
 from afkd.training import metrics
@@ -90,16 +94,16 @@ def _json_safe(x: Any) -> Any:
     return x
 
 
-def record_quality(record_id: str, aa: np.ndarray, fs: float, *, va: np.ndarray | None = None,
-                   aa_true: np.ndarray | None = None,
-                   va_true: np.ndarray | None = None, label: str | None = None, lag: int = 0) -> dict:
-    """Quality of one record's firmware output (float mV, shape (T,)): SC always, SNR/NMSE with
+def segment_quality(segment_id: str, aa: np.ndarray, fs: float, *, va: np.ndarray | None = None,
+                    aa_true: np.ndarray | None = None,
+                    va_true: np.ndarray | None = None, label: str | None = None, lag: int = 0) -> dict:
+    """Quality of one segment's firmware output (float mV, shape (T,)): SC always, SNR/NMSE with
     ground truth. Uses :mod:`afkd.training.metrics` so the numbers match ``afkd eval``.
 
     ``lag``: output sample i estimates truth sample i - lag (a model with lookahead); the
     SNR is taken over the T - lag samples both cover."""
     aa = np.asarray(aa, dtype=np.float64)
-    out: dict[str, Any] = {"id": str(record_id), "label": label, "fs": float(fs), "samples": int(aa.size)}
+    out: dict[str, Any] = {"id": str(segment_id), "label": label, "fs": float(fs), "samples": int(aa.size)}
     out.update(dict.fromkeys(metrics.METRIC_KEYS))
     try:
         out["sc"] = metrics.spectral_concentration(aa, fs)
@@ -109,13 +113,13 @@ def record_quality(record_id: str, aa: np.ndarray, fs: float, *, va: np.ndarray 
                 out[f"snr_{name}_db"] = metrics.snr_db(truth, estimate)
                 out[f"nmse_{name}"] = metrics.nmse(truth, estimate)
     except ValueError as e:
-        raise AfkdError(f"record {record_id}: {e}") from None
+        raise AfkdError(f"segment {segment_id}: {e}") from None
     return out
 
 
-def summarize_quality(records: Sequence[Mapping]) -> dict:
-    """Mean over records (dB as dB, NMSE as ratios), via :func:`afkd.training.metrics.summarize`."""
-    rows = [{k: v for k, v in r.items() if k in metrics.METRIC_KEYS and v is not None} for r in records]
+def summarize_quality(segments: Sequence[Mapping]) -> dict:
+    """Mean over segments (dB as dB, NMSE as ratios), via :func:`afkd.training.metrics.summarize`."""
+    rows = [{k: v for k, v in r.items() if k in metrics.METRIC_KEYS and v is not None} for r in segments]
     return metrics.summarize(rows)
 
 
@@ -154,7 +158,7 @@ def timing_metrics(counts_per_hop: Sequence[int] | np.ndarray, *, hop: int, fs: 
 
 
 # The firmware's counter (protocol FirmwareInfo.counter_kind) -> the unit of its counts.
-COUNTER_UNITS = {"qemu_instructions": "instructions", "dwt_cycles": "cycles"}
+COUNTER_UNITS = {"qemu_instructions": "instructions", "renode_instructions": "instructions", "dwt_cycles": "cycles"}
 
 
 def timing_from_run(counts_per_hop: Sequence[int] | np.ndarray, info: Any, fs: float,
@@ -178,15 +182,29 @@ def _get(report: Mapping, path: Sequence[str]) -> Any:
     return node
 
 
+def check_threshold_keys(thresholds: Mapping[str, Any], source: str = "thresholds") -> dict:
+    """``thresholds`` if every key is known and every value of its kind (true/false for the
+    switches, a number for the limits), else an AfkdError naming the key: checked before the
+    firmware runs."""
+    unknown = sorted(set(thresholds) - set(DEFAULT_THRESHOLDS) - set(LIMITS))
+    if unknown:
+        raise AfkdError(f"{source}: unknown key(s) {', '.join(unknown)} (known: "
+                        f"{', '.join([*DEFAULT_THRESHOLDS, *LIMITS])})")
+    for key, value in thresholds.items():
+        if key in DEFAULT_THRESHOLDS and not isinstance(value, bool):
+            raise AfkdError(f"{source}: {key} must be true or false, not {value!r}")
+        if key in LIMITS and value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                                    or not math.isfinite(value)):
+            raise AfkdError(f"{source}: {key} must be a number, not {value!r}")
+    return dict(thresholds)
+
+
 def check_thresholds(report: Mapping, thresholds: Mapping[str, Any] | None = None) -> list[str]:
     """Failures (one line each) of ``thresholds`` (defaults: :data:`DEFAULT_THRESHOLDS`, updated by
     the given ones; set a boolean to False to switch it off). A limit whose figure was not measured
     is a failure, so a missing measurement never passes silently."""
     wanted = dict(DEFAULT_THRESHOLDS)
-    wanted.update(thresholds or {})
-    unknown = set(wanted) - set(DEFAULT_THRESHOLDS) - set(LIMITS)
-    if unknown:
-        raise AfkdError(f"thresholds: unknown key(s) {', '.join(sorted(unknown))}")
+    wanted.update(check_threshold_keys(thresholds or {}))
     failures = []
     if wanted["bit_exact"]:
         exact = _get(report, ("fidelity", "vs_tflite"))
@@ -217,19 +235,19 @@ def check_thresholds(report: Mapping, thresholds: Mapping[str, Any] | None = Non
     return failures
 
 
-def build_report(*, runner: str, target: str, records: Sequence[Mapping] = (),
+def build_report(*, runner: str, target: str, segments: Sequence[Mapping] = (),
                  vs_tflite: Any = None, vs_torch: Any = None, streaming: Any = None,
                  footprint: Any = None, timing: Mapping | None = None, saturation: Any = None,
                  thresholds: Mapping[str, Any] | None = None, meta: Mapping | None = None) -> dict:
     """The report dict (layout in the module docstring). Comparison and footprint arguments may be
-    the dataclasses of :mod:`.compare` / :mod:`.footprint` or their ``to_dict()`` forms; ``records``
-    are :func:`record_quality` rows; ``timing`` is :func:`timing_metrics`' dict; ``saturation`` is
+    the dataclasses of :mod:`.compare` / :mod:`.footprint` or their ``to_dict()`` forms; ``segments``
+    are :func:`segment_quality` rows; ``timing`` is :func:`timing_metrics`' dict; ``saturation`` is
     :class:`afkd.export.saturation.Saturation` or its ``to_dict()``."""
     report = {
         "format": "afkd-validation", "version": 1,
         "runner": str(runner), "target": str(target),
-        "records": _plain(list(records)),
-        "quality": summarize_quality(records) if records else
+        "segments": _plain(list(segments)),
+        "quality": summarize_quality(segments) if segments else
         {k: None for k in metrics.METRIC_KEYS} | {"segments": 0, "segments_with_ground_truth": 0},
         "fidelity": {"vs_tflite": _plain(vs_tflite), "vs_torch": _plain(vs_torch), "streaming": _plain(streaming)},
         "footprint": _plain(footprint),
@@ -240,7 +258,24 @@ def build_report(*, runner: str, target: str, records: Sequence[Mapping] = (),
     used = dict(DEFAULT_THRESHOLDS) | dict(thresholds or {})
     failures = check_thresholds(report, used)
     report["checks"] = {"thresholds": used, "failures": failures, "passed": not failures}
+    report["warnings"] = data_warnings(report["segments"])
+    report["created"] = {"afkd_version": __version__,
+                         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     return report
+
+
+#: The rhythm label of atrial fibrillation in afkd datasets (CinC 2017's "A"; the importer's AF episodes).
+AF_LABEL = "A"
+
+
+def data_warnings(segments: Sequence[Mapping]) -> list[str]:
+    """What the figures cannot show about these data: SC is no evidence of f-wave extraction
+    on data without AF (on sinus rhythm the extracted signal's 3-12 Hz share is high too)."""
+    if segments and not any(s.get("label") == AF_LABEL for s in segments):
+        labels = sorted({str(s.get("label")) for s in segments})
+        return [f"no segment is labelled AF ({AF_LABEL}); labels here: {', '.join(labels)}. SC is high on "
+                "sinus rhythm too, so on these data it does not show that f-waves were extracted"]
+    return []
 
 
 def to_json(report: Mapping) -> str:
@@ -275,7 +310,7 @@ def summary_lines(report: Mapping) -> list[str]:
     unit = g("timing", "unit") or "instructions"
     lines = [
         f"afkd validate: {'PASS' if g('checks', 'passed') else 'FAIL'} ({report.get('runner')} on {report.get('target')}, "
-        f"{_count(report.get('records'), 'record')})",
+        f"{_count(report.get('segments'), 'segment')})",
         f"  vs TFLite: bit-exact {_fmt(g('fidelity', 'vs_tflite', 'bit_exact'))}, "
         f"max {_fmt(g('fidelity', 'vs_tflite', 'max_abs_lsb'))} LSB, "
         f"{_fmt(g('fidelity', 'vs_tflite', 'mismatches'))} mismatches",
@@ -292,6 +327,7 @@ def summary_lines(report: Mapping) -> list[str]:
         from afkd.export.saturation import range_line
 
         lines.append(f"  range: {range_line(report['range'])}")
+    lines += [f"  WARNING {w}" for w in (report.get("warnings") or [])]
     lines += [f"  FAILED {f}" for f in (g("checks", "failures") or [])]
     return lines
 
@@ -302,9 +338,11 @@ def to_markdown(report: Mapping) -> str:
     g = lambda *p: _get(report, p)  # noqa: E731
     verdict = "PASS" if g("checks", "passed") else "FAIL"
     out = [f"## afkd validation: {verdict}", "",
-           f"Runner `{report.get('runner')}`, target `{report.get('target')}`, {_count(report.get('records'), 'record')}.", ""]
+           f"Runner `{report.get('runner')}`, target `{report.get('target')}`, {_count(report.get('segments'), 'segment')}.", ""]
     if g("checks", "failures"):
         out += ["**Failed checks**", ""] + [f"- {f}" for f in g("checks", "failures")] + [""]
+    if report.get("warnings"):
+        out += ["**Warnings**", ""] + [f"- {w}" for w in report["warnings"]] + [""]
     out += ["| Fidelity | Value |", "|---|---|",
             f"| bit-exact vs TFLite | {_fmt(g('fidelity', 'vs_tflite', 'bit_exact'))} |",
             f"| max abs difference | {_fmt(g('fidelity', 'vs_tflite', 'max_abs_lsb'))} LSB |",
@@ -346,13 +384,13 @@ def to_markdown(report: Mapping) -> str:
         if len(r["layers"]) > 10:
             out.append(f"| ({len(r['layers']) - 10} more layers in the JSON report) | | | |")
         out.append("")
-    records = report.get("records") or []
-    if records:
-        out += ["| Record | label | SC | SNR_AA (dB) | NMSE_AA |", "|---|---|---|---|---|"]
+    segments = report.get("segments") or []
+    if segments:
+        out += ["| Segment | label | SC | SNR_AA (dB) | NMSE_AA |", "|---|---|---|---|---|"]
         out += [f"| {r.get('id')} | {r.get('label') or ''} | {_fmt(r.get('sc'), '.3f')} | {_fmt(r.get('snr_aa_db'), '.2f')} | "
-                f"{_fmt(r.get('nmse_aa'), '.4f')} |" for r in records[:50]]
-        if len(records) > 50:
-            out.append(f"\n({len(records) - 50} more records in the JSON report)")
+                f"{_fmt(r.get('nmse_aa'), '.4f')} |" for r in segments[:50]]
+        if len(segments) > 50:
+            out.append(f"\n({len(segments) - 50} more segments in the JSON report)")
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -25,7 +25,7 @@ def _fmt(value: Any, spec: str = ".4g", unit: str = "") -> str:
 def render_html(report: Mapping, traces: Sequence[Mapping] = ()) -> str:
     """HTML text for ``report`` (the :func:`.report.build_report` dict) with plots of ``traces``.
 
-    ``traces``: per record ``{"id", "fs", "ecg", "aa", "va", ["aa_reference", "aa_true", "va_true"]}``,
+    ``traces``: per segment ``{"id", "fs", "ecg", "aa", "va", ["aa_reference", "aa_true", "va_true"]}``,
     1-D float mV arrays; the first four get signal and spectrum plots.
     """
     import jinja2

@@ -41,7 +41,7 @@ def _arr(trace: Mapping, key: str) -> np.ndarray | None:
 
 
 def signals_plot(trace: Mapping) -> str:
-    """Input ECG, AA (firmware vs reference and ground truth) and VA of one record, first 10 s.
+    """Input ECG, AA (firmware vs reference and ground truth) and VA of one segment, first 10 s.
 
     ``trace``: ``id``, ``fs`` (Hz) and 1-D mV arrays ``ecg``, ``aa``, ``va``; optional
     ``aa_reference`` (e.g. PyTorch float), ``aa_true``, ``va_true``.
@@ -54,7 +54,7 @@ def signals_plot(trace: Mapping) -> str:
     ecg = _arr(trace, "ecg")
     if ecg is not None:
         axes[0].plot(t, ecg[:n], color=COLORS["ecg"], lw=0.8, label="input ECG")
-    axes[0].set_title(f"record {trace.get('id')}: input ECG (first {n / fs:g} s)")
+    axes[0].set_title(f"segment {trace.get('id')}: input ECG (first {n / fs:g} s)")
     for key, label, color, width in (("aa_true", "AA ground truth", COLORS["truth"], 1.4),
                                      ("aa_reference", "AA reference", COLORS["reference"], 1.2),
                                      ("aa", "AA firmware", COLORS["firmware"], 0.9)):
@@ -103,7 +103,7 @@ def spectrum_plot(trace: Mapping) -> str:
     ax.set_ylim(max(low, high * 1e-7), high)  # a clean synthetic truth has near-zero bins: keep 70 dB in view
     ax.set_xlabel("frequency (Hz)")
     ax.set_ylabel("PSD (mV²/Hz)")
-    ax.set_title(f"record {trace.get('id')}: spectra")
+    ax.set_title(f"segment {trace.get('id')}: spectra")
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper right", fontsize=8)
     return _to_data_uri(plt, fig)
@@ -139,9 +139,9 @@ def footprint_plot(footprint: Mapping) -> str | None:
 
 
 def report_plots(report: Mapping, traces: Sequence[Mapping], max_traces: int = 4) -> dict:
-    """All plots for the page: ``{"footprint": uri|None, "records": [{"id", "signals", "spectrum"}]}``."""
+    """All plots for the page: ``{"footprint": uri|None, "segments": [{"id", "signals", "spectrum"}]}``."""
     return {
         "footprint": footprint_plot(report.get("footprint") or {}),
-        "records": [{"id": str(t.get("id")), "signals": signals_plot(t), "spectrum": spectrum_plot(t)}
+        "segments": [{"id": str(t.get("id")), "signals": signals_plot(t), "spectrum": spectrum_plot(t)}
                     for t in list(traces)[:max_traces]],
     }

@@ -1,7 +1,6 @@
 """Worst-case stack bound over the real call graph (GCC ``-fcallgraph-info=su``).
 
-``host_tools/footprint.py`` sums the largest ``.su`` frame of each level of a call chain named
-in advance; that is an estimate. This module computes a bound:
+The footprint (``host_tools/footprint.py``) and so every report give this bound:
 
 * GCC writes one ``<object>.ci`` file per translation unit (VCG text): a node per function it
   compiled, labelled with its frame ("N bytes (static)"), and an edge per call site *after*
@@ -320,6 +319,17 @@ def _merge_elf_calls(graph: CallGraph, linked: dict[str, set[str]]) -> None:
                     graph.names[callee] = callee
                 kept.append(titles[0] if titles else callee)
         graph.calls[title] = kept
+
+
+def harness_indirect_targets(main_c: str | Path) -> list[str]:
+    """The functions afkd's harness (firmware/harness/main.c) hands the UART protocol as its
+    byte writer (``afkd_tx_begin(&tx, put, ...)``, ``afkd_send_error(put, ...)``): every target
+    of the protocol's one indirect call."""
+    text = Path(main_c).read_text()
+    passed = re.findall(r"afkd_tx_begin\(\s*&?\w+\s*,\s*(\w+)", text) + re.findall(r"afkd_send_error\(\s*(\w+)", text)
+    if not passed:
+        raise AfkdError(f"{main_c}: no afkd_tx_begin/afkd_send_error call names the byte writer")
+    return sorted(set(passed))
 
 
 def firmware_stack_bound(elf_path: str | Path, ci_paths: Iterable[str | Path], *, reset: str = "Reset_Handler",

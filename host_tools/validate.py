@@ -29,7 +29,17 @@ from afkd.host_tools import compare, report
 from afkd.host_tools.build_manifest import check_build_manifest
 from afkd.host_tools.runners import check_runner_spec, find_firmware, open_runner
 
-RUNNER_BOARDS = {"host": ("host",), "qemu": ("stm32f4", "mps2_an386"), "renode": ("stm32f4",)}
+def _runner_boards(kind: str) -> tuple[str, ...]:
+    """The boards a runner can run: QEMU's and Renode's from export/boards.py; a serial port any."""
+    from afkd.export.boards import BOARDS
+
+    if kind == "host":
+        return ("host",)
+    if kind == "qemu":
+        return tuple(b.name for b in BOARDS.values() if b.qemu_machine)
+    if kind == "renode":
+        return tuple(b.name for b in BOARDS.values() if b.renode)
+    return tuple(b.name for b in BOARDS.values() if b.name != "host")
 
 
 @dataclass
@@ -67,10 +77,10 @@ def load_build(root: str | Path, runner: str) -> FirmwareBuild:
         raise AfkdError(f"{root}: export.json describes no firmware (export with --target stm32|qemu|host)")
     check_build_manifest(manifest, manifest_path)
     kind = runner.split(":")[0]
-    boards = RUNNER_BOARDS.get(kind, ("stm32f4",))
+    boards = _runner_boards(kind)
     if fw["board"] not in boards:
         raise AfkdError(f"{root}: firmware built for {fw['board']}, the {kind} runner needs "
-                        f"{' or '.join(boards)} (re-export with the matching --target)")
+                        f"{' or '.join(boards)} (re-export with the matching --board)")
     if not fw.get("firmware"):
         raise AfkdError(f"{root}: the project was exported with --no-build; build it first")
     firmware = find_firmware(root / fw["firmware"], ())
@@ -160,7 +170,7 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
     """Stream every segment through the firmware; collect what the report needs."""
     hop = validator.hop
     firmware_out, reference_out, torch_ref, firmware_mv, inputs = [], [], [], [], []
-    counts, records, traces, ids = [], [], [], []
+    counts, qualities, traces, ids = [], [], [], []
     with open_runner(runner_spec, validator.build.firmware, timeout_s=timeout_s) as runner:
         info = runner.info()
         expected = str(validator.build.fw.get("tflite_sha256", ""))[:16]
@@ -199,9 +209,9 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
             lag = validator.lookahead
             truth = truth if n > lag else {}
             truth_at_output = {k: np.concatenate([np.full(lag, np.nan, v.dtype), v[: n - lag]]) for k, v in truth.items()}
-            records.append(report.record_quality(ids[-1], fw_mv["aa"], validator.fs, va=fw_mv["va"],
-                                                 aa_true=truth.get("aa"), va_true=truth.get("va"),
-                                                 label=seg.get("label"), lag=lag))
+            qualities.append(report.segment_quality(ids[-1], fw_mv["aa"], validator.fs, va=fw_mv["va"],
+                                                    aa_true=truth.get("aa"), va_true=truth.get("va"),
+                                                    label=seg.get("label"), lag=lag))
             if len(traces) < 4:
                 traces.append({"id": ids[-1], "fs": validator.fs, "ecg": mv, "aa": fw_mv["aa"], "va": fw_mv["va"],
                                **({"aa_reference": torch["aa"]} if torch is not None else {}),
@@ -212,4 +222,4 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
     if not ids:
         raise AfkdError("no segment long enough to validate (need at least two hops)")
     return {"info": info, "inputs": inputs, "firmware": firmware_out, "reference": reference_out, "firmware_mv": firmware_mv,
-            "torch": torch_ref, "counts": np.concatenate(counts), "records": records, "traces": traces, "ids": ids}
+            "torch": torch_ref, "counts": np.concatenate(counts), "quality": qualities, "traces": traces, "ids": ids}

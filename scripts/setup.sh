@@ -48,13 +48,16 @@ fi
 if [ "$(cat $STAMP 2>/dev/null)" != "$want" ]; then
     echo "setup: installing Python packages into $VENV (first time: a few minutes, about 3 GB)"
     log=$VENV/.afkd-install.log
+    rm -f "$log"
+    # pip prints each package and its download progress as it goes; --log keeps the details.
     # requirements.lock pins torch==2.13.0, the small CPU build; the package itself adds no new versions.
-    if ! { $VENV/bin/python -m pip install -q --upgrade pip \
-           && $VENV/bin/python -m pip install -q -r requirements.lock \
-           && $VENV/bin/python -m pip install -q --no-deps -e .; } >"$log" 2>&1; then
-        tail -n 30 "$log" >&2
+    if ! { $VENV/bin/python -m pip install --log "$log" --upgrade pip \
+           && $VENV/bin/python -m pip install --log "$log" -r requirements.lock \
+           && $VENV/bin/python -m pip install --log "$log" --no-deps -e .; }; then
         echo "setup: pip failed; the whole log is in $log" >&2
         exit 1
     fi
     echo "$want" > $STAMP
+    echo "setup: done. The afkd command is in $VENV/bin: run \`source $VENV/bin/activate\` in each new"
+    echo "       shell to put it on PATH (or call $VENV/bin/afkd)."
 fi

@@ -29,6 +29,7 @@ def tiny_checkpoint(tmp_path_factory):
     return path, model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quant,seconds,activation", [("int8", 2.0, "PRELU"), ("int16x8", 3.2, "LEAKY_RELU")])
 def test_tiny_export(tiny_checkpoint, tmp_path, quant, seconds, activation):
     ckpt, model = tiny_checkpoint
@@ -38,7 +39,9 @@ def test_tiny_export(tiny_checkpoint, tmp_path, quant, seconds, activation):
     length = int(round(seconds * 250))
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["export.json", "model_float32.tflite", f"model_{quant}.tflite"])
-    assert json.loads((out / "export.json").read_text())["tflm_bit_exact"] is True
+    written = json.loads((out / "export.json").read_text())
+    assert written["tflm_bit_exact"] is True
+    assert written["tflm_vs_reference_kernels"] == "TFLM matches these bit for bit on the 2 validation windows"
     assert set(manifest["op_set"]) == EXPECTED_OPS | {activation}
     # 2 paths x (encoder + bottleneck + 2 blocks x (in, out) + mask self + cross)
     assert [op["op"] for op in manifest["ops"]].count("CONV_2D") == 2 * (1 + 1 + 2 * 2 + 2)
@@ -76,6 +79,7 @@ def _keras_with(op: str) -> keras.Model:
     return keras.Model(x, y)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("op,name", [("tanh", "TANH"), ("concat", "CONCATENATION")])
 def test_unsupported_op_is_an_error_naming_the_layer(op, name):
     rng = np.random.default_rng(0)
@@ -108,6 +112,14 @@ def test_headroom_widens_the_calibrated_ranges_by_its_gain():
 def test_headroom_below_one_or_not_finite_is_refused(gain):
     with pytest.raises(AfkdError, match="--headroom"):
         headroom_for("int16x8", gain)
+
+
+def test_the_reference_sentence_is_said_from_the_measured_difference():
+    exact = {"tflm_max_lsb_diff": 0, "bit_exact_inputs": 4}
+    assert checks.reference_agreement(exact) == "TFLM matches these bit for bit on the 4 validation windows"
+    off = {"tflm_max_lsb_diff": 2, "bit_exact_inputs": 1}
+    assert checks.reference_agreement(off) == ("TFLM differs from these by up to 2 LSB on the 1 validation "
+                                               "window; the firmware follows TFLM")
 
 
 def test_snr_and_spectral_concentration():

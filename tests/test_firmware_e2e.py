@@ -53,7 +53,7 @@ def validate(build, data, runner: str, tmp_path, *extra) -> tuple[int, dict | No
 def test_host_firmware_is_bit_exact_with_tflm_on_20_segments(workdir, tmp_path, quant):
     code, report = validate(export(workdir, "host", quant), workdir / "data", "host", tmp_path)
     assert code == 0, report["checks"]["failures"]
-    assert report["records"] and len(report["records"]) == 20
+    assert report["segments"] and len(report["segments"]) == 20
     exact = report["fidelity"]["vs_tflite"]
     assert exact["bit_exact"] and exact["max_abs_lsb"] == 0 and exact["samples"] == 2 * 20 * SECONDS * 250
     assert report["fidelity"]["streaming"]["equal"]
@@ -183,32 +183,126 @@ def test_qemu_target_runs_on_mps2_an386_bit_exact(workdir, tmp_path):
 
 @pytest.mark.slow
 def test_renode_target_writes_offline_platform_and_robot_test(workdir):
-    build = export(workdir, "renode", "int8")
+    build = export(workdir, "renode", "int16x8")
     repl = (build / "renode" / "afkd_stm32f407.repl").read_text()
     resc = (build / "renode" / "afkd.resc").read_text()
     robot = (build / "renode" / "afkd.robot").read_text()
-    # Offline: no SVD download, and a DWT the firmware's cycle counter can read.
-    assert "ApplySVD" not in repl and "http" not in repl and "DWT" in repl
-    # Paths relative to the files, so the exported project can move.
-    assert "@$ORIGIN/../build/firmware.elf" in resc and "usart1" in resc.lower() and str(build) not in resc
-    assert "${CURDIR}/../build/firmware.elf" in robot
-    assert "*** Test Cases ***" in robot and "0xA5    0x5A" in robot
+    # Offline: no SVD download, and the instruction counter beside it.
+    assert "ApplySVD" not in repl and "http" not in repl and (build / "renode" / "afkd_counter.repl").is_file()
+    # Paths relative to the files, so the exported project can move; $ORIGIN only bare.
+    assert "LoadELF $ORIGIN/../build/firmware.elf" in resc and "@$ORIGIN" not in resc and str(build) not in resc
+    assert "${CURDIR}/../build/firmware.elf" in robot and "binaryMode=true" in robot
+    # Every hop of the 4 s recording and the flush: 100 exchanges + 1.
+    assert robot.count("\n    Exchange    ") == 101
+    workflow = (build / "renode" / "afkd-renode.yml").read_text()
+    assert f"PROJECT: {build.name}" in workflow and "renode/afkd.robot" in workflow
 
 
-@pytest.mark.slow
-def test_renode_runs_the_generated_robot_test(workdir):
-    from conftest import require_renode
-
-    require_renode()
-    build = export(workdir, "renode", "int8")
+def _renode_test(robot, tmp_path):
     import os
     import subprocess
 
-    own_tmp = workdir / "renode-tmp"  # Renode deletes every $TMPDIR/renode-* at start
-    own_tmp.mkdir(exist_ok=True)
-    result = subprocess.run(["renode-test", str(build / "renode" / "afkd.robot")], capture_output=True, text=True,
-                            timeout=600, env={**os.environ, "TMPDIR": str(own_tmp)})
-    assert result.returncode == 0, result.stdout[-2000:]
+    own_tmp = tmp_path / "renode-tmp"  # Renode deletes every $TMPDIR/renode-* at start
+    own_tmp.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["renode-test", "-r", str(tmp_path / "robot-results"), str(robot)], capture_output=True,
+                          text=True, timeout=1200, env={**os.environ, "TMPDIR": str(own_tmp)})
+
+
+@pytest.mark.slow
+@pytest.mark.renode
+def test_renode_robot_test_passes_and_fails_on_a_corrupted_weight(workdir, tmp_path):
+    """The generated Robot test, run by renode-test as a user's CI runs it, passes on the
+    exported firmware and fails once one weight array of the generated C is negated."""
+    from conftest import require_renode
+
+    from afkd.export.firmware_project import build_project
+
+    require_renode()
+    build = export(workdir, "renode", "int16x8")
+    result = _renode_test(build / "renode" / "afkd.robot", tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    corrupted = tmp_path / "corrupted"
+    shutil.copytree(build, corrupted)
+    source = corrupted / "model" / "dtfe_weights.c"
+    text = source.read_text()
+    import re
+
+    match = re.search(r"dtfe_aa_block1_in_weights(?:16)?\[\d+\][^=]*= \{(.*?)\};", text, re.S)
+    flipped = re.sub(r"-?\d+", lambda m: str(-max(int(m.group()), -127)), match.group(1))
+    source.write_text(text[:match.start(1)] + flipped + text[match.end(1):])
+    shutil.rmtree(corrupted / "build")
+    build_project(corrupted, "stm32f4")
+    result = _renode_test(corrupted / "renode" / "afkd.robot", tmp_path / "second")
+    assert result.returncode != 0, "the Robot test passed a firmware with a corrupted weight"
+    assert "Exchange" in result.stdout + (tmp_path / "second" / "robot-results" / "robot_output.xml").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.renode
+def test_renode_runner_validates_bit_exact_with_qemus_instruction_counts(workdir, tmp_path):
+    from conftest import require_renode
+
+    require_renode()
+    require_tool("qemu-system-arm")
+    build = export(workdir, "renode", "int16x8")
+    code, report = validate(build, workdir / "data", "renode", tmp_path, "--segments", "2")
+    assert code == 0, report["checks"]["failures"]
+    assert report["fidelity"]["vs_tflite"]["bit_exact"] and report["timing"]["unit"] == "instructions"
+    (tmp_path / "q").mkdir()
+    _, qemu = validate(build, workdir / "data", "qemu", tmp_path / "q", "--segments", "2")
+    for key in ("per_hop_mean", "per_hop_max", "instructions_per_hop"):
+        assert report["timing"][key] == qemu["timing"][key], key
+
+
+def export_board(workdir, board: str, target: str, quant: str = "int16x8", *extra):
+    out = workdir / f"{board}_{quant}"
+    if not out.exists():
+        require_tool("cmake")
+        require_tool("arm-none-eabi-gcc")
+        code = cli.main(["export", "--checkpoint", str(workdir / "tiny.pt"), "--target", target, "--board", board,
+                         "--quant", quant, "--seconds", str(SECONDS), "--calibration-segments", "6",
+                         "--validation-segments", "2", "--out", str(out), *extra])
+        assert code == 0
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board, runner", [("mps2_an500", "qemu"), ("mps2_an505", "qemu"), ("stm32f746", "renode"),
+                                           ("stm32h743", "renode"), ("stm32l552", "renode"), ("stm32g071", "renode"),
+                                           ("stm32l072", "renode")])
+def test_every_emulated_board_validates_bit_exact_with_instruction_counts(workdir, tmp_path, board, runner):
+    """The Cortex-M7, M33 and M0+ firmware (each its own core's code: the M0+ runs the portable
+    C kernels) on the emulator that models its board: bit-exact, counts in instructions, the CPU
+    load quoted at the board's clock."""
+    from afkd.export.boards import BOARDS
+
+    if runner == "renode":
+        from conftest import require_renode
+
+        require_renode()
+    else:
+        require_tool("qemu-system-arm")
+    build = export_board(workdir, board, "qemu" if runner == "qemu" else "renode")
+    code, report = validate(build, workdir / "data", runner, tmp_path, "--segments", "2")
+    assert code == 0, report["checks"]["failures"]
+    assert report["target"] == board and report["fidelity"]["vs_tflite"]["bit_exact"]
+    timing = report["timing"]
+    assert timing["unit"] == "instructions" and timing["clock_hz"] == BOARDS[board].clock_hz
+    assert timing["cpu_load"] == pytest.approx(timing["per_hop_mean"] * 25 / BOARDS[board].clock_hz)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("board, clock, uart", [("stm32l476", None, "usart1"), ("stm32u585", 4_000_000, None)])
+def test_the_boards_no_emulator_models_build(workdir, board, clock, uart):
+    from afkd.export.boards import BOARDS
+
+    extra = ([] if clock is None else ["--clock-hz", str(clock)]) + ([] if uart is None else ["--uart", uart])
+    build = export_board(workdir, board, "stm32", "int16x8", *extra)
+    manifest = json.loads((build / "export.json").read_text())["firmware"]
+    assert manifest["board"] == board and manifest["clock_hz"] == (clock or BOARDS[board].clock_hz)
+    assert manifest["uart"] == (uart or BOARDS[board].uarts[0]) and (build / "build" / "firmware.elf").is_file()
+    cache = (build / "build" / "CMakeCache.txt").read_text()
+    assert f"AFKD_UART:STRING={manifest['uart']}" in cache and f"AFKD_CLOCK_HZ:STRING={manifest['clock_hz']}" in cache
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Footprint from real ARM ELF + map + .su files built here, checked against what the sources declare."""
+"""Footprint from real ARM ELF + map + .ci call graphs built here, checked against what the sources declare."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from afkd.errors import AfkdError
-from afkd.host_tools.footprint import FootprintRules, analyze, estimate_stack, parse_map, read_stack_usage
+from afkd.host_tools.footprint import FootprintRules, analyze, parse_map
 from conftest import require_tool
 
-CFLAGS = ["-mcpu=cortex-m4", "-mthumb", "-O1", "-ffunction-sections", "-fdata-sections", "-fstack-usage"]
+CFLAGS = ["-mcpu=cortex-m4", "-mthumb", "-O1", "-ffunction-sections", "-fdata-sections", "-fcallgraph-info=su"]
 W0, W1, STATE, SCRATCH, GAIN, SHIFT = 300, 100, 256, 32 * 4, 4 * 4, 8 * 4  # bytes declared below
 
 SOURCES = {
@@ -70,8 +70,7 @@ SECTIONS {
   ._user_heap_stack (NOLOAD) : { . = ALIGN(8); . = . + _Min_Heap_Size; . = . + _Min_Stack_Size; } >RAM
 }
 """
-RULES = FootprintRules(weight_symbols=r"^tst_(w|weights)_", state_symbols=r"^tst_state",
-                       stack_chain=(r"^main$", r"^harness_run$", r"^tst_model_step$", r"^kern$"))
+RULES = FootprintRules(weight_symbols=r"^tst_(w|weights)_", state_symbols=r"^tst_state")
 
 
 def _build(tmp: Path, main_c: str, link: list[str]) -> tuple[Path, Path, list[Path]]:
@@ -85,7 +84,7 @@ def _build(tmp: Path, main_c: str, link: list[str]) -> tuple[Path, Path, list[Pa
         objects.append(obj)
     subprocess.run([gcc, "-mcpu=cortex-m4", "-mthumb", *link, "-Wl,--gc-sections", "-Wl,-Map=fw.map",
                     *objects, "-o", "fw.elf"], cwd=tmp, check=True)
-    return tmp / "fw.elf", tmp / "fw.map", sorted(tmp.rglob("*.su"))
+    return tmp / "fw.elf", tmp / "fw.map", sorted(tmp.rglob("*.ci"))
 
 
 def _berkeley_size(elf: Path) -> tuple[int, int, int]:
@@ -95,13 +94,11 @@ def _berkeley_size(elf: Path) -> tuple[int, int, int]:
     return int(text), int(data), int(bss)
 
 
-def _su_frames(paths: list[Path]) -> dict[str, int]:
-    frames = {}
-    for p in paths:
-        for line in p.read_text().splitlines():
-            location, size, _ = line.split("\t")
-            frames[location.split(":")[-1]] = int(size)
-    return frames
+def _ci_frames(paths: list[Path]) -> dict[str, int]:
+    from afkd.host_tools.stack_usage import read_callgraph
+
+    graph = read_callgraph(paths)
+    return {graph.names[t]: size for t, (size, _) in graph.frames.items()}
 
 
 def test_split_of_a_newlib_program_matches_its_sources(tmp_path):
@@ -117,10 +114,8 @@ def test_split_of_a_newlib_program_matches_its_sources(tmp_path):
     assert fp.flash["harness"] > 0 and fp.flash["runtime"] > 0
     assert fp.model_flash_bytes == fp.flash["weights"] + fp.flash["generated_code"] + fp.flash["runtime"]
     assert fp.to_dict()["model_flash_bytes"] == fp.model_flash_bytes
-    frames = _su_frames(su)
-    chain = ("main", "harness_run", "tst_model_step", "kern")
-    assert fp.stack["worst_bytes"] == sum(frames[f] for f in chain)
-    assert [level["function"] for level in fp.stack["chain"]] == list(chain)
+    # newlib's start-up has no Reset_Handler to start the stack bound from: no bound, and why
+    assert fp.stack["worst_bytes"] is None and "no function 'Reset_Handler'" in fp.stack["problems"][0]
     assert fp.heap == {"reserved_bytes": 0, "allocator_symbols": [], "uses_heap": False}
 
 
@@ -165,8 +160,13 @@ def test_board_script_with_regions_heap_and_stack_reservation(tmp_path):
     assert fp.flash_bytes == text + data  # .data's load image sits in flash
     assert fp.static_ram_bytes == data + bss
     assert fp.heap["reserved_bytes"] == 0x400 and fp.ram["heap"] == 0x400
+    # the bound: the deepest path from reset over the call graph, every frame as GCC reports it
+    frames = _ci_frames(su)
+    path = ["Reset_Handler", "harness_run", "tst_model_step", "kern"]  # GCC inlines main into Reset_Handler
+    assert [level["function"] for level in fp.stack["path"]] == path and fp.stack["bounded"]
+    assert fp.stack["worst_bytes"] == sum(frames[f] for f in path) and not fp.stack["interrupts"]
     assert fp.stack["reserved_bytes"] == 0x800 and fp.stack["fits_reserved"]
-    assert fp.ram["stack"] == 0x800  # the reservation covers the estimated worst path
+    assert fp.ram["stack"] == 0x800  # the reservation covers the bound
     assert fp.flash["weights"] == W0 + W1 + SHIFT and fp.ram["model_state"] == STATE
     assert sum(fp.ram.values()) == fp.ram_bytes
 
@@ -216,18 +216,3 @@ def test_map_parser_reads_wrapped_names_archives_fill_and_skips_discarded():
                    ("COMMON", 0x10, "build/main.o")]
     with pytest.raises(AfkdError, match="map file"):
         parse_map("not a map\n")
-
-
-def test_stack_estimate_sums_the_largest_frame_per_level(tmp_path):
-    su = tmp_path / "a.su"
-    su.write_text("main.c:3:5:main\t16\tstatic\nmain.c:9:6:handle_samples\t40\tstatic\n"
-                  "glue.c:17:6:afkd_model_step\t8\tstatic\nm.c:1:1:dtf_step\t96\tstatic\n"
-                  "k.c:2:2:afkd_conv1d_s8\t72\tstatic\n"
-                  "k.c:9:2:afkd_add_s8\t24\tdynamic,bounded\nk.c:9:2:afkd_tx_u32\t400\tstatic\n")
-    result = estimate_stack(read_stack_usage([su]), FootprintRules().stack_chain)
-    assert result["worst_bytes"] == 16 + 40 + 8 + 96 + 72  # the protocol helper is not a kernel
-    with_prefix = estimate_stack(read_stack_usage([su]), FootprintRules.for_prefix("dtf").stack_chain)
-    assert with_prefix["worst_bytes"] == result["worst_bytes"]
-    assert result["bounded"] and not result["missing_levels"]
-    missing = estimate_stack(read_stack_usage([su]), (r"^main$", r"^nowhere$"))
-    assert missing["missing_levels"] == ["^nowhere$"] and not missing["bounded"]

@@ -24,6 +24,7 @@ def test_every_kernel_declared_in_header():
         assert re.search(rf"\b{source.stem}\(", header), f"{source.name}: not in afkd_kernels.h"
 
 
+@pytest.mark.slow
 def test_cortex_m4_build_uses_dsp(tmp_path, arm_gcc):
     for source in clib.kernel_sources():
         subprocess.run([arm_gcc, *M4_FLAGS, "-I", str(clib.RUNTIME), "-c", str(source),

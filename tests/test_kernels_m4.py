@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from tests.conftest import require_tool
 from tests.kernel_harness import clib, m4_cases
 
@@ -13,6 +15,7 @@ FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", 
          "-std=c99", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"]
 
 
+@pytest.mark.slow
 def test_dsp_kernels_on_cortex_m4(tmp_path, arm_gcc, qemu_arm):
     cases = tmp_path / "m4_cases.c"
     cases.write_text(m4_cases.standard_cases())

@@ -177,9 +177,9 @@ def test_an_unwritable_place_is_one_line(tmp_path, capsys):
 def test_a_run_that_fails_in_its_first_epoch_leaves_no_folder(command, inputs, tmp_path, capsys, monkeypatch):
     import torch
 
-    from afkd.training import trainer
+    from afkd.training.tasks import separation  # the f-wave task's loss (the trainer runs every task)
 
-    monkeypatch.setattr(trainer, "task_loss", lambda *a, **k: torch.tensor(float("nan"), requires_grad=True))
+    monkeypatch.setattr(separation, "task_loss", lambda *a, **k: torch.tensor(float("nan"), requires_grad=True))
     argv, _, _ = COMMANDS[command]
     code = cli.main([*argv(inputs), "--out", str(tmp_path / "runs" / "r")])
     assert code == 2 and "loss became nan" in capsys.readouterr().err

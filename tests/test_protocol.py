@@ -1,4 +1,4 @@
-"""host_tools/protocol.py: CRC, framing and payload parsing, without any firmware."""
+"""afkd/protocol.py: CRC, framing and payload parsing, without any firmware."""
 
 import struct
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from afkd.errors import AfkdError
-from afkd.host_tools import protocol as proto
+from afkd import protocol as proto
 
 
 def test_crc16_ccitt_false_check_value():

@@ -1,5 +1,5 @@
 """The C side of the protocol (firmware/runtime/afkd_protocol.c + harness), built for the
-host and fed frames encoded by host_tools/protocol.py: answers, error frames, dummy model."""
+host and fed frames encoded by afkd/protocol.py: answers, error frames, dummy model."""
 
 import importlib.util
 import shutil
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from afkd.errors import AfkdError
-from afkd.host_tools import protocol as proto
+from afkd import protocol as proto
 from afkd.host_tools.runners import open_runner
 
 _spec = importlib.util.spec_from_file_location(

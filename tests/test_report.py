@@ -35,7 +35,9 @@ def _footprint():
     return {"flash_bytes": 1000, "ram_bytes": 600, "static_ram_bytes": 400,
             "flash": {"weights": 600, "generated_code": 100, "runtime": 150, "libc": 100, "startup_board": 50, "padding": 0},
             "ram": {"model_state": 256, "scratch": 64, "other_static": 80, "heap": 0, "stack": 200},
-            "stack": {"worst_bytes": 200, "chain": [], "method": "test"},
+            "stack": {"worst_bytes": 200, "bounded": True, "problems": [], "interrupts": [], "method": "test",
+                      "path": [{"function": "Reset_Handler", "bytes": 8, "qualifier": "static"},
+                               {"function": "main", "bytes": 192, "qualifier": "static"}]},
             "heap": {"reserved_bytes": 0, "allocator_symbols": [], "uses_heap": False}}
 
 
@@ -46,41 +48,42 @@ def _range(clipped: int) -> dict:
             "worst_layer": "aa_decoder" if clipped else None, "worst_fraction": clipped / 4000, "layers": layers}
 
 
-def _report(traces, bit_exact=True, thresholds=None, clipped=0):
+def _report(traces, bit_exact=True, thresholds=None, clipped=0, label="A"):
     q = lambda x: np.clip(np.round(x / 0.01), -128, 127).astype(np.int8)  # noqa: E731
     fw = [{"aa": q(t["aa"]), "va": q(t["va"])} for t in traces]
     ref = [{k: v.copy() for k, v in s.items()} for s in fw]
     if not bit_exact:
         ref[0]["va"][5] += 1
-    records = [rep.record_quality(t["id"], t["aa"], t["fs"], va=t["va"], aa_true=t.get("aa_true"),
-                                  va_true=t.get("va_true"), label="A") for t in traces]
+    records = [rep.segment_quality(t["id"], t["aa"], t["fs"], va=t["va"], aa_true=t.get("aa_true"),
+                                  va_true=t.get("va_true"), label=label) for t in traces]
     return rep.build_report(
-        runner="qemu", target="mps2_an386", records=records,
+        runner="qemu", target="mps2_an386", segments=records,
         vs_tflite=compare_exact(fw, ref, [t["id"] for t in traces]),
         vs_torch=compare_float([{"aa": s["aa"] * 0.01} for s in fw], [{"aa": t["aa"]} for t in traces]),
         footprint=_footprint(),
         timing=rep.timing_metrics([1000, 2000], hop=50, fs=FS, clock_hz=1e6, macs_per_hop=500),
-        saturation=_range(clipped), thresholds=thresholds)
+        saturation=_range(clipped), thresholds=thresholds,
+        meta={"model": "dtfe_int16x8", "model_hash": "0123456789abcdef", "data": "data/val"})
 
 
-def test_record_quality_sc_and_ground_truth_metrics():
+def test_segment_quality_sc_and_ground_truth_metrics():
     s = _signals()
-    row = rep.record_quality("r", s["aa_true"], FS, aa_true=s["aa_true"])
+    row = rep.segment_quality("r", s["aa_true"], FS, aa_true=s["aa_true"])
     assert row["sc"] > 0.99  # a pure 6 Hz sine
     t = np.arange(int(20 * FS)) / FS
-    assert rep.record_quality("r", np.sin(2 * np.pi * 30 * t), FS)["sc"] < 0.01
-    noisy = rep.record_quality("r", s["aa_true"] * 1.1, FS, aa_true=s["aa_true"])
+    assert rep.segment_quality("r", np.sin(2 * np.pi * 30 * t), FS)["sc"] < 0.01
+    noisy = rep.segment_quality("r", s["aa_true"] * 1.1, FS, aa_true=s["aa_true"])
     assert noisy["nmse_aa"] == pytest.approx(0.01) and noisy["snr_aa_db"] == pytest.approx(20.0)
-    assert rep.record_quality("r", s["aa"], FS)["snr_aa_db"] is None  # no ground truth -> null
+    assert rep.segment_quality("r", s["aa"], FS)["snr_aa_db"] is None  # no ground truth -> null
 
 
-def test_record_quality_compares_a_lagging_output_with_the_truth_it_estimates():
+def test_segment_quality_compares_a_lagging_output_with_the_truth_it_estimates():
     """A model with lookahead emits the estimate of sample i at i + lag: the SNR pairs them."""
     s = _signals()
     truth, lag = s["aa_true"], 21  # half a period of the 6 Hz sine
     late = np.concatenate([np.zeros(lag), truth[:-lag] * 1.1])  # the 20 dB estimate, lag samples late
-    assert rep.record_quality("r", late, FS, aa_true=truth, lag=lag)["snr_aa_db"] == pytest.approx(20.0)
-    assert rep.record_quality("r", late, FS, aa_true=truth)["snr_aa_db"] < 0.0  # unaligned: out of phase
+    assert rep.segment_quality("r", late, FS, aa_true=truth, lag=lag)["snr_aa_db"] == pytest.approx(20.0)
+    assert rep.segment_quality("r", late, FS, aa_true=truth)["snr_aa_db"] < 0.0  # unaligned: out of phase
 
 
 def test_timing_closed_forms():
@@ -109,7 +112,7 @@ def test_json_carries_the_ci_keys_with_their_types(tmp_path):
     rep.write_json(tmp_path / "r.json", report)
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["runner"] == "qemu" and data["target"] == "mps2_an386"
-    assert isinstance(data["records"], list) and data["records"][0]["id"] == "syn1"
+    assert isinstance(data["segments"], list) and data["segments"][0]["id"] == "syn1"
     assert data["fidelity"]["vs_tflite"]["bit_exact"] is True
     assert data["fidelity"]["vs_tflite"]["max_abs_lsb"] == 0
     assert isinstance(data["fidelity"]["vs_torch"]["snr_db"], float)
@@ -122,9 +125,9 @@ def test_json_carries_the_ci_keys_with_their_types(tmp_path):
 
 def test_json_has_null_without_ground_truth_and_for_infinite_snr(tmp_path):
     s = _signals()
-    records = [rep.record_quality("x", s["aa"], FS)]
+    records = [rep.segment_quality("x", s["aa"], FS)]
     same = compare_float({"aa": s["aa"]}, {"aa": s["aa"]})
-    report = rep.build_report(runner="host", target="host", records=records, vs_torch=same, thresholds={"bit_exact": False})
+    report = rep.build_report(runner="host", target="host", segments=records, vs_torch=same, thresholds={"bit_exact": False})
     data = json.loads(rep.to_json(report))
     assert data["quality"]["snr_aa_db"] is None and data["fidelity"]["vs_torch"]["snr_db"] is None
     assert report["fidelity"]["vs_torch"]["snr_db"] == float("inf")  # in memory it stays inf
@@ -192,10 +195,35 @@ def test_html_is_self_contained(html_page):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html, re.I)
     assert "http://" not in html and "https://" not in html and "@import" not in html
     images = re.findall(r'<img[^>]*src="([^"]+)"', html)
-    assert len(images) == 1 + 2 * 2  # footprint + (signals, spectrum) per record
+    assert len(images) == 1 + 2 * 2  # footprint + (signals, spectrum) per segment
     for uri in images:
         assert uri.startswith("data:image/png;base64,")
         assert base64.b64decode(uri.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_html_says_what_applied_to_what_by_whom_and_when(html_page):
+    from afkd import __version__
+
+    html = html_page.read_text()
+    assert "2 segments of model <code>dtfe_int16x8</code>" in html and "<code>0123456789abcdef</code>" in html
+    applied = dict(re.findall(r"<tr><td><code>(\w+)</code></td><td class=\"num\">([^<]*)</td></tr>", html))
+    assert applied == {"bit_exact": "yes", "streaming_equal": "yes", "no_heap": "yes"}
+    assert re.search(rf"Made by afkd {re.escape(__version__)} on \d{{4}}-\d\d-\d\d \d\d:\d\d UTC", html)
+    assert "Warning:" not in html  # these segments are AF
+    assert "Stack: at most 200 B; deepest path Reset_Handler 8 → main 192 (test)" in html
+
+
+def test_data_without_af_warn_that_sc_shows_little(tmp_path):
+    s = _signals()
+    report = _report([s], label="N")
+    assert report["checks"]["passed"] and len(report["warnings"]) == 1
+    assert report["warnings"][0].startswith("no segment is labelled AF (A); labels here: N.")
+    assert any(line.startswith("  WARNING no segment is labelled AF") for line in rep.summary_lines(report))
+    assert "**Warnings**" in rep.to_markdown(report)
+    from afkd.host_tools.report_html import render_html
+
+    assert "Warning: no segment is labelled AF" in render_html(report, [])
+    assert _report([s])["warnings"] == []
 
 
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

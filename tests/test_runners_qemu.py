@@ -17,7 +17,7 @@ from afkd.host_tools.runners import open_runner
 from afkd.host_tools.runners.qemu import machine_for_elf
 from conftest import require_tool
 
-pytestmark = [pytest.mark.arm, pytest.mark.qemu]
+pytestmark = [pytest.mark.arm, pytest.mark.qemu, pytest.mark.slow]
 
 _spec = importlib.util.spec_from_file_location(
     "dummy_build", Path(__file__).parent / "fixtures" / "dummy_model" / "dummy_build.py")

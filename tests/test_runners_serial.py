@@ -58,3 +58,58 @@ def test_serial_runner_streams_and_resets_like_a_board(board_on_a_tty):
 def test_a_port_that_does_not_exist_is_a_clear_error():
     with pytest.raises(AfkdError, match="/dev/ttyAFKD_NONE: cannot open serial port"):
         open_runner("serial:/dev/ttyAFKD_NONE", None)
+
+
+@pytest.fixture
+def board_on_a_tcp_socket(host_firmware):
+    """The host build served on a TCP port, as Renode serves the board's USART1."""
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    boards = []
+
+    def serve():
+        connection, _ = server.accept()
+        boards.append(subprocess.Popen([str(host_firmware)], stdin=connection.fileno(),
+                                       stdout=connection.fileno(), stderr=subprocess.DEVNULL))
+        connection.close()  # the child holds the socket now
+
+    import threading
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        server.close()
+        thread.join(timeout=5)
+        for board in boards:
+            board.kill()
+            board.wait()
+
+
+def test_a_tcp_uart_is_opened_by_pyserial_like_a_port(board_on_a_tcp_socket):
+    """The Renode runner's link: pyserial's serial_for_url("socket://...")."""
+    from afkd.host_tools.runners.client import FirmwareRunner
+    from afkd.host_tools.runners.link import SerialLink
+
+    link = SerialLink(f"socket://127.0.0.1:{board_on_a_tcp_socket}", 115200, name="tcp", connect_timeout_s=5)
+    with FirmwareRunner(link, name="tcp", timeout_s=3, boot_timeout_s=5) as runner:
+        x = dummy.random_samples(20, 1, seed=5)
+        aa, va, _ = runner.run(x)
+        want_aa, want_va, _ = dummy.expected_outputs(x, 1)
+        np.testing.assert_array_equal(aa, want_aa)
+        np.testing.assert_array_equal(va, want_va)
+
+
+def test_no_socket_within_the_connect_time_is_a_clear_error():
+    import socket
+
+    from afkd.host_tools.runners.link import SerialLink
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(AfkdError, match=rf"socket://127.0.0.1:{port}: no UART socket there within 1 s"):
+        SerialLink(f"socket://127.0.0.1:{port}", 115200, name="tcp", connect_timeout_s=1)

@@ -32,7 +32,9 @@ def test_the_shipped_models_are_small_and_load():
     assert sum(p.stat().st_size for p in models) < 20 * 2**20
     for path in models:
         model, meta = load_checkpoint(path)
-        assert meta["role"] in ("teacher", "student") and model.cfg.fs == 250
+        # the f-wave models, and the classifiers (tests/test_shipped_classifiers.py)
+        roles = ("teacher", "student", "detector", "resnet34-narrow", "beat-cnn")
+        assert meta["role"] in roles and model.cfg.fs == 250
 
 
 @pytest.mark.slow
@@ -69,7 +71,7 @@ def test_shipped_student_firmware_is_bit_exact_on_20_segments(segments, tmp_path
     assert code == 0, report["checks"]["failures"]
     exact = report["fidelity"]["vs_tflite"]
     assert exact["bit_exact"] and exact["samples"] == 2 * 20 * 7500
-    assert report["fidelity"]["streaming"]["equal"] and len(report["records"]) == 20
+    assert report["fidelity"]["streaming"]["equal"] and len(report["segments"]) == 20
     # The student looks 8 hops ahead, so its output lags the ECG by 80 samples: compared with the
     # ground truth it estimates it separates (eval: about 6 dB); unaligned it would be below 0 dB.
     assert report["quality"]["snr_aa_db"] > 3.0

@@ -1,8 +1,8 @@
-"""The stack bound comes from -fstack-usage / -fcallgraph-info: a worst case over the real
-call graph of the generated STM32 firmware, below the stack its linker script reserves.
+"""The stack bound comes from -fcallgraph-info: a worst case over the real call graph of the
+generated STM32 firmware, below the stack its linker script reserves.
 
-host_tools/stack_usage.py computes the bound; host_tools/footprint.py's .su reader and chain
-estimate are cross-checked against it.
+host_tools/stack_usage.py computes the bound; the footprint of export.json and of every
+validation report is this bound (the one stack measure).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 
 from afkd.export.firmware_project import export_firmware
 from afkd.host_tools import footprint
-from afkd.host_tools.stack_usage import (CORTEX_M4F_EXCEPTION_FRAME, firmware_stack_bound, library_frames,
-                                         read_callgraph, worst_stack)
+from afkd.host_tools.stack_usage import (CORTEX_M4F_EXCEPTION_FRAME, firmware_stack_bound, harness_indirect_targets,
+                                         library_frames, read_callgraph, worst_stack)
 from tests.conftest import require_tool
 from tiny_tflite import tiny_tflite
 
@@ -25,38 +25,31 @@ PREFIX = "tiny"
 
 @pytest.fixture(scope="module", params=["int8", "int16x8"])
 def stm32_build(request, tmp_path_factory):
-    """export_firmware(target="stm32") of a tiny model, compiled with -fcallgraph-info=su."""
+    """export_firmware(target="stm32") of a tiny model (its build writes the .ci call graphs)."""
     require_tool("arm-none-eabi-gcc")
     require_tool("arm-none-eabi-objdump")
     root = tmp_path_factory.mktemp(f"stack_{request.param}")
     tflite = root / f"tiny_{request.param}.tflite"
     tflite.write_bytes(tiny_tflite(request.param))
-    # CMake seeds CMAKE_C_FLAGS from CFLAGS (plus the toolchain's CPU flags): the export's own
-    # build then writes a .ci call graph beside each .su file, with unchanged code.
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("CFLAGS", "-fcallgraph-info=su")
-        export_firmware(tflite, root / "project", "stm32", PREFIX, 250)
+    manifest = export_firmware(tflite, root / "project", "stm32", PREFIX, 250)
     build = root / "project" / "build"
     ci = sorted(p for p in (build / "CMakeFiles" / "firmware.dir").rglob("*.ci"))
-    su = sorted(p for p in (build / "CMakeFiles" / "firmware.dir").rglob("*.su"))
-    assert ci and len(ci) == len(su), "every compiled unit must leave a .ci and a .su file"
+    objects = sorted(p for p in (build / "CMakeFiles" / "firmware.dir").rglob("*.obj"))
+    assert ci and len(ci) == len(objects), "every compiled unit must leave a .ci call graph"
     return {"project": root / "project", "elf": build / "firmware.elf", "map": build / "firmware.map",
-            "ci": ci, "su": su, "quant": request.param}
+            "ci": ci, "quant": request.param, "manifest": manifest}
 
 
 def harness_putc_functions(main_c: Path) -> set[str]:
     """Every function main.c hands the protocol as its afkd_putc_fn (the indirect-call targets)."""
-    text = main_c.read_text()
-    passed = re.findall(r"afkd_tx_begin\(\s*&?\w+\s*,\s*(\w+)", text) + re.findall(r"afkd_send_error\(\s*(\w+)", text)
-    assert passed, "main.c no longer calls afkd_tx_begin/afkd_send_error as this test expects"
-    return set(passed)
+    return set(harness_indirect_targets(main_c))
 
 
 def reserved_stack(build: dict) -> int:
     """AFKD_STACK_SIZE from the board's linker script, checked against the linked ELF."""
     script = (build["project"] / "afkd" / "boards" / "stm32f4" / "stm32f4.ld").read_text()
     from_script = int(re.search(r"AFKD_STACK_SIZE\s*=\s*(0x[0-9a-fA-F]+|\d+)\s*;", script)[1], 0)
-    from_elf = footprint.analyze(build["elf"], build["map"], build["su"]).stack["reserved_bytes"]
+    from_elf = footprint.analyze(build["elf"], build["map"]).stack["reserved_bytes"]
     assert from_script == from_elf, f"linker script says {from_script} bytes, the ELF {from_elf}"
     return from_script
 
@@ -83,24 +76,18 @@ def test_step_path_bound_is_static_and_fits_reserved_stack(stm32_build):
 
 
 @pytest.mark.slow
-def test_callgraph_agrees_with_su_files_and_accounts_for_inlining(stm32_build):
+def test_the_footprint_reports_this_bound_and_inlining_is_counted_once(stm32_build):
     graph = read_callgraph(stm32_build["ci"])
-    su = footprint.read_stack_usage(stm32_build["su"])
-    for title, (size, qualifier) in graph.frames.items():
-        name = graph.names[title]
-        assert name in su and su[name][1] == qualifier, f"{name}: .ci {size} {qualifier}, .su {su.get(name)}"
     # handle_samples (and handle_frame) are inlined into main: no frame of their own, and
     # main calls the model directly, so their locals are inside main's frame, counted once.
-    assert "handle_samples" not in su and not graph.titles_named("handle_samples")
+    assert not graph.titles_named("handle_samples")
     assert "afkd_model_step" in {graph.names.get(t, t) for t in graph.calls["main"]}
-    # footprint.py's chain estimate (largest frame per level) can miss no frame the graph
-    # walk sees on the step path, so it cannot exceed the graph's bound through the step.
-    chain = footprint.estimate_stack(su, footprint.FootprintRules.for_prefix(PREFIX).stack_chain)
-    assert [level["function"] for level in chain["chain"]][1] is None, "the harness level is inlined"
     targets = sorted(harness_putc_functions(stm32_build["project"] / "afkd" / "harness" / "main.c"))
-    step = worst_stack(graph, "main", via="afkd_model_step", indirect_targets=targets,
-                       external_frames={"memcpy": 0, "memmove": 0, "memset": 0})
-    assert chain["worst_bytes"] <= step["worst_bytes"], (chain, step["path"])
+    bound = firmware_stack_bound(stm32_build["elf"], stm32_build["ci"], indirect_targets=targets)
+    stack = stm32_build["manifest"]["footprint"]["stack"]
+    assert stack["bounded"] and stack["worst_bytes"] == bound["worst_bytes"]
+    assert [frame["function"] for frame in stack["path"]] == [f["function"] for f in bound["reset_path"]["path"]]
+    assert stack["fits_reserved"] and stm32_build["manifest"]["footprint"]["ram"]["stack"] >= stack["worst_bytes"]
 
 
 @pytest.mark.slow

@@ -50,6 +50,7 @@ def model(request, tmp_path_factory) -> dict:
     return {"dir": root / "model", "plan": plan_from_tflite(tflite, "tiny"), "quant": quant}
 
 
+@pytest.mark.slow
 def test_fresh_clone_builds_every_kernel_with_warnings_as_errors(tmp_path):
     result = cmake(tmp_path, "-DCMAKE_EXPORT_COMPILE_COMMANDS=ON")
     assert_ok(result)

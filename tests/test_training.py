@@ -48,6 +48,7 @@ def fixed_batch_loss(model: DTFENet, train_dir) -> float:
     return task_loss(aa, va, out_aa, out_va, lag=model.cfg.lookahead_samples).item()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("lookahead", [0, 2])
 def test_training_steps_reduce_the_loss(data, tmp_path, lookahead):
     train, val = data

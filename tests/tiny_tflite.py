@@ -7,7 +7,10 @@ through the same Keras route and converter call that ``afkd export`` uses.
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,6 +20,7 @@ from afkd.export.keras_model import build_keras_model
 from afkd.export.tflite_export import convert
 from afkd.training.model import DTFENet, DTFENetConfig
 
+REPO = Path(__file__).resolve().parents[1]
 TINY = DTFENetConfig(enc_channels=8, bottleneck=8, hidden=12, blocks=3)
 LENGTH = 400  # 1.6 s at 250 Hz
 
@@ -47,8 +51,36 @@ def tiny_model(seed: int = 0, lookahead: int = 0) -> DTFENet:
     return model.eval()
 
 
+#: Files whose code makes the tiny .tflite: a cached conversion is used only while they are unchanged.
+_MAKERS = ("tests/tiny_tflite.py", "training/model.py", "export/fold.py", "export/keras_model.py",
+           "export/tflite_export.py")
+
+
+def _cached_path(quant: str, seed: int, lookahead: int) -> Path | None:
+    """Where a conversion is kept between sessions, when AFKD_TEST_CACHE names a folder (make
+    test-fast sets it): keyed by the content of the files that make it and the TensorFlow version."""
+    folder = os.environ.get("AFKD_TEST_CACHE")
+    if not folder:
+        return None
+    import tensorflow as tf
+
+    digest = hashlib.sha256(tf.__version__.encode())
+    for name in _MAKERS:
+        digest.update((REPO / name).read_bytes())
+    return Path(folder) / f"tiny_{quant}_s{seed}_l{lookahead}_{digest.hexdigest()[:16]}.tflite"
+
+
 @functools.lru_cache(maxsize=None)
 def tiny_tflite(quant: str, seed: int = 0, lookahead: int = 0) -> bytes:
+    cached = _cached_path(quant, seed, lookahead)
+    if cached is not None and cached.is_file():
+        return cached.read_bytes()
     folded = fold_batchnorm(tiny_model(seed, lookahead))
     keras_model = build_keras_model(folded, LENGTH, leaky_relu=(quant == "int16x8"))
-    return convert(keras_model, quant, ecg_like(16))
+    data = convert(keras_model, quant, ecg_like(16))
+    if cached is not None:
+        from afkd.atomic import atomic_write_bytes
+
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(cached, data)
+    return data

@@ -3,8 +3,12 @@
 Layout (a plain dict saved with ``torch.save``)::
 
     {"format": "afkd-checkpoint", "version": 1,
-     "config": DTFENetConfig.to_dict(), "state_dict": {name: tensor},
+     "family": "dtfenet" | "rhythm_tcn" | "resnet34" | "beat_cnn",
+     "config": <the family's config>.to_dict(), "state_dict": {name: tensor},
      "meta": {plain JSON-able values: role, epoch, metrics, training args, ...}}
+
+``family`` (:mod:`afkd.training.families`) says which config and model class rebuild it; a
+checkpoint without it (written before the classifiers existed) is a DT-FENet.
 
 ``torch.load(weights_only=True)`` refuses anything but tensors and plain containers, so a
 hostile or foreign file cannot run code; everything else we check here and report as an
@@ -22,16 +26,17 @@ import torch
 
 from afkd.atomic import atomic_write_bytes
 from afkd.errors import AfkdError
-from afkd.training.model import DTFENet, DTFENetConfig
+from afkd.training.families import build_model, family_of, get_family
 
 FORMAT = "afkd-checkpoint"
 VERSION = 1
 
 
-def save_checkpoint(path: str | os.PathLike, model: DTFENet, meta: dict[str, Any] | None = None) -> None:
+def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, meta: dict[str, Any] | None = None) -> None:
     payload = {
         "format": FORMAT,
         "version": VERSION,
+        "family": family_of(model).name,
         "config": model.cfg.to_dict(),
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "meta": dict(meta or {}),
@@ -68,14 +73,27 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return payload
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[DTFENet, dict[str, Any]]:
-    """Rebuild the model from its config and load its weights (eval mode)."""
-    payload = read_checkpoint(path)
+def checkpoint_family(payload: dict[str, Any], path: str | os.PathLike) -> str:
+    """The family name of a checkpoint dict (``dtfenet`` when it predates families)."""
+    family = payload.get("family")
     try:
-        cfg = DTFENetConfig.from_dict(payload["config"])
+        return get_family(family).name
+    except ValueError as err:
+        raise AfkdError(f"{path}: {err}") from None
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Rebuild the model of the checkpoint's family from its config, load its weights (eval mode).
+
+    Returns (model, meta); ``model.cfg`` is its config. Callers that need one family check
+    ``afkd.training.families.family_of(model)``.
+    """
+    payload = read_checkpoint(path)
+    family = checkpoint_family(payload, path)
+    try:
+        model = build_model(family, payload["config"])
     except (TypeError, ValueError) as err:
         raise AfkdError(f"{path}: bad model config ({err})") from None
-    model = DTFENet(cfg)
     try:
         model.load_state_dict(payload["state_dict"], strict=True)
     except RuntimeError as err:

@@ -7,7 +7,7 @@ import os
 from dataclasses import fields
 
 from afkd.argtypes import finite_float, nonnegative_float, nonnegative_int, positive_float, positive_int
-from afkd.training.model import DTFENetConfig
+from afkd.compute import add_compute_arguments
 from afkd.training.runs import PRESETS, resolve_config
 from afkd.training.trainer import TrainSettings
 
@@ -22,13 +22,15 @@ _SIZE_OPTIONS = (
     ("--repeats", "repeats", positive_int, "R: stacks of X blocks"),
     ("--lookahead", "lookahead", nonnegative_int,
      "frames each mask sees past the frame it weights; the output lags by that many hops (0: none)"),
+    ("--base-filters", "base_filters", positive_int, "resnet34: filters of the first stage (the paper's 32; width option)"),
 )
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, default_preset: str) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser, default_preset: str | None) -> None:
     group = parser.add_argument_group("model size")
+    default_text = default_preset or "the task's: teacher, detector or beat-cnn"
     group.add_argument("--preset", choices=sorted(PRESETS), default=default_preset,
-                       help=f"starting configuration (default {default_preset}); options below override it")
+                       help=f"starting configuration (default {default_text}); options below override it")
     group.add_argument("--config", metavar="JSON",
                        help="model config as a JSON file or JSON object (replaces --preset)")
     for flag, name, kind, text in _SIZE_OPTIONS:
@@ -41,10 +43,10 @@ def add_model_arguments(parser: argparse.ArgumentParser, default_preset: str) ->
                        help="remove the cross-path mask fusion (ablation)")
 
 
-def model_config_from_args(args: argparse.Namespace) -> DTFENetConfig:
+def model_config_from_args(args: argparse.Namespace, preset: str | None = None):
     overrides = {name: getattr(args, name) for _, name, _, _ in _SIZE_OPTIONS}
     overrides.update(causal=args.causal, norm=args.norm, interaction=args.interaction)
-    return resolve_config(args.config or args.preset, overrides)
+    return resolve_config(args.config or preset or args.preset, overrides)
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +67,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
                      help=f"crops per step per process (default {defaults.batch_size}, the paper's)")
     run.add_argument("--crop-seconds", type=positive_float, metavar="S",
-                     help="random training crops of S seconds (default: whole segments)")
+                     help="random training crops of S seconds (default: whole segments); rhythm: records "
+                          "longer than S give a random crop of S, shorter ones are used whole")
     run.add_argument("--steps-per-epoch", type=positive_int, metavar="N",
                      help="steps per epoch (default: training segments / batch size / processes)")
     run.add_argument("--lr", type=positive_float, default=defaults.lr, help=f"Adam learning rate (default {defaults.lr})")
@@ -86,7 +89,12 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                           "fresh optimizer); model-size options are ignored")
     run.add_argument("--keep-sparsity", action="store_true",
                      help="weights that are zero at the start stay zero (fine-tuning a pruned checkpoint)")
-    run.add_argument("--threads", type=positive_int, help="torch CPU threads (default: torch's choice)")
+    add_compute_arguments(run)
+    run.add_argument("--class-weighting", choices=("balanced", "sqrt", "none"), default=defaults.class_weighting,
+                     help="classifiers: loss weight of each class from its training count: balanced "
+                          "(inverse frequency, the default), sqrt (its square root) or none")
+    run.add_argument("--augment", action="store_true",
+                     help="classifiers: scale each training record or beat window by a random factor")
     add_qat_arguments(parser)
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
@@ -125,6 +133,13 @@ def settings_from_args(args: argparse.Namespace, method: str = "none", **extra) 
     names = {f.name for f in fields(TrainSettings)}
     values = {k: v for k, v in vars(args).items() if k in names and k != "method"}
     return TrainSettings(**{**values, "method": method, **extra})
+
+
+def placement_from_args(args: argparse.Namespace):
+    """Where this process trains: ``--device`` with torchrun's rank variables (training.ddp)."""
+    from afkd.training import ddp
+
+    return ddp.placement_from_env(device=args.device)
 
 
 def print_result(best, run_dir) -> None:

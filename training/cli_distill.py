@@ -9,7 +9,7 @@ import argparse
 
 from afkd.argtypes import nonnegative_float
 from afkd.training.cli_common import (add_model_arguments, add_training_arguments, check_run_folder,
-                                      model_config_from_args, print_result, settings_from_args)
+                                      model_config_from_args, placement_from_args, print_result, settings_from_args)
 from afkd.training.distill import DEFAULT_WEIGHTS, METHODS
 
 
@@ -38,6 +38,6 @@ def run(args: argparse.Namespace) -> int:
     cfg = model_config_from_args(args)
     settings = settings_from_args(args, method=args.method, gamma=args.gamma, beta=args.beta)
     best = fit(cfg, settings, args.data, args.out, val_dir=args.val, teacher_path=args.teacher,
-               resume=args.resume, role="student")
+               resume=args.resume, role="student", placement=placement_from_args(args))
     print_result(best, args.out)
     return 0

@@ -48,16 +48,23 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
 
 
 def placement_from_env(env: Mapping[str, str] | None = None, cuda_devices: int | None = None,
-                       force_cpu: bool = False) -> Placement:
-    """Decide rank, world size and device from the torchrun variables (pure; joins nothing)."""
+                       device: str = "auto") -> Placement:
+    """Decide rank, world size and device from the torchrun variables and ``--device`` (cpu,
+    cuda or auto: a GPU when there is one) (pure; joins nothing)."""
+    from afkd.compute import DEVICES, NO_GPU
+
     env = os.environ if env is None else env
+    if device not in DEVICES:
+        raise AfkdError(f"--device {device!r}: choose one of {', '.join(DEVICES)}")
     cuda_devices = torch.cuda.device_count() if cuda_devices is None else cuda_devices
     world = _env_int(env, "WORLD_SIZE", 1)
     rank = _env_int(env, "RANK", 0)
     local = _env_int(env, "LOCAL_RANK", 0)
     if world < 1 or not 0 <= rank < world:
         raise AfkdError(f"environment: RANK={rank} and WORLD_SIZE={world} are inconsistent")
-    if cuda_devices > 0 and not force_cpu:
+    if device == "cuda" and cuda_devices == 0:
+        raise AfkdError(NO_GPU)
+    if cuda_devices > 0 and device != "cpu":
         if local >= cuda_devices:
             raise AfkdError(f"environment: LOCAL_RANK={local} but this node has {cuda_devices} GPU(s)")
         device = torch.device("cuda", local)

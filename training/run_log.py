@@ -24,7 +24,7 @@ def read_history(out_dir: Path) -> list[dict[str, Any]]:
         return []
 
 
-def write_logs(out_dir: Path, run: dict[str, Any], epochs: list[dict[str, Any]]) -> None:
+def write_logs(out_dir: Path, run: dict[str, Any], epochs: list[dict[str, Any]], score: str = "snr_aa_db") -> None:
     atomic_write_text(out_dir / "log.json", json.dumps({"run": run, "epochs": epochs}, indent=1) + "\n")
     columns: list[str] = []
     for row in epochs:
@@ -34,11 +34,15 @@ def write_logs(out_dir: Path, run: dict[str, Any], epochs: list[dict[str, Any]])
     writer.writeheader()
     writer.writerows(epochs)
     atomic_write_text(out_dir / "log.csv", buffer.getvalue())
-    atomic_write_bytes(out_dir / "loss.png", loss_plot_png(epochs, run.get("title", "")))
+    atomic_write_bytes(out_dir / "loss.png", loss_plot_png(epochs, run.get("title", ""), score))
 
 
-def loss_plot_png(epochs: list[dict[str, Any]], title: str) -> bytes:
-    """Training loss per epoch (left axis, log scale) and validation SNR_AA (right axis)."""
+SCORE_LABELS = {"snr_aa_db": "validation SNR_AA (dB)"}
+
+
+def loss_plot_png(epochs: list[dict[str, Any]], title: str, score: str = "snr_aa_db") -> bytes:
+    """Training loss per epoch (left axis, log scale) and the validation score (right axis:
+    SNR_AA for the f-wave task, the challenge score or macro F1 for classifiers)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on servers; must precede pyplot
@@ -54,10 +58,12 @@ def loss_plot_png(epochs: list[dict[str, Any]], title: str) -> bytes:
     if all((row.get("train_loss") or 0) > 0 for row in epochs):
         ax.set_yscale("log")
     ax.legend(loc="upper left")
-    if any(row.get("val_snr_aa_db") is not None for row in epochs):
+    key = f"val_{score}"
+    if any(row.get(key) is not None for row in epochs):
         right = ax.twinx()
-        right.plot(x, [row.get("val_snr_aa_db") for row in epochs], "^-", color="tab:red", label="val SNR_AA")
-        right.set_ylabel("validation SNR_AA (dB)")
+        label = "val SNR_AA" if score == "snr_aa_db" else f"val {score.replace('_', ' ')}"
+        right.plot(x, [row.get(key) for row in epochs], "^-", color="tab:red", label=label)
+        right.set_ylabel(SCORE_LABELS.get(score, f"validation {score.replace('_', ' ')}"))
         right.legend(loc="upper right")
     ax.set_title(title)
     fig.tight_layout()

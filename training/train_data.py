@@ -26,14 +26,17 @@ class TrainingData:
     def __init__(self, train_dir: str | os.PathLike, val_dir: str | os.PathLike | None = None,
                  val_fraction: float = 0.1, seed: int = 0, val_limit: int | None = None):
         from afkd.training.data.dataset import Dataset
+        from afkd.training.data.heldout import refuse_heldout
 
         self.train = Dataset(train_dir)
+        refuse_heldout(self.train.segments, str(train_dir))
         self.fs = self.train.fs
         truth = [i for i, s in enumerate(self.train.segments) if s.get("has_ground_truth")]
         if not truth:
             raise AfkdError(f"{train_dir}: no segment has ground truth (aa, va); training needs it")
         if val_dir is not None:
             val = Dataset(val_dir)
+            refuse_heldout(val.segments, str(val_dir))
             if abs(val.fs - self.fs) > 1e-6:
                 raise AfkdError(f"{val_dir}: rate {val.fs} Hz differs from the training set's {self.fs} Hz")
             val_ids = [i for i, s in enumerate(val.segments) if s.get("has_ground_truth")]

@@ -1,18 +1,18 @@
-"""The training loop shared by ``afkd train`` and ``afkd distill``.
+"""The training loop shared by ``afkd train`` and ``afkd distill``, for every task.
 
-One epoch = ``steps_per_epoch`` Adam steps on random crops, then validation on whole
-held-out segments. ``last.pt`` is written every epoch, ``best.pt`` whenever the validation
-SNR_AA improves; ``log.json``, ``log.csv`` and ``loss.png`` follow each epoch. A run resumes
-from ``last.pt`` (weights + ``last.opt.pt``: optimizer and FitNet regressor state).
+What differs per model family sits in a task (:mod:`afkd.training.tasks`): the f-wave
+separator (DT-FENet, with or without distillation), the rhythm detectors (compact detector and
+dense reference) and the beat classifier. The loop is the same for all of them:
 
-The loss of a step (batch of crops ``x, aa, va`` (batch, T))::
+One epoch = ``steps_per_epoch`` Adam steps on batches the task draws, then the task's
+validation. ``last.pt`` is written every epoch, ``best.pt`` whenever the task's validation
+score improves (SNR_AA for the f-wave task, the challenge score for rhythm, macro F1 for
+beats); ``log.json``, ``log.csv`` and ``loss.png`` follow each epoch. A run resumes from
+``last.pt`` (weights + ``last.opt.pt``: optimizer and task extras such as the FitNet
+regressors). Gradients are clipped to L2 norm ``clip_norm`` before each step; PReLU slopes
+are kept >= 0 after it (the int16x8 export's LEAKY_RELU needs that).
 
-    loss = L_task(aa, va, student(x)) + L_KD(student features, teacher features)
-
-with L_KD = 0 without a teacher (:mod:`afkd.training.losses`, :mod:`afkd.training.distill`).
-Gradients are clipped to L2 norm ``clip_norm`` before each step.
-
-Under torchrun every process trains on its own rank-seeded crops; DistributedDataParallel
+Under torchrun every process trains on its own rank-seeded batches; DistributedDataParallel
 averages the gradients. Validation is split across ranks and gathered; rank 0 writes.
 """
 
@@ -27,21 +27,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from afkd.atomic import atomic_write_bytes
+from afkd.compute import apply_threads
 from afkd.errors import AfkdError
 from afkd.training import ddp
 from afkd.training.checkpoint import load_checkpoint, save_checkpoint
-from afkd.training.distill import METHODS, DistillationLoss
-from afkd.training.evaluate import predict
-from afkd.training.losses import ALPHA, LOSS_KINDS, task_loss
-from afkd.training.metrics import segment_metrics, summarize
-from afkd.training.model import DTFENet, DTFENetConfig
+from afkd.training.distill import METHODS
+from afkd.training.families import family_of
+from afkd.training.losses import ALPHA, LOSS_KINDS
 from afkd.training.pruning.masks import SparsityMasks
 from afkd.training.qat import QuantAwareModel, unwrap
 from afkd.training.run_log import read_history, write_logs
-from afkd.training.train_data import TrainingData
+from afkd.training.tasks import make_task
 
 
 @dataclass(frozen=True)
@@ -73,6 +71,10 @@ class TrainSettings:
     qat_seconds: float = 30.0  # the export's --seconds (the calibration windows' length)
     qat_headroom: float | None = None  # the export's --headroom (None: the mode's default)
     qat_calibrate_every: int = 50  # steps between range updates
+    # Classifier tasks only: loss weights of the classes, from their training counts n_c:
+    # balanced n_total / (C n_c), sqrt the square root of that, none all 1.
+    class_weighting: str = "balanced"
+    augment: bool = False  # classifier tasks: random amplitude scaling of each training record
 
     def check(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -86,6 +88,8 @@ class TrainSettings:
             raise AfkdError(f"--method {self.method}: choose one of {', '.join(METHODS)}")
         if not (self.lr > 0 and self.clip_norm > 0):
             raise AfkdError("--lr and --clip-norm must be positive")
+        if self.class_weighting not in CLASS_WEIGHTINGS:
+            raise AfkdError(f"--class-weighting {self.class_weighting}: choose one of {', '.join(CLASS_WEIGHTINGS)}")
         if not 0 <= self.lr_decay_epochs <= self.epochs:
             raise AfkdError(f"--lr-decay-epochs {self.lr_decay_epochs}: must be between 0 and --epochs {self.epochs}")
         if self.qat is not None:
@@ -99,6 +103,7 @@ class TrainSettings:
 
 
 LR_FLOOR = 0.01  # where the decay ends, as a share of --lr
+CLASS_WEIGHTINGS = ("balanced", "sqrt", "none")
 
 
 def learning_rate(settings: TrainSettings, epoch: int, step: int, steps: int) -> float:
@@ -116,56 +121,28 @@ def learning_rate(settings: TrainSettings, epoch: int, step: int, steps: int) ->
     return floor + (settings.lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-class StudentWithKD(nn.Module):
-    """The trained model and the KD loss (with its regressors) as one module for DDP.
-
-    DDP synchronises gradients only through ``forward``, so ``features`` and the FitNet
-    regressors must run inside it.
-    """
-
-    def __init__(self, model: DTFENet, kd: DistillationLoss):
-        super().__init__()
-        self.model = model
-        self.kd = kd
-
-    def forward(self, x: torch.Tensor, teacher_feats: dict[str, torch.Tensor] | None):
-        feats = self.model.features(x)  # enc/mask (batch, N, frames), aa/va (batch, T)
-        kd_loss, parts = self.kd(feats, teacher_feats)
-        return feats, kd_loss, parts
-
-
 def optimizer_path(checkpoint: Path) -> Path:
     """``last.pt`` -> ``last.opt.pt``: the optimizer state beside the weights."""
     return checkpoint.with_suffix(".opt.pt")
 
 
-def _save_optimizer(path: Path, optimizer: torch.optim.Optimizer, kd: DistillationLoss) -> None:
+def _save_optimizer(path: Path, optimizer: torch.optim.Optimizer, task) -> None:
     buffer = io.BytesIO()
-    torch.save({"optimizer": optimizer.state_dict(), "kd": kd.state_dict()}, buffer)
+    # "kd": the task's extras (the FitNet regressors of a distillation; empty for classifiers)
+    torch.save({"optimizer": optimizer.state_dict(), "kd": task.extra_state()}, buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def _load_optimizer(path: Path, optimizer: torch.optim.Optimizer, kd: DistillationLoss) -> bool:
+def _load_optimizer(path: Path, optimizer: torch.optim.Optimizer, task) -> bool:
     if not path.is_file():
         return False
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-        kd.load_state_dict(state["kd"])
+        task.load_extra_state(state["kd"])
         optimizer.load_state_dict(state["optimizer"])
     except Exception as err:  # a foreign or stale file: say so, do not half-resume
         raise AfkdError(f"{path}: cannot restore the optimizer state ({str(err).splitlines()[0][:200]})") from None
     return True
-
-
-def validate(model: DTFENet, data: TrainingData, placement: ddp.Placement) -> dict:
-    """Dataset means over the validation segments, split across ranks and gathered."""
-    mine = data.val_segments[placement.rank :: placement.world_size]
-    model.eval()
-    estimates = predict(model, [s["ecg"] for s in mine], placement.device) if mine else []
-    model.train()
-    rows = [segment_metrics(s["ecg"], a, v, data.fs, s["aa"], s["va"]) for s, (a, v) in zip(mine, estimates)]
-    return summarize(r for part in ddp.gather(rows, placement) for r in part)
-
 
 
 def keep_slopes_deployable(model: torch.nn.Module) -> None:
@@ -181,30 +158,30 @@ def keep_slopes_deployable(model: torch.nn.Module) -> None:
                 module.weight.clamp_(min=0.0)
 
 
-def fit(model_cfg: DTFENetConfig | None, settings: TrainSettings, data_dir: str | os.PathLike,
+def fit(model_cfg, settings: TrainSettings, data_dir: str | os.PathLike,
         out_dir: str | os.PathLike, val_dir: str | os.PathLike | None = None,
         teacher_path: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
-        role: str = "model", placement: ddp.Placement | None = None) -> Path:
+        role: str = "model", placement: ddp.Placement | None = None, task: str | None = None) -> Path:
     """Train (or distill, with ``teacher_path`` and ``settings.method``); returns ``out_dir/best.pt``.
 
-    ``model_cfg`` is ignored when resuming (the checkpoint's config is used).
+    ``model_cfg`` is any family's config (DTFENetConfig, RhythmTCNConfig, ResNet34Config,
+    BeatCNNConfig); it is ignored when resuming (the checkpoint's config is used). ``task``
+    defaults to the family's (separation, rhythm or beats); a mismatch is an error.
     """
     settings.check()
     out_dir = Path(out_dir)
     placement = placement or ddp.placement_from_env()
     ddp.start(placement)
     try:
-        return _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, role, placement)
+        return _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, role, placement, task)
     finally:
         ddp.stop(placement)
 
 
-def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, role, placement) -> Path:
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
+def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, role, placement, task_name) -> Path:
+    apply_threads(settings.threads)  # None: the cores free now (afkd.compute)
     torch.manual_seed(settings.seed)  # same initial weights on every rank
     device = placement.device
-    data = TrainingData(data_dir, val_dir, settings.val_fraction, settings.seed, settings.val_segments)
 
     start_epoch, best, best_epoch, history, resume_meta = 0, None, None, [], {}
     if resume is not None and settings.init is not None:
@@ -214,65 +191,61 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
     elif resume is not None:
         model, resume_meta = load_checkpoint(resume)
         start_epoch = int(resume_meta.get("epoch", 0))
-        best, best_epoch = resume_meta.get("best_val_snr_aa_db"), resume_meta.get("best_epoch")
-        history = [r for r in read_history(out_dir) if r.get("epoch", 0) <= start_epoch]
     elif model_cfg is None:
         raise AfkdError("training: give a model config or a checkpoint to resume")
     else:
-        model = DTFENet(model_cfg)
+        try:
+            model = family_of(model_cfg).model_class(model_cfg)
+        except ValueError as err:
+            raise AfkdError(f"training: {err}") from None
+    family = family_of(model)
+    if task_name is not None and task_name != family.task:
+        raise AfkdError(f"--task {task_name}: the model is a {family.name} ({family.summary}), "
+                        f"trained by the {family.task} task")
+    if settings.method != "none" and family.task != "separation":
+        raise AfkdError(f"distillation ({settings.method}) is for DT-FENet students, not {family.name}")
+    if settings.qat is not None and family.task != "separation":
+        raise AfkdError(f"--qat: quantization-aware training is for the DT-FENet models so far, not {family.name}")
     masks = SparsityMasks.of(model) if settings.keep_sparsity else None
     if settings.qat is not None:  # folds BatchNorm; trains and validates the rounded graph
         model = QuantAwareModel(model, settings.qat_settings())
     saved = unwrap(model)  # what the checkpoints hold: the (folded) float model
+    task = make_task(family.task, settings, model, teacher_path)
+    task.load_data(data_dir, val_dir)
+    score_key = f"best_val_{task.score_name}"
+    if resume is not None:
+        best, best_epoch = resume_meta.get(score_key), resume_meta.get("best_epoch")
+        history = [r for r in read_history(out_dir) if r.get("epoch", 0) <= start_epoch]
     cfg = model.cfg
-    if abs(cfg.fs - data.fs) > 1e-6:
-        raise AfkdError(f"{data_dir}: rate {data.fs} Hz differs from the model rate {cfg.fs} Hz")
     model.train()
 
-    teacher = None
-    if settings.method != "none":
-        if teacher_path is None:
-            raise AfkdError(f"distillation method {settings.method}: needs --teacher")
-        teacher, _ = load_checkpoint(teacher_path)
-        teacher.to(device).eval().requires_grad_(False)
-    kd = DistillationLoss(settings.method, cfg, teacher.cfg if teacher else None,
-                          settings.gamma, settings.beta, settings.alpha)
-    net = StudentWithKD(model, kd).to(device)
+    net = task.trainable(device).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=settings.lr)
-    resumed_optimizer = resume is not None and _load_optimizer(optimizer_path(Path(resume)), optimizer, kd)
+    resumed_optimizer = resume is not None and _load_optimizer(optimizer_path(Path(resume)), optimizer, task)
     wrapped = ddp.wrap(net, placement)
 
-    crop = data.crop_length(settings.crop_seconds, cfg.hop)
-    if crop <= 2 * cfg.lookahead_samples:
-        raise AfkdError(f"training crops of {crop} samples: the model's lookahead lags its output by "
-                        f"{cfg.lookahead_samples}, leave more than twice that (longer --crop-seconds)")
-    steps = settings.steps_per_epoch or max(1, len(data.train_ids) // (settings.batch_size * placement.world_size))
+    steps = settings.steps_per_epoch or task.steps_per_epoch(placement.world_size)
+    info = task.run_info()
     run_info = {
-        "title": f"{role} ({settings.method if teacher else 'no KD'})", "role": role, "data": str(data_dir),
-        "val": data.val_source, "teacher": None if teacher_path is None else str(teacher_path),
-        "config": cfg.to_dict(), "train": asdict(settings), "crop_samples": crop, "steps_per_epoch": steps,
+        "title": info.pop("title").format(role=role), "role": role, "data": str(data_dir),
+        "val": info.pop("val"), "teacher": info.pop("teacher", None),
+        "config": cfg.to_dict(), "train": asdict(settings), "crop_samples": info.pop("crop_samples", None),
+        "steps_per_epoch": steps,
         "resumed_from": None if resume is None else str(resume), "resumed_optimizer": resumed_optimizer,
         "processes": placement.world_size, "device": str(device), "torch_threads": torch.get_num_threads(),
+        **info,
     }
     # No mkdir here: the first checkpoint creates the folder, so a run that fails before
     # its first epoch ends leaves no empty run folder behind.
 
     for epoch in range(start_epoch + 1, settings.epochs + 1):
         rng = np.random.default_rng([settings.seed, epoch, placement.rank])  # resumable, rank-distinct
-        sums = {"loss": 0.0, "task": 0.0, "kd": 0.0}
+        sums: dict[str, float] = {"loss": 0.0}
         bar = _progress(steps, epoch, settings, placement)
         started = time.perf_counter()
         for step in range(steps):
-            batch = data.sample(rng, settings.batch_size, crop)
-            x, aa, va = (torch.from_numpy(batch[k]).to(device) for k in ("ecg", "aa", "va"))  # (batch, T)
-            teacher_feats = None
-            if teacher is not None:
-                with torch.no_grad():
-                    teacher_feats = teacher.features(x)
-            feats, kd_loss, _ = wrapped(x, teacher_feats)
-            # The output lags the input by the model's lookahead: compare it with the truth it estimates.
-            task = task_loss(aa, va, feats["aa"], feats["va"], settings.alpha, settings.loss, lag=cfg.lookahead_samples)
-            loss = task + kd_loss
+            batch = task.sample(rng)
+            loss, parts = task.loss(wrapped, batch, device)
             if not torch.isfinite(loss):
                 raise AfkdError(f"training: the loss became {float(loss)} at epoch {epoch} step {step + 1} "
                                 "(try a lower --lr)")
@@ -288,45 +261,50 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
             if settings.qat is not None and (step + 1) % settings.qat_calibrate_every == 0:
                 model.recalibrate()
             sums["loss"] += loss.item()
-            sums["task"] += task.item()
-            sums["kd"] += kd_loss.item()
+            for name, value in parts.items():
+                sums[name] = sums.get(name, 0.0) + value
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{sums['loss'] / (step + 1):.4g}")
         train_seconds = time.perf_counter() - started
         if settings.qat is not None:
             model.recalibrate()  # validate what the export of these weights will compute
-        val = validate(model, data, placement)
-        row = {"epoch": epoch, "lr": learning_rate(settings, epoch, steps - 1, steps), "train_loss": sums["loss"] / steps, "train_task_loss": sums["task"] / steps,
-               "train_kd_loss": sums["kd"] / steps, "seconds_per_step": train_seconds / steps,
-               **{f"val_{k}": v for k, v in val.items() if k not in ("segments", "segments_with_ground_truth")}}
+        val = task.validate(placement)
+        row = {"epoch": epoch, "lr": learning_rate(settings, epoch, steps - 1, steps),
+               **{("train_loss" if k == "loss" else f"train_{k}_loss"): v / steps for k, v in sums.items()},
+               "seconds_per_step": train_seconds / steps,
+               **{f"val_{k}": v for k, v in val.items()
+                  if k not in ("segments", "segments_with_ground_truth") and _loggable(v)}}
         history.append(row)
-        score = val.get("snr_aa_db")
+        score = val.get(task.score_name)
         improved = best is None or (score is not None and score > best)
         if improved:
             best, best_epoch = score, epoch
         if bar is not None:
-            bar.set_postfix(loss=f"{row['train_loss']:.4g}", val_snr_aa=_fmt(score), best=_fmt(best))
+            bar.set_postfix(loss=f"{row['train_loss']:.4g}", **{f"val_{task.score_name}": task.format_score(score)},
+                            best=task.format_score(best))
             bar.close()
         if placement.is_main:
             meta = {"role": role, "epoch": epoch, "steps": epoch * steps, "val": val,
-                    "best_val_snr_aa_db": best, "best_epoch": best_epoch, "method": settings.method,
-                    "teacher": run_info["teacher"], "data": str(data_dir), "args": asdict(settings)}
+                    score_key: best, "best_epoch": best_epoch, "method": settings.method,
+                    "teacher": run_info["teacher"], "data": str(data_dir), "args": asdict(settings),
+                    **task.checkpoint_meta()}
             if settings.qat is not None:
                 meta["qat"] = settings.qat_settings().to_meta()
             save_checkpoint(out_dir / "last.pt", saved, meta)
-            _save_optimizer(optimizer_path(out_dir / "last.pt"), optimizer, kd)
+            _save_optimizer(optimizer_path(out_dir / "last.pt"), optimizer, task)
             if improved:
                 save_checkpoint(out_dir / "best.pt", saved, meta)
-            write_logs(out_dir, run_info, history)
+            write_logs(out_dir, run_info, history, score=task.score_name)
         ddp.barrier(placement)
     if placement.is_main and not (out_dir / "best.pt").is_file():
         raise AfkdError(f"{out_dir}: no best.pt (resumed at epoch {start_epoch} >= --epochs {settings.epochs}?)")
     return out_dir / "best.pt"
 
 
-def _fmt(value) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{value:.2f} dB"
+def _loggable(value) -> bool:
+    """Scalars go into the epoch rows of log.json/log.csv; per-class tables stay in the checkpoint meta."""
+    return value is None or isinstance(value, (int, float, str))
 
 
 def _progress(steps: int, epoch: int, settings: TrainSettings, placement: ddp.Placement):

@@ -1,4 +1,4 @@
-# Toolchain file: bare-metal Cortex-M4F with the hardware FPU (STM32F4, MPS2 AN386).
+# Toolchain file: bare-metal Cortex-M4F with the hardware FPU (STM32F4, STM32L476, MPS2 AN386).
 #   cmake -DCMAKE_TOOLCHAIN_FILE=firmware/cmake/arm-none-eabi-cortex-m4.cmake ...
 set(CMAKE_SYSTEM_NAME Generic)
 set(CMAKE_SYSTEM_PROCESSOR arm)

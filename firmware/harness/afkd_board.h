@@ -1,8 +1,8 @@
 /* The board interface the harness calls: one implementation per folder in firmware/boards/.
  *
- * stm32f4 (STM32F405/407, QEMU netduinoplus2, Renode), mps2_an386 (QEMU mps2-an386) and host
- * (x86-64, stdin/stdout) implement every function below; the harness and the model never
- * touch a register.
+ * Every folder (stm32f4, stm32l476, stm32f746, stm32h743, stm32u585, stm32l552, stm32g071,
+ * stm32l072, mps2_an386, mps2_an500, mps2_an505, host; export/boards.py describes them)
+ * implements every function below; the harness and the model never touch a register.
  */
 #ifndef AFKD_BOARD_H
 #define AFKD_BOARD_H
@@ -31,7 +31,7 @@ uint8_t board_icount_shift(void);
 
 /* Core clock the firmware runs at (what the emulator models, under an emulator). */
 uint32_t board_clock_hz(void);
-/* Short name of the build target, for INFO: "stm32f4", "mps2_an386", "host". */
+/* Short name of the board (its folder), for INFO: "stm32f4", "stm32g071", "host", ... */
 const char *board_name(void);
 
 /* Leave: semihosting exit under QEMU, process exit on the host, system reset on a board. */

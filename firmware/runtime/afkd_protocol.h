@@ -8,7 +8,7 @@
  * sync bytes. The receiver keeps one frame of at most AFKD_PROTO_MAX_PAYLOAD bytes; the
  * transmitter streams, so an answer longer than that (OUTPUT) needs no buffer.
  * This file knows nothing about the board or the model: it is compiled on the host by the
- * tests and fed frames encoded by host_tools/protocol.py.
+ * tests and fed frames encoded by afkd/protocol.py.
  */
 #ifndef AFKD_PROTOCOL_H
 #define AFKD_PROTOCOL_H
@@ -53,8 +53,9 @@ enum afkd_error_code {
 
 enum afkd_counter_kind {
     AFKD_COUNTER_NONE = 0,         /* counts are 0 */
-    AFKD_COUNTER_DWT_CYCLES = 1,   /* DWT CYCCNT core cycles (real board, Renode) */
+    AFKD_COUNTER_DWT_CYCLES = 1,   /* DWT CYCCNT core cycles (real board) */
     AFKD_COUNTER_QEMU_ICOUNT = 2,  /* instructions, from SysTick under qemu -icount */
+    AFKD_COUNTER_RENODE_INSTRUCTIONS = 3, /* instructions, Renode's own count (the afkd .repl) */
 };
 
 typedef struct {

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from afkd.errors import AfkdError
-from afkd.host_tools import protocol as proto
+from afkd import protocol as proto
 
 
 class FirmwareRunner:

@@ -1,4 +1,4 @@
-"""Byte links to a running firmware: a child process's pipes, a TCP socket, a serial port.
+"""Byte links to a running firmware: a child process's pipes; a serial port or a TCP socket (pyserial).
 
 Each link gives ``write(data)``, ``read(timeout_s) -> bytes`` (whatever arrived, b"" when
 nothing did in time; raises AfkdError once the far end is gone) and ``close()``.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import queue
-import socket
 import subprocess
 import threading
 import time
@@ -104,69 +103,50 @@ class ProcessLink:
         self._stderr.close()
 
 
-class SocketLink:
-    """A TCP connection to 127.0.0.1 (Renode's server socket terminal)."""
+class SerialLink:
+    """A serial port to a real board, or (a ``socket://HOST:PORT`` URL) the TCP terminal of an
+    emulator's UART, such as Renode's server socket: pyserial's ``serial_for_url`` opens both.
 
-    def __init__(self, port: int, name: str, connect_timeout_s: float, alive=lambda: True) -> None:
+    ``connect_timeout_s``: keep trying to open for this long (an emulator opens its socket some
+    time after it starts) while ``alive()`` holds.
+    """
+
+    def __init__(self, url: str, baud: int, name: str, connect_timeout_s: float = 0.0, alive=lambda: True) -> None:
+        import serial  # pyserial; imported here so that the other runners do not need it
+
         self.name = name
+        self._errors = (serial.SerialException, OSError)
         deadline = time.monotonic() + connect_timeout_s
         while True:
             try:
-                self._socket = socket.create_connection(("127.0.0.1", port), timeout=1.0)
+                self._serial = serial.serial_for_url(url, baudrate=baud, timeout=0.05)
                 break
-            except OSError as error:
-                if time.monotonic() > deadline or not alive():
-                    raise AfkdError(f"{name}: no UART socket on 127.0.0.1:{port} "
-                                    f"within {connect_timeout_s:.0f} s ({error})") from error
+            except (serial.SerialException, ValueError, OSError) as error:
+                if time.monotonic() >= deadline or not alive():
+                    what = "cannot open serial port" if "://" not in url else "no UART socket there"
+                    waited = f" within {connect_timeout_s:.0f} s" if connect_timeout_s else ""
+                    raise AfkdError(f"{url}: {what}{waited}: {error}") from error
                 time.sleep(0.1)
 
     def write(self, data: bytes) -> None:
         try:
-            self._socket.sendall(data)
-        except OSError as error:
-            raise AfkdError(f"{self.name}: UART socket closed ({error})") from error
+            self._serial.write(data)
+            self._serial.flush()
+        except self._errors as error:
+            raise AfkdError(f"{self.name}: link closed ({error})") from error
 
     def read(self, timeout_s: float) -> bytes:
-        self._socket.settimeout(max(0.001, timeout_s))
         try:
-            chunk = self._socket.recv(65536)
-        except socket.timeout:
-            return b""
-        except OSError as error:
-            raise AfkdError(f"{self.name}: UART socket closed ({error})") from error
-        if not chunk:
-            raise AfkdError(f"{self.name}: UART socket closed by the emulator")
-        return chunk
+            self._serial.timeout = max(0.001, timeout_s)
+            first = self._serial.read(1)
+            if not first:
+                return b""
+            return first + self._serial.read(self._serial.in_waiting)
+        except self._errors as error:
+            raise AfkdError(f"{self.name}: link closed ({error})") from error
 
     def close(self) -> None:
         try:
-            self._socket.close()
-        except OSError:
+            self._serial.close()
+        except self._errors:
             pass
-
-
-class SerialLink:
-    """A serial port to a real board (pyserial)."""
-
-    def __init__(self, port: str, baud: int, name: str) -> None:
-        import serial  # pyserial; imported here so that the other runners do not need it
-
-        self.name = name
-        try:
-            self._serial = serial.Serial(port, baudrate=baud, timeout=0.05)
-        except (serial.SerialException, ValueError) as error:
-            raise AfkdError(f"{port}: cannot open serial port: {error}") from error
-
-    def write(self, data: bytes) -> None:
-        self._serial.write(data)
-        self._serial.flush()
-
-    def read(self, timeout_s: float) -> bytes:
-        self._serial.timeout = max(0.001, timeout_s)
-        first = self._serial.read(1)
-        if not first:
-            return b""
-        return first + self._serial.read(self._serial.in_waiting)
-
-    def close(self) -> None:
-        self._serial.close()

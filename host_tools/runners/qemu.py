@@ -1,7 +1,8 @@
 """The ``qemu`` runner: qemu-system-arm with the firmware's UART on stdio, under -icount.
 
 The machine follows from where the ELF loads: 0x08000000 (STM32 flash) -> netduinoplus2,
-0x00000000 -> mps2-an386. ``-icount shift=N,sleep=off`` makes virtual time 2^N ns per
+0x00000000 -> mps2-an386, 0x10000000 (secure SSRAM1) -> mps2-an505, unless the project's export.json names the board (mps2-an500 for
+mps2_an500, mps2-an505 for mps2_an505). ``-icount shift=N,sleep=off`` makes virtual time 2^N ns per
 instruction, which the firmware's SysTick turns into an instruction count; N is chosen per
 machine so one SysTick tick is about one instruction or finer (168 MHz * 8 ns = 1.34 ticks per
 instruction on netduinoplus2, 25 MHz * 64 ns = 1.6 on mps2-an386).
@@ -18,7 +19,7 @@ from afkd.errors import AfkdError
 from afkd.host_tools.runners.client import FirmwareRunner
 from afkd.host_tools.runners.link import ProcessLink
 
-DEFAULT_ICOUNT_SHIFT = {"netduinoplus2": 3, "mps2-an386": 6}
+DEFAULT_ICOUNT_SHIFT = {"netduinoplus2": 3, "mps2-an386": 6, "mps2-an500": 6, "mps2-an505": 6}
 
 
 def machine_for_elf(elf: Path) -> str:
@@ -42,7 +43,9 @@ def machine_for_elf(elf: Path) -> str:
         return "netduinoplus2"
     if lowest < 0x00400000:
         return "mps2-an386"
-    raise AfkdError(f"{elf}: loads at 0x{lowest:08x}, neither STM32F4 flash nor MPS2 SSRAM")
+    if 0x10000000 <= lowest < 0x10400000:
+        return "mps2-an505"
+    raise AfkdError(f"{elf}: loads at 0x{lowest:08x}, neither STM32 flash nor MPS2 SSRAM")
 
 
 def qemu_command(elf: Path, machine: str, icount_shift: int) -> list[str]:
@@ -64,7 +67,12 @@ def start_qemu(target: str | os.PathLike, *, timeout_s: float, boot_timeout_s: f
     if shutil.which("qemu-system-arm") is None:
         raise AfkdError("qemu: qemu-system-arm is not on PATH")
     elf = find_firmware(target, ("firmware.elf",)).resolve()
-    machine = machine or machine_for_elf(elf)
+    if machine is None:  # the exported board says which machine; else the load address does
+        from afkd.export.boards import BOARDS
+        from afkd.host_tools.runners import exported_firmware
+
+        board = BOARDS.get(exported_firmware(elf).get("board", ""))
+        machine = board.qemu_machine if board and board.qemu_machine else machine_for_elf(elf)
     shift = DEFAULT_ICOUNT_SHIFT.get(machine, 3) if icount_shift is None else icount_shift
     if not 0 <= shift <= 10:
         raise AfkdError(f"qemu: icount shift {shift} outside 0..10")

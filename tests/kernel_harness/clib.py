@@ -1,6 +1,8 @@
 """Compile firmware/runtime's kernels on the host into a shared library and call them.
 
-The ctypes structures mirror firmware/runtime/afkd_kernels.h field for field.
+The ctypes structures mirror firmware/runtime/afkd_kernels.h field for field; :data:`MIRRORS`
+names the C type of each, and :func:`probe_layouts` compiles a probe that prints the C sizes
+and offsets, which tests/test_kernel_structs.py compares with ctypes'.
 """
 
 from __future__ import annotations
@@ -110,6 +112,34 @@ class MulParams(C.Structure):
     _fields_ = [(name, i32) for name in (
         "input1_offset", "input2_offset", "output_offset", "output_multiplier", "output_shift",
         "act_min", "act_max")]
+
+
+#: ctypes mirror -> the C parameter type it stands for (every field checked against a compiled probe).
+MIRRORS = {"DenseS8": "afkd_dense_s8_params", "DenseS16": "afkd_dense_s16_params",
+           "DepthwiseS8": "afkd_depthwise_s8_params", "DepthwiseS16": "afkd_depthwise_s16_params",
+           "DecoderS8": "afkd_decoder_s8_params", "DecoderS16": "afkd_decoder_s16_params",
+           "PreluS8": "afkd_prelu_s8_params", "SigmoidS16": "afkd_sigmoid_s16_params",
+           "AddParams": "afkd_add_params", "MulParams": "afkd_mul_params"}
+
+
+def probe_layouts(out_dir: Path, structures: dict[str, tuple[str, type]]) -> dict[str, dict[str, int]]:
+    """{label: {"sizeof": n, field: offset, ...}} as the host C compiler lays out each C type
+    ``structures[label][0]`` for the field names of the ctypes class ``structures[label][1]``."""
+    lines = ["#include <stddef.h>", "#include <stdio.h>", '#include "afkd_kernels.h"', "int main(void)", "{"]
+    for label, (c_type, mirror) in structures.items():
+        lines.append(f'    printf("{label} sizeof %zu\\n", sizeof({c_type}));')
+        for name, *_ in mirror._fields_:
+            lines.append(f'    printf("{label} {name} %zu\\n", offsetof({c_type}, {name}));')
+    lines += ["    return 0;", "}"]
+    source = Path(out_dir) / "layout_probe.c"
+    source.write_text("\n".join(lines) + "\n")
+    program = Path(out_dir) / "layout_probe"
+    subprocess.run(["gcc", *CFLAGS, "-I", str(RUNTIME), "-o", str(program), str(source)], check=True)
+    layouts: dict[str, dict[str, int]] = {}
+    for line in subprocess.run([str(program)], capture_output=True, text=True, check=True).stdout.splitlines():
+        label, name, value = line.split()
+        layouts.setdefault(label, {})[name] = int(value)
+    return layouts
 
 
 class Keep:

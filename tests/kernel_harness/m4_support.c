@@ -76,7 +76,7 @@ void m4_report(const char *name, const int32_t *actual, const int32_t *expected,
 
 int main(void)
 {
-    cortex_m_counter_init(25000000u);
+    cortex_m_counter_init(25000000u, 0);
     m4_run_cases();
     semihosting_write0(failures == 0 ? "ALL OK\n" : "FAILED\n");
     cortex_m_semihosting_exit(failures == 0 ? 0 : 1);

@@ -101,3 +101,25 @@ def read_reference(directory: Path) -> dict[str, str]:
                 raise AfkdError(f"{path}: line {line} is not 'record,label' with label A, N, O or ~")
             labels[row[0].strip()] = row[1].strip()
     return labels
+
+
+def read_labels_csv(path: Path) -> dict[str, str]:
+    """A CinC labels file given by the user (``--labels``): rows ``record,label[,...]``.
+
+    The official v3 file names records with their folder (``A00/A00001,N,0``): the folder is
+    dropped, so the names match the records' file names.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AfkdError(f"{path}: no such labels file")
+    labels = {}
+    with path.open(newline="") as f:
+        for line, row in enumerate(csv.reader(f), 1):
+            if not row or not row[0].strip():
+                continue
+            if len(row) < 2 or row[1].strip() not in ("A", "N", "O", "~"):
+                raise AfkdError(f"{path}: line {line} is not 'record,label' with label A, N, O or ~")
+            labels[Path(row[0].strip()).name] = row[1].strip()
+    if not labels:
+        raise AfkdError(f"{path}: no labels")
+    return labels

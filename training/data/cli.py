@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from afkd.argtypes import finite_float, nonnegative_float, nonnegative_int, positive_float, positive_int
@@ -57,13 +58,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="reject records (and AF episodes) shorter than this, in s (default 5)")
     imp.add_argument("--episodes", choices=("all", "af"), default="all",
                      help="all: segment the whole record; af: only (AFIB episodes of the .atr annotations")
+    imp.add_argument("--kind", choices=("segments", "records", "beats"), default="segments",
+                     help="segments: fixed --segment-seconds pieces (default); records: each record whole "
+                          "(variable length, the rhythm classifiers); beats: each record whole plus its "
+                          "annotated beats in AAMI classes N, S, V, F, Q (MIT-BIH .atr)")
+    imp.add_argument("--labels", metavar="CSV",
+                     help="CinC labels for every record, rows record,label (e.g. REFERENCE-v3.csv; a "
+                          "folder prefix like A00/ is dropped); default: REFERENCE.csv beside the records")
+    imp.add_argument("--skip-heldout", action="store_true",
+                     help="leave out the 1,000 CinC 2017 records held out for independent evaluation")
     imp.add_argument("--strict", action="store_true",
                      help="stop at the first bad record of a directory instead of skipping it")
+
+    dl = sub.add_parser("download", help="download a PhysioNet database (cinc2017, mitdb, afdb, ltafdb)",
+                        description="Download a PhysioNet database with wfdb's download functions into a new "
+                        "directory (all records in one folder, ready for `afkd data import`). cinc2017 also "
+                        "fetches REFERENCE-v3.csv, the official labels: import with --labels OUT/REFERENCE-v3.csv.")
+    dl.add_argument("database", choices=("cinc2017", "mitdb", "afdb", "ltafdb"))
+    dl.add_argument("--out", required=True, help="new directory to download into (must not exist or be empty)")
+    dl.add_argument("--base-url", default="https://physionet.org",
+                    help="PhysioNet or a mirror of its layout (content/<db>/, files/<db>/<version>/)")
+    dl.add_argument("--records", nargs="+", metavar="NAME", help="only these records (default: all)")
 
     info = sub.add_parser("info", help="counts, durations, labels, amplitude and f0 histograms of a dataset",
                           description="Summarize a dataset directory and write a PNG of histograms.")
     info.add_argument("dir", help="dataset directory")
-    info.add_argument("--png", default=None, help="where to write the histograms (default DIR/info.png)")
+    info.add_argument("--png", default=None,
+                      help="where to write the histograms (default DIR/info.png; with --json, only when given)")
+    info.add_argument("--json", action="store_true",
+                      help="print the figures as one JSON object (per-segment lists included) instead of lines")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,7 +97,18 @@ def run(args: argparse.Namespace) -> int:
         return _import(args)
     if action == "info":
         return _info(args)
-    raise AfkdError("name an action: synth, import or info (see afkd data --help)")
+    if action == "download":
+        return _download(args)
+    raise AfkdError("name an action: synth, import, download or info (see afkd data --help)")
+
+
+def _download(args) -> int:
+    from afkd.training.data.download import download_database
+
+    summary = download_database(args.database, args.out, args.base_url, args.records)
+    extra = f" and {', '.join(summary['extra_files'])}" if summary["extra_files"] else ""
+    print(f"downloaded {summary['records']} {args.database} records{extra} into {args.out}")
+    return 0
 
 
 def _synth(args) -> int:
@@ -110,12 +144,16 @@ def _import(args) -> int:
 
     check_out_dir(args.out, DATASET, inputs=args.sources, force=args.force)
     options = ImportOptions(fs=args.fs, lead=args.lead, segment_seconds=args.segment_seconds,
-                            overlap_seconds=args.overlap, min_seconds=args.min_seconds, episodes=args.episodes)
+                            overlap_seconds=args.overlap, min_seconds=args.min_seconds, episodes=args.episodes,
+                            kind=args.kind, labels=args.labels, skip_heldout=args.skip_heldout)
     summary = import_dataset(args.out, args.sources, options, strict=args.strict)
     skipped = f", skipped {len(summary['skipped'])} bad records" if summary["skipped"] else ""
     if summary["rejected"]:
         skipped += f", left out {len(summary['rejected'])} lead-off or clipped segments (see afkd data info)"
-    print(f"imported {summary['records']} records as {summary['segments']} segments into {args.out}{skipped}")
+    if summary["heldout_left_out"]:
+        skipped += f", left out {summary['heldout_left_out']} held-out records"
+    beats = f" with {summary['beats']} beats" if options.kind == "beats" else ""
+    print(f"imported {summary['records']} records as {summary['segments']} segments{beats} into {args.out}{skipped}")
     return 0
 
 
@@ -126,6 +164,11 @@ def _info(args) -> int:
     check_out_file(args.png, flag="--png")
     ds = Dataset(args.dir)
     stats = dataset_stats(ds)
+    if args.json:  # stdout holds the JSON alone, for scripts
+        if args.png:
+            write_histograms(stats, args.png, title=str(args.dir))
+        print(json.dumps({"dir": str(args.dir), **stats}, indent=1))
+        return 0
     for line in summary_lines(stats):
         print(line)
     png = write_histograms(stats, args.png or Path(args.dir) / "info.png", title=str(args.dir))

@@ -27,20 +27,22 @@ from afkd.training.data.spool import NpyAppender
 FORMAT = "afkd-dataset"
 VERSION = 1
 SOURCES = ("synthetic", "cinc2017", "mitdb", "afdb", "wfdb")
-LABELS = ("A", "N", "O", "~", None)
+LABELS = ("A", "N", "O", "~", None)  # rhythm labels of a segment (a beats dataset labels its beats)
 # Metadata every segment carries besides its arrays; "offset" is filled in when written.
 SEGMENT_FIELDS = ("id", "source", "record", "lead", "start", "offset", "length", "fs", "label",
                   "has_ground_truth")
 
 
 def write_dataset(out: str | os.PathLike, segments: Iterable[dict], fs: float,
-                  segment_seconds: float, extra: dict | None = None) -> Path:
+                  segment_seconds: float, extra: dict | None = None,
+                  arrays: dict[str, np.ndarray] | None = None) -> Path:
     """Write segments as a dataset directory, atomically; returns the path.
 
     Each segment is a dict with ``ecg`` (float array, mV, shape (length,)), optionally
     ``aa`` and ``va`` (same shape; both or neither), and the metadata fields ``source``,
     ``record``, ``lead``, ``start`` and ``label`` (``id`` defaults to record:lead:start).
-    ``extra`` adds top-level manifest keys (for example the command that made it).
+    ``extra`` adds top-level manifest keys (for example the command that made it);
+    ``arrays`` adds ``NAME.npy`` files beside the signals (a beats dataset's beat table).
     """
     rows: list[dict] = []
     # Each segment goes to disk as it comes (a long record's segments are read from its spool
@@ -78,6 +80,8 @@ def write_dataset(out: str | os.PathLike, segments: Iterable[dict], fs: float,
             **(extra or {}),
             "segments": rows,
         }
+        for name, values in (arrays or {}).items():
+            np.save(tmp / f"{name}.npy", values)
         (tmp / "dataset.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return Path(out)
 

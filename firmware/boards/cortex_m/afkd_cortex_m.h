@@ -1,4 +1,4 @@
-/* Pieces every Cortex-M4 board shares: the cycle/instruction counter and the ways out.
+/* Pieces every Cortex-M board shares: the cycle/instruction counter and the ways out.
  * A board file calls cortex_m_counter_init() from board_init() once its clock is set, and
  * forwards the board_counter_* functions of afkd_board.h here. */
 #ifndef AFKD_CORTEX_M_H
@@ -6,13 +6,27 @@
 
 #include <stdint.h>
 
-/* Chooses the counter: DWT CYCCNT when it runs (real silicon, Renode with a DWT model),
- * otherwise SysTick read as an instruction counter, valid only under `qemu -icount shift=N`
- * where virtual time is exactly 2^N ns per instruction. The shift is found by timing a loop
- * of known length; when no shift fits, the kind is "none".
+/* Renode's instruction counter, a Python peripheral in every afkd .repl: offset 0 reads the
+ * magic "AFKI", offset 4 the low 32 bits of the CPU's executed-instruction count. 0xF0000000
+ * is vendor-system space that no STM32 decodes; only read when the board is emulated. */
+#define AFKD_RENODE_COUNTER_BASE 0xF0000000u
+#define AFKD_RENODE_COUNTER_MAGIC 0x494B4641u
+
+/* Chooses the counter, in this order:
+ *   - under an emulator (the board saw an emulator's signature, e.g. an RCC that reads 0)
+ *     whose DWT runs (Renode; QEMU's DWT reads 0) or on a core without DWT CYCCNT (ARMv6-M,
+ *     which QEMU does not model): Renode's own executed-instruction count when the afkd
+ *     .repl maps its counter (AFKD_RENODE_COUNTER_BASE reads AFKD_RENODE_COUNTER_MAGIC;
+ *     Renode reads 0 from an unmapped address instead of faulting, so the probe is safe);
+ *   - DWT CYCCNT when it runs (real silicon, Cortex-M3 and up);
+ *   - otherwise SysTick read as an instruction counter, valid only under `qemu -icount
+ *     shift=N` where virtual time is exactly 2^N ns per instruction. The shift is found by
+ *     timing a loop of known length; when no shift fits, the kind is "none".
  *   clock_hz: the SysTick processor clock the emulator models (netduinoplus2 168 MHz,
- *             mps2-an386 25 MHz). */
-void cortex_m_counter_init(uint32_t clock_hz);
+ *             mps2-an386 25 MHz).
+ *   emulator: nonzero when the board knows it runs under QEMU or Renode. Never pass nonzero
+ *             on silicon: the probe reads an address that faults there. */
+void cortex_m_counter_init(uint32_t clock_hz, int emulator);
 void cortex_m_counter_start(void);
 uint32_t cortex_m_counter_read(void);
 uint8_t cortex_m_counter_kind(void);

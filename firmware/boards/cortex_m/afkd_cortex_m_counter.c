@@ -1,4 +1,5 @@
-/* Counters for Cortex-M4 boards: DWT cycles on silicon, SysTick instructions under QEMU.
+/* Counters for Cortex-M boards: DWT cycles on silicon, SysTick instructions under QEMU,
+ * Renode's own instruction count under Renode.
  *
  * Why SysTick works as an instruction counter: with `-icount shift=N,sleep=off` QEMU's
  * virtual clock advances exactly 2^N ns per executed instruction, and the SysTick (processor
@@ -7,6 +8,11 @@
  * Writing SYST_CVR at every start re-phases the tick grid to the start instruction, so the
  * same code gives the same count every run, whatever the host did before. The 24-bit counter
  * is extended by counting wraps in the SysTick exception.
+ *
+ * Why Renode needs its own: its DWT and SysTick follow Renode's virtual clock, which advances
+ * per quantum and drifts from run to run (about 1.8 DWT "cycles" per instruction on 1.16.1),
+ * so neither measures the code. Renode's executed-instruction count does; the afkd .repl
+ * exposes it as a register (see AFKD_RENODE_COUNTER_BASE).
  */
 #include <stdint.h>
 
@@ -32,7 +38,16 @@
 #define CALIBRATION_ITERATIONS 65536u  /* 2^17 instructions: shift error < 1% at 25 MHz */
 #define MAX_ICOUNT_SHIFT 10u          /* QEMU refuses larger shifts */
 
+#define RENODE_MAGIC REG32(AFKD_RENODE_COUNTER_BASE)
+
+#if defined(__ARM_ARCH_6M__)
+#define HAS_DWT_CYCCNT 0  /* ARMv6-M's DWT has no cycle counter */
+#else
+#define HAS_DWT_CYCCNT 1
+#endif
+
 static uint8_t counter_kind = AFKD_COUNTER_NONE;
+static uint32_t renode_start;
 static uint8_t icount_shift = 0xFFu;
 static uint32_t counter_clock_hz;
 static volatile uint32_t systick_wraps;
@@ -67,13 +82,29 @@ static uint64_t systick_elapsed_ticks(void)
     return (uint64_t)wraps * SYSTICK_SPAN + ((SYSTICK_SPAN - current) & (SYSTICK_SPAN - 1u));
 }
 
+/* Renode counts a translation block's instructions when the next block starts, so a read in
+ * the middle of a block would miss the instructions before it in that block (how many
+ * depends on where Renode happened to split blocks). The branch ends a block, so the load
+ * is the first instruction of the next one: the value is exactly the instructions executed
+ * before it, whatever the block boundaries were. */
+__attribute__((noinline)) static uint32_t renode_instructions(void)
+{
+    uint32_t value;
+    __asm volatile("b 1f\n1:\n\tldr %0, [%1, #4]" : "=l"(value) : "l"(AFKD_RENODE_COUNTER_BASE) : "memory");
+    return value;
+}
+
 static int dwt_runs(void)
 {
+#if HAS_DWT_CYCCNT
     DEMCR |= DEMCR_TRCENA;
     DWT_CYCCNT = 0u;
     DWT_CTRL |= DWT_CTRL_CYCCNTENA;
     afkd_known_loop(16u);
     return DWT_CYCCNT != 0u;  /* QEMU: the PPB slot reads as zero */
+#else
+    return 0;
+#endif
 }
 
 static uint8_t find_icount_shift(uint32_t clock_hz)
@@ -92,10 +123,15 @@ static uint8_t find_icount_shift(uint32_t clock_hz)
     return 0xFFu;
 }
 
-void cortex_m_counter_init(uint32_t clock_hz)
+void cortex_m_counter_init(uint32_t clock_hz, int emulator)
 {
     counter_clock_hz = clock_hz;
-    if (dwt_runs()) {
+    const int dwt = dwt_runs();
+    if (emulator && (dwt || !HAS_DWT_CYCCNT) && RENODE_MAGIC == AFKD_RENODE_COUNTER_MAGIC) {
+        counter_kind = AFKD_COUNTER_RENODE_INSTRUCTIONS;
+        return;
+    }
+    if (dwt) {
         counter_kind = AFKD_COUNTER_DWT_CYCLES;
         return;
     }
@@ -112,7 +148,9 @@ void cortex_m_counter_init(uint32_t clock_hz)
 
 void cortex_m_counter_start(void)
 {
-    if (counter_kind == AFKD_COUNTER_DWT_CYCLES) {
+    if (counter_kind == AFKD_COUNTER_RENODE_INSTRUCTIONS) {
+        renode_start = renode_instructions();
+    } else if (counter_kind == AFKD_COUNTER_DWT_CYCLES) {
         DWT_CYCCNT = 0u;
     } else if (counter_kind == AFKD_COUNTER_QEMU_ICOUNT) {
         systick_restart();
@@ -121,6 +159,9 @@ void cortex_m_counter_start(void)
 
 uint32_t cortex_m_counter_read(void)
 {
+    if (counter_kind == AFKD_COUNTER_RENODE_INSTRUCTIONS) {
+        return renode_instructions() - renode_start;  /* modulo 2^32: wraps cancel */
+    }
     if (counter_kind == AFKD_COUNTER_DWT_CYCLES) {
         return DWT_CYCCNT;
     }

@@ -1,4 +1,4 @@
-/* Minimal Cortex-M4 start-up shared by the boards: core vector table, FPU enable,
+/* Minimal Cortex-M start-up shared by the boards: core vector table, FPU enable (cores with one),
  * .data copy, .bss clear, main. No peripheral interrupts are used, so the table stops at
  * SysTick. Symbols come from cortex_m_sections.ld. */
 #include <stdint.h>
@@ -37,10 +37,13 @@ void (*const afkd_vector_table[16])(void) = {
 
 void Reset_Handler(void)
 {
+#if defined(__ARM_FP)
     /* CP10/CP11 full access before any floating-point instruction: the code is built with
-     * -mfloat-abi=hard and may touch s-registers anywhere after this. */
+     * -mfloat-abi=hard and may touch s-registers anywhere after this. (Cortex-M0+ has no FPU
+     * and no CPACR: built soft-float, it skips this.) */
     *(volatile uint32_t *)0xE000ED88u |= (0xFu << 20);
     __asm volatile("dsb\n\tisb" : : : "memory");
+#endif
 
     for (uint32_t *source = &_sidata, *dest = &_sdata; dest < &_edata;) {
         *dest++ = *source++;

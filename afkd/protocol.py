@@ -1,5 +1,8 @@
 """The afkd UART test protocol, host side (the firmware side is firmware/runtime/afkd_protocol.c).
 
+In afkd/ because two stages use it: the exporter writes a Renode test that speaks it, and the
+host tools' runners talk to the firmware with it.
+
 Frame, multi-byte fields little-endian (docs/protocol.md)::
 
     A5 5A | type u8 | seq u8 | length u16 | payload[length] | crc16 u16
@@ -11,6 +14,7 @@ Every broken frame raises :class:`afkd.errors.AfkdError` naming the problem.
 
 from __future__ import annotations
 
+import binascii
 import struct
 from dataclasses import dataclass
 
@@ -40,18 +44,15 @@ ERROR_NAMES = {
     ERR_BAD_SAMPLE_COUNT: "wrong sample count", ERR_BAD_PAYLOAD: "bad payload",
 }
 
-COUNTER_NONE, COUNTER_DWT_CYCLES, COUNTER_QEMU_ICOUNT = 0, 1, 2
+COUNTER_NONE, COUNTER_DWT_CYCLES, COUNTER_QEMU_ICOUNT, COUNTER_RENODE_INSTRUCTIONS = 0, 1, 2, 3
 COUNTER_NAMES = {COUNTER_NONE: "none", COUNTER_DWT_CYCLES: "dwt_cycles",
-                 COUNTER_QEMU_ICOUNT: "qemu_instructions"}
+                 COUNTER_QEMU_ICOUNT: "qemu_instructions", COUNTER_RENODE_INSTRUCTIONS: "renode_instructions"}
 
 
 def crc16(data: bytes, crc: int = 0xFFFF) -> int:
-    """CRC-16/CCITT-FALSE of ``data``, continuing from ``crc``."""
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
+    """CRC-16/CCITT-FALSE of ``data``, continuing from ``crc``: the standard library's
+    ``binascii.crc_hqx`` is this CRC (poly 0x1021, MSB first) from the start value given."""
+    return binascii.crc_hqx(data, crc)
 
 
 @dataclass(frozen=True)
@@ -105,14 +106,14 @@ class FirmwareInfo:
     hop: int                 # samples per model step
     macs_per_hop: int
     clock_hz: int            # core clock (the modelled one under an emulator)
-    counter_kind: str        # none | dwt_cycles | qemu_instructions
+    counter_kind: str        # none | dwt_cycles | qemu_instructions | renode_instructions
     icount_shift: int | None  # QEMU -icount shift found by the firmware, None if not QEMU
     max_payload: int         # bytes the firmware's receive buffer holds
     max_hops_per_frame: int
     counter_overhead: int    # already subtracted from every count
     model_name: str
     model_hash: str
-    target: str              # stm32f4 | mps2_an386 | host
+    target: str              # the board: stm32f4, stm32f746, ..., mps2_an386, host
 
     @property
     def dtype(self) -> np.dtype:
