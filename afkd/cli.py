@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "data": ("afkd.training.data.cli", "synthesize, import and inspect ECG datasets"),
     "train": ("afkd.training.cli_train", "train a model (DT-FENet, rhythm detector, beat CNN) from scratch"),
     "distill": ("afkd.training.cli_distill", "train a student from a teacher (FitNet, AT or none)"),
+    "prune": ("afkd.training.cli_prune", "prune a checkpoint: lottery tickets, magnitude, multistage channels"),
     "eval": ("afkd.training.cli_eval", "SNR/NMSE/SC of f-wave models; F1, challenge score of classifiers"),
     "classify": ("afkd.host_tools.cli_classify", "answer a rhythm class per record of a WFDB folder (CSV)"),
     "export": ("afkd.export.cli", "export a checkpoint to ONNX, TFLite or a firmware project"),

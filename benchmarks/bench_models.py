@@ -22,12 +22,14 @@ ROWS = [("teacher", "teacher.pt"), ("student, no KD", "student_none.pt"), ("stud
         ("student, AT (gamma = beta = 1e3)", "student_at.pt"),
         ("student, AT (gamma = beta = 1e4, the default)", "student_at_1e4.pt"),
         ("student, no KD, no interaction", "student_none_no_interaction.pt"),
+        ("student, FitNet, structurally pruned", "student_fitnet_pruned.pt"),
         ("ABS (average beat subtraction)", "abs")]
 # (row, row it is compared with): the comparisons behind the issue's targets
 PAIRS = [("student, FitNet", "teacher"), ("student, FitNet", "student, no KD"),
          ("student, AT (gamma = beta = 1e3)", "student, no KD"),
          ("student, AT (gamma = beta = 1e4, the default)", "student, no KD"),
-         ("student, no KD, no interaction", "student, no KD")]
+         ("student, no KD, no interaction", "student, no KD"),
+         ("student, FitNet, structurally pruned", "student, FitNet")]
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -6,6 +6,8 @@ the depthwise conv), so with ``s = gamma / sqrt(var + eps)`` per output channel:
     BN(conv(x)) = s * (W x + b - mean) + beta = (s W) x + (s (b - mean) + beta)
 
 holds exactly for every input, zero padding included (the pad comes before the conv).
+Quantization-aware training folds DT-FENet the same way before it trains, so that function
+(:func:`fold_batchnorm`) lives in :mod:`afkd.training.folding` and is used from there.
 The result is a :class:`DTFENet` whose config says ``norm="none"``; its outputs equal the
 unfolded model's in eval mode up to float rounding.
 
@@ -18,47 +20,15 @@ Their configs have no norm switch, so the folded copy keeps its class and has
 from __future__ import annotations
 
 import copy
-import dataclasses
 
 import torch
 from torch import nn
 
 from afkd.errors import AfkdError
+from afkd.training.folding import _fold_into, fold_batchnorm
 from afkd.training.model import DTFENet
 
-
-def _fold_into(conv: nn.Conv1d, bn: nn.BatchNorm1d) -> tuple[torch.Tensor, torch.Tensor]:
-    """(weight, bias) of ``bn(conv(x))`` as one conv; weight (out, in/groups, k), bias (out,)."""
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)  # (out,)
-    bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
-    weight = conv.weight * scale[:, None, None]
-    return weight, (bias - bn.running_mean) * scale + bn.bias
-
-
-def fold_batchnorm(model: DTFENet) -> DTFENet:
-    """A copy of ``model`` with every BatchNorm folded away (config ``norm="none"``), eval mode.
-
-    A model with ``norm="none"`` comes back as an eval-mode copy; ``norm="gln"`` (the
-    teacher's global layer norm looks at the whole signal) cannot fold and is an AfkdError.
-    """
-    cfg = model.cfg
-    if cfg.norm == "none":
-        return copy.deepcopy(model).eval()
-    if cfg.norm != "batch":
-        raise AfkdError(f"model norm {cfg.norm!r}: only BatchNorm folds into a deployable graph")
-    folded = DTFENet(dataclasses.replace(cfg, norm="none")).eval()
-    source = model.state_dict()
-    target = {k: v for k, v in source.items() if k in folded.state_dict()}
-    with torch.no_grad():
-        for path in ("tcn_aa", "tcn_va"):
-            for i, block in enumerate(getattr(model, path).blocks):
-                prefix = f"{path}.blocks.{i}."
-                for conv_name, bn_name in (("in_conv", "norm1"), ("depthwise", "norm2")):
-                    w, b = _fold_into(getattr(block, conv_name), getattr(block, bn_name))
-                    target[prefix + conv_name + ".weight"] = w.detach().clone()
-                    target[prefix + conv_name + ".bias"] = b.detach().clone()
-    folded.load_state_dict(target, strict=True)
-    return folded
+__all__ = ["fold_any", "fold_batchnorm", "fold_classifier", "is_folded", "load_folded"]
 
 
 def _fold_pairs(model: nn.Module) -> list[tuple[str, str]]:

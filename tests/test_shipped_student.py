@@ -13,6 +13,7 @@ from afkd import cli
 from conftest import require_tool
 
 STUDENT = Path(__file__).resolve().parents[1] / "models" / "student_fitnet.pt"
+PRUNED = STUDENT.with_name("student_fitnet_pruned.pt")
 
 
 @pytest.fixture(scope="module")
@@ -73,4 +74,42 @@ def test_shipped_student_firmware_is_bit_exact_on_20_segments(segments, tmp_path
     assert report["fidelity"]["streaming"]["equal"] and len(report["segments"]) == 20
     # The student looks 8 hops ahead, so its output lags the ECG by 80 samples: compared with the
     # ground truth it estimates it separates (eval: about 6 dB); unaligned it would be below 0 dB.
+    assert report["quality"]["snr_aa_db"] > 3.0
+
+
+def test_the_shipped_pruned_student_is_the_student_with_whole_channels_removed():
+    """models/student_fitnet_pruned.pt: the same architecture, narrower in every pruned group
+    (a smaller dense model, not the student with zeroed weights)."""
+    from afkd.training.checkpoint import load_checkpoint
+    from afkd.training.model import count_parameters
+    from afkd.training.pruning import dtfenet_channels
+
+    pruned, meta = load_checkpoint(PRUNED)
+    student, _ = load_checkpoint(STUDENT)
+    assert meta["pruned"]["from"] == "models/student_fitnet.pt"
+    widths = {g.name: g.size for g in dtfenet_channels.channel_groups(pruned)}
+    full = {g.name: g.size for g in dtfenet_channels.channel_groups(student)}
+    assert widths.keys() == full.keys() and all(widths[n] <= full[n] for n in full)
+    assert count_parameters(pruned) <= 0.5 * count_parameters(student)
+    for name, p in pruned.state_dict().items():
+        if p.dim() >= 2:  # no output channel of a weight tensor is all zero
+            assert p.flatten(1).abs().sum(dim=1).min() > 0, name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quant,storage", [("int16x8", "int16"), ("int16x8", "int8")])
+def test_shipped_pruned_student_firmware_is_bit_exact(segments, tmp_path, quant, storage):
+    """The pruned student's default build and its compact (int8-stored) build, on the host."""
+    require_tool("cmake")
+    build = tmp_path / "fw"
+    assert cli.main(["export", "--checkpoint", str(PRUNED), "--target", "host", "--quant", quant,
+                     "--weight-storage", storage, "--out", str(build)]) == 0
+    report_path = tmp_path / "report.json"
+    code = cli.main(["validate", "--build", str(build), "--runner", "host", "--data", str(segments),
+                     "--segments", "5", "--json", str(report_path)])
+    report = json.loads(report_path.read_text())
+    assert code == 0, report["checks"]["failures"]
+    exact = report["fidelity"]["vs_tflite"]
+    assert exact["bit_exact"] and exact["samples"] == 2 * 5 * 7500
+    assert report["fidelity"]["streaming"]["equal"]
     assert report["quality"]["snr_aa_db"] > 3.0

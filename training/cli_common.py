@@ -84,13 +84,37 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=nonnegative_int, default=defaults.seed, help="seed of weights, crops and split (default 0)")
     run.add_argument("--resume", metavar="CKPT",
                      help="continue from a last.pt (its config wins; optimizer from last.opt.pt beside it)")
+    run.add_argument("--init", metavar="CKPT",
+                     help="start a new run from this checkpoint's config and weights (fine-tuning; epoch 0, "
+                          "fresh optimizer); model-size options are ignored")
+    run.add_argument("--keep-sparsity", action="store_true",
+                     help="weights that are zero at the start stay zero (fine-tuning a pruned checkpoint)")
     add_compute_arguments(run)
     run.add_argument("--class-weighting", choices=("balanced", "sqrt", "none"), default=defaults.class_weighting,
                      help="classifiers: loss weight of each class from its training count: balanced "
                           "(inverse frequency, the default), sqrt (its square root) or none")
     run.add_argument("--augment", action="store_true",
                      help="classifiers: scale each training record or beat window by a random factor")
+    add_qat_arguments(parser)
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+
+
+def add_qat_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--qat`` and the export options whose ranges it trains with (afkd.training.qat)."""
+    qat = parser.add_argument_group("quantization-aware training")
+    qat.add_argument("--qat", choices=("int8", "int16x8"),
+                     help="train through TFLite's rounding for this export mode (BatchNorm folded first); "
+                          "usually with --init from a trained checkpoint")
+    qat.add_argument("--qat-calibration", metavar="DIR",
+                     help="the dataset the export will calibrate on (its --calibration; default its synthetic windows)")
+    qat.add_argument("--qat-calibration-segments", type=positive_int, default=16, metavar="N",
+                     help="the export's --calibration-segments (default 16)")
+    qat.add_argument("--qat-seconds", type=positive_float, default=30.0, metavar="S",
+                     help="the export's --seconds: the calibration windows' length (default 30)")
+    qat.add_argument("--qat-headroom", type=positive_float, metavar="GAIN",
+                     help="the export's --headroom (default the mode's: int8 1, int16x8 8)")
+    qat.add_argument("--qat-calibrate-every", type=positive_int, default=50, metavar="STEPS",
+                     help="recompute the activation ranges every STEPS steps (and before each validation; default 50)")
 
 
 def check_run_folder(args: argparse.Namespace, *inputs: str | None) -> None:
@@ -101,7 +125,8 @@ def check_run_folder(args: argparse.Namespace, *inputs: str | None) -> None:
     from afkd.outdir import RUN, check_out_dir
 
     config_file = args.config if args.config and os.path.isfile(args.config) else None
-    check_out_dir(args.out, RUN, inputs=(args.data, args.val, config_file, *inputs), force=args.force)
+    starts = (getattr(args, "init", None), getattr(args, "qat_calibration", None))  # read, never replaced
+    check_out_dir(args.out, RUN, inputs=(args.data, args.val, config_file, *starts, *inputs), force=args.force)
 
 
 def settings_from_args(args: argparse.Namespace, method: str = "none", **extra) -> TrainSettings:

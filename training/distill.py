@@ -25,6 +25,12 @@ channel energy per frame, L2-normalised per sample, so that N_s != N_t needs no 
 
 The regressors are trained with the student and thrown away afterwards: the deployed
 student is the plain DT-FENet.
+
+Outputs (``outputs``; used by ``afkd prune`` to fine-tune a pruned model towards the model it
+was pruned from): the student's separated signals against the teacher's, NMSE as the task
+loss weighs them; teacher and student must lag their input equally (the same lookahead)::
+
+    L_KD = gamma * (NMSE(aa_t, aa_s) + alpha * NMSE(va_t, va_s))       gamma = 1
 """
 
 from __future__ import annotations
@@ -37,9 +43,9 @@ from afkd.errors import AfkdError
 from afkd.training.losses import ALPHA
 from afkd.training.model import DTFENetConfig
 
-METHODS = ("fitnet", "at", "none")
+METHODS = ("fitnet", "at", "outputs", "none")
 FEATURES = ("enc_aa", "enc_va", "mask_aa", "mask_va")
-DEFAULT_WEIGHTS = {"fitnet": (0.01, 100.0), "at": (1e4, 1e4), "none": (0.0, 0.0)}  # (gamma, beta)
+DEFAULT_WEIGHTS = {"fitnet": (0.01, 100.0), "at": (1e4, 1e4), "outputs": (1.0, 0.0), "none": (0.0, 0.0)}  # (gamma, beta)
 
 
 def attention_map(feature: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
@@ -77,6 +83,9 @@ class DistillationLoss(nn.Module):
             if teacher is None:
                 raise AfkdError(f"distillation method {method}: needs a teacher")
             check_alignment(student, teacher)
+            if method == "outputs" and student.lookahead_samples != teacher.lookahead_samples:
+                raise AfkdError(f"distillation outputs: the teacher lags by {teacher.lookahead_samples} samples, "
+                                f"the student by {student.lookahead_samples}; they must lag equally")
         self.method = method
         default_gamma, default_beta = DEFAULT_WEIGHTS[method]
         self.gamma = default_gamma if gamma is None else float(gamma)
@@ -87,8 +96,9 @@ class DistillationLoss(nn.Module):
         self.mask_shift = student.lookahead - (teacher.lookahead if teacher is not None else 0)
         self.regressors = nn.ModuleDict()
         if method == "fitnet":
-            for name in FEATURES:
-                self.regressors[name] = nn.Conv1d(student.enc_channels, teacher.enc_channels, 1)
+            for name in FEATURES:  # "enc_aa" -> path "aa" (a pruned student's paths may differ in N)
+                path = name.split("_")[1]
+                self.regressors[name] = nn.Conv1d(student.path_enc_channels(path), teacher.path_enc_channels(path), 1)
 
     def term(self, name: str, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         if student.shape[0] != teacher.shape[0] or student.shape[-1] != teacher.shape[-1]:
@@ -111,6 +121,12 @@ class DistillationLoss(nn.Module):
                 teacher_feats: dict[str, torch.Tensor] | None) -> tuple[torch.Tensor, dict[str, float]]:
         if self.method == "none":
             return student_feats["aa"].new_zeros(()), {}
+        if self.method == "outputs":
+            from afkd.training.losses import nmse_per_segment
+
+            terms = {name: nmse_per_segment(teacher_feats[name].detach(), student_feats[name]).sum() for name in ("aa", "va")}
+            loss = self.gamma * (terms["aa"] + self.alpha * terms["va"])
+            return loss, {f"kd_{name}": float(value.detach()) for name, value in terms.items()}
         terms = {name: self.term(name, *self._aligned(name, student_feats[name], teacher_feats[name].detach()))
                  for name in FEATURES}
         enc = terms["enc_aa"] + self.alpha * terms["enc_va"]

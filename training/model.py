@@ -52,14 +52,45 @@ class DTFENetConfig:
     # Frames the masks see beyond the frame they weight: mask t (inputs up to frame t) weights
     # encoder frame t - lookahead, so the output is delayed by lookahead hops and stays causal.
     lookahead: int = 0
+    # Per-path and per-block widths of a structurally pruned model (afkd prune); None: every
+    # path and block has the uniform width above. Paths in the order (aa, va); blocks aa's then va's.
+    enc_channels_per_path: tuple[int, int] | None = None
+    bottleneck_per_path: tuple[int, int] | None = None
+    hidden_per_block: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         check_config_fields(self)  # types and ranges first: a wrong one must not reach the checks below
+        for name, length in (("enc_channels_per_path", 2), ("bottleneck_per_path", 2),
+                             ("hidden_per_block", 2 * self.blocks * self.repeats)):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"{name} must be a list of {length} integers, got {value!r}")
+            value = tuple(value)  # JSON gives lists
+            object.__setattr__(self, name, value)
+            if len(value) != length or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4096
+                                               for v in value):
+                raise ValueError(f"{name} must be {length} integers in [1, 4096], got {list(value)}")
         if self.enc_kernel % 2:
             raise ValueError(f"enc_kernel must be even (hop is enc_kernel/2), got {self.enc_kernel}")
         if self.norm not in ("batch", "gln", "none"):
             raise ValueError(f"norm must be batch, gln or none, got {self.norm!r}")
         check_config_size(self)
+
+    def path_enc_channels(self, path: str) -> int:
+        """N of path ``aa`` or ``va``."""
+        return self.enc_channels if self.enc_channels_per_path is None else self.enc_channels_per_path[_PATH[path]]
+
+    def path_bottleneck(self, path: str) -> int:
+        """B of path ``aa`` or ``va``."""
+        return self.bottleneck if self.bottleneck_per_path is None else self.bottleneck_per_path[_PATH[path]]
+
+    def block_hidden(self, path: str, index: int) -> int:
+        """H of block ``index`` (0-based, over all repeats) of path ``aa`` or ``va``."""
+        if self.hidden_per_block is None:
+            return self.hidden
+        return self.hidden_per_block[_PATH[path] * len(self.dilations) + index]
 
     @property
     def hop(self) -> int:
@@ -93,6 +124,8 @@ class DTFENetConfig:
             raise ValueError(f"unknown config fields: {sorted(unknown)}")
         return cls(**data)
 
+
+_PATH = {"aa": 0, "va": 1}
 
 # field -> (least, most). The most are far above the paper's teacher (N 256, B 64, H 128, X 8,
 # R 3) and keep a config from a file or the command line from hanging or exhausting memory
@@ -132,7 +165,6 @@ def check_config_size(cfg: "DTFENetConfig") -> None:
         raise ValueError(f"the model would hold {per_frame} activations per frame "
                          f"({4 * per_frame * 750 / 2**30:.1f} GiB for 30 s at hop 10), above {MAX_FLOATS_PER_FRAME}")
 
-
 TEACHER = DTFENetConfig(
     enc_channels=256, bottleneck=64, hidden=128, blocks=8, repeats=3, causal=False, norm="gln"
 )
@@ -165,20 +197,18 @@ def make_norm(kind: str, channels: int) -> nn.Module:
 
 
 class TCNBlock(nn.Module):
-    def __init__(self, cfg: DTFENetConfig, dilation: int):
+    def __init__(self, cfg: DTFENetConfig, dilation: int, bottleneck: int, hidden: int):
         super().__init__()
         self.dilation = dilation
         self.causal = cfg.causal
         self.pad = (cfg.kernel - 1) * dilation  # total padding that keeps the frame count
-        self.in_conv = nn.Conv1d(cfg.bottleneck, cfg.hidden, 1)
-        self.norm1 = make_norm(cfg.norm, cfg.hidden)
+        self.in_conv = nn.Conv1d(bottleneck, hidden, 1)
+        self.norm1 = make_norm(cfg.norm, hidden)
         self.act1 = nn.PReLU()
-        self.depthwise = nn.Conv1d(
-            cfg.hidden, cfg.hidden, cfg.kernel, dilation=dilation, groups=cfg.hidden
-        )
-        self.norm2 = make_norm(cfg.norm, cfg.hidden)
+        self.depthwise = nn.Conv1d(hidden, hidden, cfg.kernel, dilation=dilation, groups=hidden)
+        self.norm2 = make_norm(cfg.norm, hidden)
         self.act2 = nn.PReLU()
-        self.out_conv = nn.Conv1d(cfg.hidden, cfg.bottleneck, 1)
+        self.out_conv = nn.Conv1d(hidden, bottleneck, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, B, frames)
         y = self.act1(self.norm1(self.in_conv(x)))  # (batch, H, frames)
@@ -192,10 +222,11 @@ class TCNBlock(nn.Module):
 class TCN(nn.Module):
     """Bottleneck 1x1 N->B, then R x X dilated blocks; returns h (batch, B, frames)."""
 
-    def __init__(self, cfg: DTFENetConfig):
+    def __init__(self, cfg: DTFENetConfig, path: str = "aa"):
         super().__init__()
-        self.bottleneck = nn.Conv1d(cfg.enc_channels, cfg.bottleneck, 1)
-        self.blocks = nn.ModuleList(TCNBlock(cfg, d) for d in cfg.dilations)
+        B = cfg.path_bottleneck(path)
+        self.bottleneck = nn.Conv1d(cfg.path_enc_channels(path), B, 1)
+        self.blocks = nn.ModuleList(TCNBlock(cfg, d, B, cfg.block_hidden(path, i)) for i, d in enumerate(cfg.dilations))
         self.out_act = nn.PReLU()
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:  # (batch, N, frames)
@@ -208,11 +239,13 @@ class TCN(nn.Module):
 class MaskHead(nn.Module):
     """M = sigmoid(W_self h_self + W_cross h_other + b): the information interaction module."""
 
-    def __init__(self, cfg: DTFENetConfig):
+    def __init__(self, cfg: DTFENetConfig, path: str = "aa"):
         super().__init__()
-        self.self_conv = nn.Conv1d(cfg.bottleneck, cfg.enc_channels, 1)
+        other = "va" if path == "aa" else "aa"
+        N = cfg.path_enc_channels(path)
+        self.self_conv = nn.Conv1d(cfg.path_bottleneck(path), N, 1)
         self.cross_conv = (
-            nn.Conv1d(cfg.bottleneck, cfg.enc_channels, 1, bias=False) if cfg.interaction else None
+            nn.Conv1d(cfg.path_bottleneck(other), N, 1, bias=False) if cfg.interaction else None
         )
 
     def forward(self, h_self: torch.Tensor, h_other: torch.Tensor) -> torch.Tensor:
@@ -226,15 +259,16 @@ class DTFENet(nn.Module):
     def __init__(self, cfg: DTFENetConfig):
         super().__init__()
         self.cfg = cfg
-        N, L, S = cfg.enc_channels, cfg.enc_kernel, cfg.hop
-        self.encoder_aa = nn.Conv1d(1, N, L, stride=S, bias=False)
-        self.encoder_va = nn.Conv1d(1, N, L, stride=S, bias=False)
-        self.tcn_aa = TCN(cfg)
-        self.tcn_va = TCN(cfg)
-        self.mask_aa = MaskHead(cfg)
-        self.mask_va = MaskHead(cfg)
-        self.decoder_aa = nn.ConvTranspose1d(N, 1, L, stride=S, bias=False)
-        self.decoder_va = nn.ConvTranspose1d(N, 1, L, stride=S, bias=False)
+        L, S = cfg.enc_kernel, cfg.hop
+        N_aa, N_va = cfg.path_enc_channels("aa"), cfg.path_enc_channels("va")
+        self.encoder_aa = nn.Conv1d(1, N_aa, L, stride=S, bias=False)
+        self.encoder_va = nn.Conv1d(1, N_va, L, stride=S, bias=False)
+        self.tcn_aa = TCN(cfg, "aa")
+        self.tcn_va = TCN(cfg, "va")
+        self.mask_aa = MaskHead(cfg, "aa")
+        self.mask_va = MaskHead(cfg, "va")
+        self.decoder_aa = nn.ConvTranspose1d(N_aa, 1, L, stride=S, bias=False)
+        self.decoder_va = nn.ConvTranspose1d(N_va, 1, L, stride=S, bias=False)
 
     def _input(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2:
@@ -298,12 +332,14 @@ def macs_per_frame(cfg: DTFENetConfig) -> int:
     ops (norm, PReLU, sigmoid, mask multiply, residual add) are O(channels) and left out,
     as is usual for MAC counts.
     """
-    N, L, B, H, P = cfg.enc_channels, cfg.enc_kernel, cfg.bottleneck, cfg.hidden, cfg.kernel
-    encoder = N * L
-    tcn = N * B + len(cfg.dilations) * (B * H + H * P + H * B)
-    mask = B * N * (2 if cfg.interaction else 1)
-    decoder = N * L
-    return 2 * (encoder + tcn + mask + decoder)
+    L, P = cfg.enc_kernel, cfg.kernel
+    total = 0
+    for path, other in (("aa", "va"), ("va", "aa")):
+        N, B = cfg.path_enc_channels(path), cfg.path_bottleneck(path)
+        blocks = sum(H * (2 * B + P) for H in (cfg.block_hidden(path, i) for i in range(len(cfg.dilations))))
+        mask = N * (B + (cfg.path_bottleneck(other) if cfg.interaction else 0))
+        total += N * L + N * B + blocks + mask + N * L  # encoder, bottleneck, blocks, mask head, decoder
+    return total
 
 
 def macs_per_second(cfg: DTFENetConfig) -> float:

@@ -36,6 +36,8 @@ from afkd.training.checkpoint import load_checkpoint, save_checkpoint
 from afkd.training.distill import METHODS
 from afkd.training.families import family_of
 from afkd.training.losses import ALPHA, LOSS_KINDS
+from afkd.training.pruning.masks import SparsityMasks
+from afkd.training.qat import QuantAwareModel, unwrap
 from afkd.training.run_log import read_history, write_logs
 from afkd.training.tasks import make_task
 
@@ -61,6 +63,14 @@ class TrainSettings:
     method: str = "none"  # distillation: fitnet, at or none
     gamma: float | None = None  # KD weights; None: the method's default
     beta: float | None = None
+    init: str | None = None  # start from this checkpoint's config and weights (a new run, epoch 0)
+    keep_sparsity: bool = False  # weights that are zero at the start stay zero (pruned models)
+    qat: str | None = None  # quantization-aware training for this export mode (afkd.training.qat)
+    qat_calibration: str | None = None  # the export's --calibration (None: its synthetic windows)
+    qat_calibration_segments: int = 16
+    qat_seconds: float = 30.0  # the export's --seconds (the calibration windows' length)
+    qat_headroom: float | None = None  # the export's --headroom (None: the mode's default)
+    qat_calibrate_every: int = 50  # steps between range updates
     # Classifier tasks only: loss weights of the classes, from their training counts n_c:
     # balanced n_total / (C n_c), sqrt the square root of that, none all 1.
     class_weighting: str = "balanced"
@@ -82,6 +92,14 @@ class TrainSettings:
             raise AfkdError(f"--class-weighting {self.class_weighting}: choose one of {', '.join(CLASS_WEIGHTINGS)}")
         if not 0 <= self.lr_decay_epochs <= self.epochs:
             raise AfkdError(f"--lr-decay-epochs {self.lr_decay_epochs}: must be between 0 and --epochs {self.epochs}")
+        if self.qat is not None:
+            self.qat_settings().check()
+
+    def qat_settings(self):
+        from afkd.training.qat import QATSettings
+
+        return QATSettings(self.qat, self.qat_calibration, self.qat_calibration_segments, seconds=self.qat_seconds,
+                           headroom=self.qat_headroom, calibrate_every=self.qat_calibrate_every)
 
 
 LR_FLOOR = 0.01  # where the decay ends, as a share of --lr
@@ -166,7 +184,11 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
     device = placement.device
 
     start_epoch, best, best_epoch, history, resume_meta = 0, None, None, [], {}
-    if resume is not None:
+    if resume is not None and settings.init is not None:
+        raise AfkdError("--resume and --init: give one (--init starts a new run from a checkpoint's weights)")
+    if settings.init is not None:
+        model, _ = load_checkpoint(settings.init)
+    elif resume is not None:
         model, resume_meta = load_checkpoint(resume)
         start_epoch = int(resume_meta.get("epoch", 0))
     elif model_cfg is None:
@@ -182,6 +204,12 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
                         f"trained by the {family.task} task")
     if settings.method != "none" and family.task != "separation":
         raise AfkdError(f"distillation ({settings.method}) is for DT-FENet students, not {family.name}")
+    if settings.qat is not None and family.task != "separation":
+        raise AfkdError(f"--qat: quantization-aware training is for the DT-FENet models so far, not {family.name}")
+    masks = SparsityMasks.of(model) if settings.keep_sparsity else None
+    if settings.qat is not None:  # folds BatchNorm; trains and validates the rounded graph
+        model = QuantAwareModel(model, settings.qat_settings())
+    saved = unwrap(model)  # what the checkpoints hold: the (folded) float model
     task = make_task(family.task, settings, model, teacher_path)
     task.load_data(data_dir, val_dir)
     score_key = f"best_val_{task.score_name}"
@@ -228,6 +256,10 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
             torch.nn.utils.clip_grad_norm_(net.parameters(), settings.clip_norm)
             optimizer.step()
             keep_slopes_deployable(model)
+            if masks is not None:
+                masks.apply(saved)
+            if settings.qat is not None and (step + 1) % settings.qat_calibrate_every == 0:
+                model.recalibrate()
             sums["loss"] += loss.item()
             for name, value in parts.items():
                 sums[name] = sums.get(name, 0.0) + value
@@ -235,6 +267,8 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
                 bar.update(1)
                 bar.set_postfix(loss=f"{sums['loss'] / (step + 1):.4g}")
         train_seconds = time.perf_counter() - started
+        if settings.qat is not None:
+            model.recalibrate()  # validate what the export of these weights will compute
         val = task.validate(placement)
         row = {"epoch": epoch, "lr": learning_rate(settings, epoch, steps - 1, steps),
                **{("train_loss" if k == "loss" else f"train_{k}_loss"): v / steps for k, v in sums.items()},
@@ -255,10 +289,12 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
                     score_key: best, "best_epoch": best_epoch, "method": settings.method,
                     "teacher": run_info["teacher"], "data": str(data_dir), "args": asdict(settings),
                     **task.checkpoint_meta()}
-            save_checkpoint(out_dir / "last.pt", model, meta)
+            if settings.qat is not None:
+                meta["qat"] = settings.qat_settings().to_meta()
+            save_checkpoint(out_dir / "last.pt", saved, meta)
             _save_optimizer(optimizer_path(out_dir / "last.pt"), optimizer, task)
             if improved:
-                save_checkpoint(out_dir / "best.pt", model, meta)
+                save_checkpoint(out_dir / "best.pt", saved, meta)
             write_logs(out_dir, run_info, history, score=task.score_name)
         ddp.barrier(placement)
     if placement.is_main and not (out_dir / "best.pt").is_file():
