@@ -64,7 +64,9 @@ def main() -> None:
                         help="folder for the pruned checkpoint, data, firmware builds and reports")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="student checkpoint (default: models/student_fitnet.pt, else a seed-0 random STUDENT)")
-    parser.add_argument("--sparsity", type=float, default=0.5, help="fraction of each 1x1 conv's weights zeroed")
+    parser.add_argument("--sparsity", type=float, default=0.5,
+                        help="fraction of each 1x1 conv's weights zeroed (0: keep the checkpoint's own zeros, "
+                        "e.g. an afkd prune --method lth ticket)")
     parser.add_argument("--modes", nargs="+", choices=("int16x8", "int8"), default=["int16x8", "int8"])
     args = parser.parse_args()
     from afkd import cli
@@ -79,8 +81,9 @@ def main() -> None:
         if cli.main(["data", "synth", "--records", "2", "--seconds", "30", "--dataset", "--out", str(data)]) != 0:
             raise SystemExit("afkd data synth failed")
     rows = [_measure(checkpoint, data, args.work, mode, storage) for mode in args.modes for storage in STORAGES]
-    print(f"{source.name if source else 'seed-0 STUDENT'}, 1x1 conv weights {100 * achieved:.1f} % zero "
-          "(magnitude-pruned, not retrained)")
+    how = (f"after magnitude pruning to {100 * args.sparsity:.0f} %, not retrained" if args.sparsity > 0
+           else "as the checkpoint has them")
+    print(f"{source.name if source else 'seed-0 STUDENT'}: 1x1 conv weights {100 * achieved:.1f} % zero ({how})")
     lines = ["| mode | weights stored as | bit-exact | instructions/hop | per MAC | flash, whole image (B) "
              "| flash, model (B) | of which constants |", "|---|---|---|---:|---:|---:|---:|---:|"]
     for r in rows:

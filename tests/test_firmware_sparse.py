@@ -43,18 +43,18 @@ def workdir(tmp_path_factory):
     return root
 
 
-def _export(workdir, quant: str):
-    out = workdir / f"host_{quant}"
+def _export(workdir, quant: str, target: str = "host"):
+    out = workdir / f"{target}_{quant}"
     if not out.exists():
-        assert cli.main(["export", "--checkpoint", str(workdir / "pruned.pt"), "--target", "host", "--quant", quant,
+        assert cli.main(["export", "--checkpoint", str(workdir / "pruned.pt"), "--target", target, "--quant", quant,
                          "--seconds", str(SECONDS), "--calibration-segments", "4", "--validation-segments", "2",
                          "--weight-storage", "sparse", "--out", str(out)]) == 0
     return out
 
 
-def _validate(build, data, tmp_path, *extra):
+def _validate(build, data, tmp_path, *extra, runner: str = "host"):
     report = tmp_path / "report.json"
-    code = cli.main(["validate", "--build", str(build), "--runner", "host", "--data", str(data),
+    code = cli.main(["validate", "--build", str(build), "--runner", runner, "--data", str(data),
                      "--json", str(report), *extra])
     return code, json.loads(report.read_text())
 
@@ -76,6 +76,18 @@ def test_sparse_host_firmware_is_bit_exact_with_tflm(workdir, tmp_path, quant):
     exact = report["fidelity"]["vs_tflite"]
     assert exact["bit_exact"] and exact["max_abs_lsb"] == 0 and exact["samples"] == 2 * 4 * SECONDS * 250
     assert report["fidelity"]["streaming"]["equal"]
+
+
+@pytest.mark.slow
+def test_sparse_stm32_elf_on_qemu_is_bit_exact(workdir, tmp_path):
+    """The Cortex-M4 build (arm-none-eabi-gcc, DSP output stages) of the same sparse layers."""
+    require_tool("arm-none-eabi-gcc")
+    require_tool("qemu-system-arm")
+    build = _export(workdir, "int16x8", target="stm32")
+    code, report = _validate(build, workdir / "data", tmp_path, "--segments", "2", runner="qemu")
+    assert code == 0, report["checks"]["failures"]
+    assert report["fidelity"]["vs_tflite"]["bit_exact"] and report["fidelity"]["streaming"]["equal"]
+    assert report["footprint"]["flash"]["weights"] > 0
 
 
 @pytest.mark.slow
