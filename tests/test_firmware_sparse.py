@@ -120,3 +120,14 @@ def test_sparse_storage_keeps_unpruned_layers_as_int8():
     dense = build_context(plan, "dtfe", 250, "tiny.tflite", "0" * 64, "int8")
     assert not any(p["ctype"].startswith("afkd_sparse") for p in sparse["params"])
     assert sparse["arrays"] == dense["arrays"] and sparse["params"] == dense["params"]
+
+
+def test_a_one_window_model_refuses_sparse_storage():
+    from afkd.errors import AfkdError
+    from afkd.export.codegen_window import build_window_context
+    from afkd.export.window_plan import window_plan_from_tflite
+    from tiny_classifiers import beat_tflite
+
+    window = window_plan_from_tflite(beat_tflite("int8"))
+    with pytest.raises(AfkdError, match="weight storage 'sparse': a one-window model takes int16 or int8"):
+        build_window_context(window, "beat", 250, "beat.tflite", "0" * 64, "sparse")

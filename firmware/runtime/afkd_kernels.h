@@ -17,8 +17,8 @@
  *   (fused ReLU or the type's full range).
  * - Weights keep TFLite's layouts (listed per kernel) except the dense ones (pointwise,
  *   encoder), which are packed 4 rows at a time by export/intops_pack.py so one input load
- *   serves 4 rows; int8 weights are symmetric (zero point 0). In the 16x8 mode all
- *   activation zero points are 0.
+ *   serves 4 rows, or, pruned, compressed (afkd_sparse_*_params below); int8 weights are
+ *   symmetric (zero point 0). In the 16x8 mode all activation zero points are 0.
  * - The *_s8 convolutions take a *folded* bias: bias[c] + input_offset * sum_k w[c][k]
  *   (export/intops.py fold_input_offset), exact in int32, so the inner loop multiplies raw
  *   int8 values. This is valid because every tap reads a real input value (valid padding;
