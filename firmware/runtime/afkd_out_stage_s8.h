@@ -1,7 +1,7 @@
 /*
  * afkd_out_stage_s8.h - internal: the int8 dense output stage (TFLite's per-channel
  * requantization, clamp and output zero point), shared by the dense kernel (afkd_dense_s8.h)
- * and its sparse-weight twin (afkd_sparse_s8.c), so both finish every sum the same way.
+ * and its sparse-weight twin (afkd_dense_sparse_s8.c), so both finish every sum the same way.
  */
 #ifndef AFKD_OUT_STAGE_S8_H
 #define AFKD_OUT_STAGE_S8_H

@@ -1,4 +1,4 @@
-/* afkd_sparse_s8.c - int8 pointwise / encoder layer from bitmap-compressed weights: see
+/* afkd_dense_sparse_s8.c - int8 pointwise / encoder layer from bitmap-compressed weights: see
  * afkd_kernels.h (afkd_sparse_s8_params). The output stage is the dense kernel's. */
 #include "afkd_kernels.h"
 #include "afkd_out_stage_s8.h"

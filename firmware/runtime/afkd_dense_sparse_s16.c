@@ -1,4 +1,4 @@
-/* afkd_sparse_s16.c - 16x8 pointwise / encoder layer from bitmap-compressed weights: see
+/* afkd_dense_sparse_s16.c - 16x8 pointwise / encoder layer from bitmap-compressed weights: see
  * afkd_kernels.h (afkd_sparse_s16_params). The output stage is the dense kernel's, in each of
  * its encodings (afkd_dense_s16_params): SMMULR multipliers, (m16, ts), or int64 bias and sums. */
 #include "afkd_kernels.h"
