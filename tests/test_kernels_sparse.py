@@ -21,9 +21,10 @@ from tests.kernel_harness.tflite_ops import assert_same
 from tests.test_kernels_conv import LAYOUTS_S16, _dense_params
 
 
-@pytest.fixture(scope="module")
-def lib(tmp_path_factory):
-    return clib.build(tmp_path_factory.mktemp("afkd_kernels_sparse"))
+@pytest.fixture(scope="module", params=["portable", "dsp_emulated"])
+def lib(request, tmp_path_factory):
+    """The portable C build and the Cortex-M4 one (its output stages' DSP intrinsics on C models)."""
+    return clib.build(tmp_path_factory.mktemp("afkd_kernels_sparse"), dsp_emulation=request.param == "dsp_emulated")
 
 
 def _pruned_pointwise(mode: str, cin: int, cout: int, sparsity: float, relu: bool, seed: int):
