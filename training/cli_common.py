@@ -78,6 +78,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, default=defaults.seed, help="seed of weights, crops and split (default 0)")
     run.add_argument("--resume", metavar="CKPT",
                      help="continue from a last.pt (its config wins; optimizer from last.opt.pt beside it)")
+    run.add_argument("--init", metavar="CKPT",
+                     help="fine-tune: start from this checkpoint's weights (and config) with a fresh optimizer "
+                          "at epoch 0; not with --resume")
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 

@@ -36,6 +36,6 @@ def run(args: argparse.Namespace) -> int:
     cfg = model_config_from_args(args)
     settings = settings_from_args(args, method=args.method, gamma=args.gamma, beta=args.beta)
     best = fit(cfg, settings, args.data, args.out, val_dir=args.val, teacher_path=args.teacher,
-               resume=args.resume, role="student")
+               resume=args.resume, init=args.init, role="student")
     print_result(best, args.out)
     return 0

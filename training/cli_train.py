@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = model_config_from_args(args)
     role = args.preset if args.config is None else "model"
-    best = fit(cfg, settings_from_args(args), args.data, args.out, val_dir=args.val, resume=args.resume, role=role)
+    best = fit(cfg, settings_from_args(args), args.data, args.out, val_dir=args.val, resume=args.resume,
+               init=args.init, role=role)
     print_result(best, args.out)
     return 0

@@ -3,7 +3,9 @@
 One epoch = ``steps_per_epoch`` Adam steps on random crops, then validation on whole
 held-out segments. ``last.pt`` is written every epoch, ``best.pt`` whenever the validation
 SNR_AA improves; ``log.json``, ``log.csv`` and ``loss.png`` follow each epoch. A run resumes
-from ``last.pt`` (weights + ``last.opt.pt``: optimizer and FitNet regressor state).
+from ``last.pt`` (weights + ``last.opt.pt``: optimizer and FitNet regressor state). A run may
+instead start from a checkpoint's weights (``init``, fine-tuning): epoch 0, a fresh optimizer,
+its own best.
 
 The loss of a step (batch of crops ``x, aa, va`` (batch, T))::
 
@@ -166,22 +168,25 @@ def keep_slopes_deployable(model: torch.nn.Module) -> None:
 def fit(model_cfg: DTFENetConfig | None, settings: TrainSettings, data_dir: str | os.PathLike,
         out_dir: str | os.PathLike, val_dir: str | os.PathLike | None = None,
         teacher_path: str | os.PathLike | None = None, resume: str | os.PathLike | None = None,
-        role: str = "model", placement: ddp.Placement | None = None) -> Path:
+        role: str = "model", placement: ddp.Placement | None = None,
+        init: str | os.PathLike | None = None) -> Path:
     """Train (or distill, with ``teacher_path`` and ``settings.method``); returns ``out_dir/best.pt``.
 
-    ``model_cfg`` is ignored when resuming (the checkpoint's config is used).
+    ``model_cfg`` is ignored when resuming or starting from ``init`` (the checkpoint's config is used).
     """
     settings.check()
+    if resume is not None and init is not None:
+        raise AfkdError("--resume and --init: give one (resume continues a run, init starts one from weights)")
     out_dir = Path(out_dir)
     placement = placement or ddp.placement_from_env()
     ddp.start(placement)
     try:
-        return _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, role, placement)
+        return _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, role, placement, init)
     finally:
         ddp.stop(placement)
 
 
-def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, role, placement) -> Path:
+def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, role, placement, init=None) -> Path:
     if settings.threads:
         torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)  # same initial weights on every rank
@@ -194,6 +199,8 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
         start_epoch = int(resume_meta.get("epoch", 0))
         best, best_epoch = resume_meta.get("best_val_snr_aa_db"), resume_meta.get("best_epoch")
         history = [r for r in read_history(out_dir) if r.get("epoch", 0) <= start_epoch]
+    elif init is not None:  # fine-tuning: the weights alone, then a run of its own from epoch 0
+        model, _ = load_checkpoint(init)
     elif model_cfg is None:
         raise AfkdError("training: give a model config or a checkpoint to resume")
     else:
@@ -226,6 +233,7 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
         "val": data.val_source, "teacher": None if teacher_path is None else str(teacher_path),
         "config": cfg.to_dict(), "train": asdict(settings), "crop_samples": crop, "steps_per_epoch": steps,
         "resumed_from": None if resume is None else str(resume), "resumed_optimizer": resumed_optimizer,
+        "initialized_from": None if init is None else str(init),
         "processes": placement.world_size, "device": str(device), "torch_threads": torch.get_num_threads(),
     }
     if placement.is_main:
