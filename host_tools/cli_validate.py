@@ -111,6 +111,7 @@ def _saturation(build, validator, inputs: list):
 
 def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
     from afkd.host_tools import compare, report
+    from afkd.host_tools.label_report import firmware_label_report
     from afkd.host_tools.validate import Validator, load_build, run_segments
 
     build = load_build(args.build, args.runner)
@@ -143,10 +144,15 @@ def validate(args: argparse.Namespace) -> tuple[dict, list[dict]]:
             "mode": fw["mode"], "macs_per_hop": fw["macs_per_hop"],
             "reference": "TFLM Python interpreter (tflite-micro), one-shot",
             "torch_checkpoint": validator.torch_model is not None, "layer_trace": trace}
-    return report.build_report(runner=args.runner, target=fw["board"], records=run["records"],
-                               vs_tflite=vs_tflite, vs_torch=vs_torch, streaming=streaming,
-                               footprint=footprint, timing=timing, saturation=saturation, thresholds=thresholds,
-                               meta=meta), run["traces"]
+    result = report.build_report(runner=args.runner, target=fw["board"], records=run["records"],
+                                 vs_tflite=vs_tflite, vs_torch=vs_torch, streaming=streaming,
+                                 footprint=footprint, timing=timing, saturation=saturation, thresholds=thresholds,
+                                 meta=meta)
+    # Labelled records (CinC 2017, MIT-BIH): does the firmware's AA output carry the rhythm?
+    by_label = firmware_label_report(run["segments"], run["firmware_mv"], validator.fs, validator.lookahead)
+    if by_label is not None:
+        result["by_label"] = by_label
+    return result, run["traces"]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -54,7 +54,9 @@ def signals_plot(trace: Mapping) -> str:
     ecg = _arr(trace, "ecg")
     if ecg is not None:
         axes[0].plot(t, ecg[:n], color=COLORS["ecg"], lw=0.8, label="input ECG")
-    axes[0].set_title(f"record {trace.get('id')}: input ECG (first {n / fs:g} s)")
+    lag = int(trace.get("lag") or 0)
+    shown = f", delayed {1e3 * lag / fs:g} ms to output time" if lag else ""
+    axes[0].set_title(f"record {trace.get('id')}: input ECG (first {n / fs:g} s{shown})")
     for key, label, color, width in (("aa_true", "AA ground truth", COLORS["truth"], 1.4),
                                      ("aa_reference", "AA reference", COLORS["reference"], 1.2),
                                      ("aa", "AA firmware", COLORS["firmware"], 0.9)):
