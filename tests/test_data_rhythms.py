@@ -249,3 +249,15 @@ def test_bad_rhythm_options_say_one_line(tmp_path, capsys, argv, words):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0]
     assert not out.exists()
+
+
+def test_inverted_records_are_the_same_records_negated():
+    for rhythm in ("sinus", "af"):
+        upright = record(rhythm, 2)
+        flipped = record(rhythm, 2, inverted_share=1.0)
+        assert flipped["params"]["inverted"] and not upright["params"]["inverted"]
+        for name in SIGNALS:
+            np.testing.assert_array_equal(flipped[name], -upright[name])
+        np.testing.assert_array_equal(flipped["ecg"], flipped["aa"] + flipped["va"] + flipped["noise"])
+    shares = [record("sinus", i, seconds=2.0, inverted_share=0.3)["params"]["inverted"] for i in range(300)]
+    assert abs(np.mean(shares) - 0.3) < 4 * np.sqrt(0.3 * 0.7 / 300)

@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="rhythm of each record: 'af' (default, AF only), 'mix' (the mixture the shipped "
                        "models were fine-tuned on) or NAME=WEIGHT,... of sinus, sinus_arrhythmia, ectopy, "
                        "flutter, af, af_fine, noise (labels N, N, O, O, A, A, ~)")
+    synth.add_argument("--inverted-share", type=float, default=0.0, metavar="P",
+                       help="share of records with the lead reversed, every signal negated (default 0)")
     synth.add_argument("--p-wave-mv", type=float, nargs=2, metavar=("LO", "HI"), default=(0.05, 0.25),
                        help="range of the P-wave peak in mV of the sinus rhythms (default 0.05 0.25)")
     synth.add_argument("--flutter-hz", type=float, nargs=2, metavar=("LO", "HI"), default=(4.0, 6.0),
@@ -105,13 +107,16 @@ def _synth(args) -> int:
     if not 0 < args.flutter_hz[0] <= args.flutter_hz[1] < args.fs / 2:
         raise AfkdError(f"--flutter-hz {args.flutter_hz[0]:g} {args.flutter_hz[1]:g}: need 0 < LO <= HI < fs/2")
     mixture = parse_mixture(args.rhythms)
+    if not 0.0 <= args.inverted_share <= 1.0:
+        raise AfkdError(f"--inverted-share {args.inverted_share:g}: must be between 0 and 1")
     levels = (args.baseline_mv, args.emg_mv, args.powerline_mv, args.motion_per_minute, args.motion_mv)
     if min(levels) < 0:
         raise AfkdError("noise levels must be >= 0")
     rhythms = RhythmConfig(p_wave_mv=tuple(args.p_wave_mv), fine_af_rms_uv=tuple(args.fine_af_rms_uv),
                            flutter=FlutterRanges(rate_hz=tuple(args.flutter_hz), rms_uv=tuple(args.flutter_rms_uv)))
     config = SynthConfig(fwaves=FwaveRanges(f0_hz=(lo, hi), rms_uv=tuple(args.aa_rms_uv)),
-                         noise=NoiseLevels(*levels), mixture=tuple(mixture.items()), rhythms=rhythms)
+                         noise=NoiseLevels(*levels), mixture=tuple(mixture.items()), rhythms=rhythms,
+                         inverted_share=args.inverted_share)
     write = synth_dataset if args.dataset else write_synth_wfdb
     out = write(args.out, args.records, args.seconds, args.fs, args.seed, config)
     kind = "dataset" if args.dataset else "WFDB records"

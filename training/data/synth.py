@@ -44,6 +44,9 @@ class SynthConfig:
     # rhythm -> probability (synth_rhythms.parse_mixture); a tuple of pairs keeps the config hashable
     mixture: tuple[tuple[str, float], ...] = (("af", 1.0),)
     rhythms: RhythmConfig = field(default_factory=RhythmConfig)
+    # Share of records recorded with the lead reversed (every signal negated): a handheld or
+    # patch ECG is often upside down (37 % of the normal CinC 2017 records here have negative R).
+    inverted_share: float = 0.0
 
 
 def synthesize_record(index: int, seconds: float, fs: float, seed: int,
@@ -62,15 +65,23 @@ def synthesize_record(index: int, seconds: float, fs: float, seed: int,
     rng = np.random.default_rng([seed, index])
     aa64, va64, nz64, drawn = rhythm_record(rhythm, rng, n, fs, config.fwaves, config.rhythm, config.noise,
                                             config.rhythms)
-    aa, va, nz = (x.astype(np.float32) for x in (aa64, va64, nz64))
+    inverted = is_inverted(config.inverted_share, seed, index)
+    sign = -1.0 if inverted else 1.0
+    aa, va, nz = (sign * x.astype(np.float32) for x in (aa64, va64, nz64))
     ecg = aa + va + nz
     label = RHYTHM_LABELS[rhythm]
     params = {
         "generator": GENERATOR, "generator_version": GENERATOR_VERSION,
         "seed": int(seed), "index": int(index), "fs": float(fs), "seconds": float(seconds),
-        "rhythm": rhythm, "label": label, **drawn,
+        "rhythm": rhythm, "label": label, "inverted": inverted, **drawn,
     }
     return {"ecg": ecg, "aa": aa, "va": va, "noise": nz, "params": params, "rhythm": rhythm, "label": label}
+
+
+def is_inverted(share: float, seed: int, index: int) -> bool:
+    """Whether record ``index`` has its lead reversed: drawn on a stream of its own, so that a
+    share of 0 leaves every record as it was."""
+    return share > 0 and bool(np.random.default_rng([seed, index, 11]).random() < share)
 
 
 def synthesize_records(n: int, seconds: float = 30.0, fs: float = 250.0, seed: int = 0,
