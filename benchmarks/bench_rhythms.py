@@ -1,6 +1,6 @@
 """Does the extractor tell the truth on every rhythm? Printed tables for the shipped models.
 
-    python -m benchmarks.bench_rhythms [--models models] [--work build/bench] [--firmware]
+    python -m benchmarks.bench_rhythms [--models models] [--work build/bench] [--no-firmware]
 
 1. Synthetic, with ground truth: SNR_AA of each model per rhythm on a balanced rhythm set
    (280 records of 30 s, seed 5, every rhythm of ``afkd data synth --rhythms`` equally likely;
@@ -10,7 +10,7 @@
    segments, labels from its rhythm annotations): per label, statistics of the extracted atrial
    signal (RMS inside and outside the QRS windows, SC, dominant frequency, organization index;
    :mod:`afkd.training.atrial_stats`) and, on CinC, the AUC of each for AF against normal rhythm.
-3. With ``--firmware``: the shipped FitNet student exported for the host (``afkd export
+3. Unless ``--no-firmware``: the shipped FitNet student exported for the host (``afkd export
    --target host``: the C of the STM32 build, bit-exact with it) and run by ``afkd validate``
    over the same CinC segments: the AUC of its output's statistics.
 
@@ -25,7 +25,7 @@ import json
 from pathlib import Path
 
 ROWS = [("teacher", "teacher.pt"), ("student, FitNet", "student_fitnet.pt"), ("student, no KD", "student_none.pt"),
-        ("student, AT", "student_at.pt"),
+        ("student, AT (gamma = beta = 1e3)", "student_at.pt"),
         ("AF-only teacher", "af_only/teacher.pt"), ("AF-only student, FitNet", "af_only/student_fitnet.pt"),
         ("AF-only student, no KD", "af_only/student_none.pt"), ("ABS (average beat subtraction)", "abs")]
 RHYTHM_ORDER = ("sinus", "sinus_arrhythmia", "ectopy", "flutter", "af", "af_fine", "noise")
@@ -57,49 +57,44 @@ def imported(work: Path, name: str, source: Path) -> Path | None:
 
 def measure(models: Path, work: Path, cinc: Path, mitdb: Path) -> dict:
     from afkd.training.evaluate import evaluate
-    from benchmarks.bench_models import synthetic_validation
+    from benchmarks.bench_models import result_of, synthetic_validation
+    from benchmarks.cache import cached
 
     items = [(name, "abs" if f == "abs" else str(models / f)) for name, f in ROWS
              if f == "abs" or (models / f).exists()]
-    paths = [item for _, item in items]
     out = {"models": [name for name, _ in items], "synthetic": {}, "af_set": {}, "cinc2017": {}, "mitdb_100": {}}
-    by_rhythm = evaluate(paths, rhythm_set(work))
-    af_set = evaluate(paths, synthetic_validation(work, 200))
+    rhythms, af_set = rhythm_set(work), synthetic_validation(work, 200)
+    cinc_data = imported(work, "cinc2017_all", cinc)
+    mitdb_data = imported(work, "mitdb_100", mitdb / "100.hea")
     for name, item in items:
-        out["synthetic"][name] = {r: m["snr_aa_db"] for r, m in by_rhythm[item]["by_rhythm"].items()}
-        out["af_set"][name] = af_set[item]["snr_aa_db"]
-    for key, data in (("cinc2017", imported(work, "cinc2017_all", cinc)),
-                      ("mitdb_100", imported(work, "mitdb_100", mitdb / "100.hea"))):
-        if data is None:
-            continue
-        if key == "mitdb_100":  # one label only: evaluate() reports labels from two up; ask directly
-            out[key] = _single_label(paths, items, data)
-            continue
-        results = evaluate(paths, data)
-        for name, item in items:
-            report = results[item]["by_label"]
-            out[key][name] = {"labels": report["labels"], "auc": report["auc"]}
+        out["synthetic"][name] = cached(work, item, rhythms, "snr_by_rhythm", lambda: {
+            k: m["snr_aa_db"] for k, m in evaluate([item], rhythms)[item]["by_rhythm"].items()})
+        out["af_set"][name] = result_of(work, item, af_set)["snr_aa_db"]  # bench_models' figure, shared
+        if cinc_data is not None:
+            out["cinc2017"][name] = cached(work, item, cinc_data, "labels",
+                                           lambda: _labels(evaluate([item], cinc_data)[item]))
+        if mitdb_data is not None:  # one label only: evaluate() reports labels from two up; ask directly
+            out["mitdb_100"][name] = cached(work, item, mitdb_data, "labels", lambda: _single_label(item, mitdb_data))
     return out
 
 
-def _single_label(paths, items, data: Path) -> dict:
+def _labels(result: dict) -> dict:
+    return {"labels": result["by_label"]["labels"], "auc": result["by_label"]["auc"]}
+
+
+def _single_label(item: str, data: Path) -> dict:
+    from afkd.training.abs_baseline import average_beat_subtraction
     from afkd.training.atrial_stats import label_report, r_peaks_of
     from afkd.training.checkpoint import load_checkpoint
     from afkd.training.evaluate import load_segments, predict
-    from afkd.training.abs_baseline import average_beat_subtraction
 
     segs, fs = load_segments(data)
-    peaks = r_peaks_of(segs, fs)
-    out = {}
-    for name, item in items:
-        if item == "abs":
-            estimates = [average_beat_subtraction(s["ecg"], fs) for s in segs]
-        else:
-            model, _ = load_checkpoint(item)
-            estimates = predict(model.eval(), [s["ecg"] for s in segs])
-        report = label_report(segs, estimates, fs, peaks)
-        out[name] = {"labels": report["labels"], "auc": report["auc"]}
-    return out
+    if item == "abs":
+        estimates = [average_beat_subtraction(s["ecg"], fs) for s in segs]
+    else:
+        model, _ = load_checkpoint(item)
+        estimates = predict(model.eval(), [s["ecg"] for s in segs])
+    return _labels({"by_label": label_report(segs, estimates, fs, r_peaks_of(segs, fs))})
 
 
 def firmware(work: Path, models: Path, cinc_data: Path | None) -> dict | None:
@@ -160,7 +155,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=REPO / "build" / "bench")
     parser.add_argument("--cinc", type=Path, default=SHARED / "cinc2017")
     parser.add_argument("--mitdb", type=Path, default=SHARED / "mitdb")
-    parser.add_argument("--firmware", action="store_true", help="also run the host firmware over the CinC records")
+    parser.add_argument("--no-firmware", dest="firmware", action="store_false",
+                        help="leave out the host firmware run over the CinC records")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     out = measure(args.models, args.work, args.cinc, args.mitdb)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("benchmarks.bench_models", "benchmarks.bench_lookahead", "benchmarks.bench_export", "benchmarks.bench_firmware")
+BENCHMARKS = ("benchmarks.bench_models", "benchmarks.bench_rhythms", "benchmarks.bench_lookahead", "benchmarks.bench_export",
+              "benchmarks.bench_firmware")
 
 
 def main() -> None:
