@@ -261,3 +261,13 @@ def test_inverted_records_are_the_same_records_negated():
         np.testing.assert_array_equal(flipped["ecg"], flipped["aa"] + flipped["va"] + flipped["noise"])
     shares = [record("sinus", i, seconds=2.0, inverted_share=0.3)["params"]["inverted"] for i in range(300)]
     assert abs(np.mean(shares) - 0.3) < 4 * np.sqrt(0.3 * 0.7 / 300)
+
+
+def test_tremor_is_noise_inside_the_atrial_band_and_only_when_asked():
+    shaky = record("sinus", 1, noise=NoiseLevels(0, 0, 0, 0, 0, tremor_mv=0.04))
+    level = shaky["params"]["noise"]["tremor_mv"]
+    assert 0 < level <= 0.04 and abs(rms(shaky["noise"]) - level) < 0.01 * level
+    f, p = signal.welch(shaky["noise"], fs=FS, nperseg=1000)
+    assert p[(f >= 3) & (f <= 12)].sum() > 0.9 * p.sum()
+    # Without tremor nothing is drawn for it: the default records are those made before it existed.
+    assert record("af", 1)["params"]["noise"]["tremor_mv"] == 0.0

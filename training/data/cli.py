@@ -52,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--motion-per-minute", type=float, default=0.0,
                        help="expected electrode-motion bursts per minute (default 0: none)")
     synth.add_argument("--motion-mv", type=float, default=0.5, help="peak amplitude of a motion burst in mV")
+    synth.add_argument("--tremor-mv", type=float, default=0.0,
+                       help="max RMS in mV of tremor-like noise inside the atrial band (3-12 Hz); per record "
+                       "drawn in [0, max] (default 0: none)")
 
     imp = sub.add_parser("import", help="import WFDB records (AFDB, MIT-BIH, CinC 2017, synthetic) into a dataset",
                          description="Read WFDB records (record paths or directories of .hea files), "
@@ -109,7 +112,7 @@ def _synth(args) -> int:
     mixture = parse_mixture(args.rhythms)
     if not 0.0 <= args.inverted_share <= 1.0:
         raise AfkdError(f"--inverted-share {args.inverted_share:g}: must be between 0 and 1")
-    levels = (args.baseline_mv, args.emg_mv, args.powerline_mv, args.motion_per_minute, args.motion_mv)
+    levels = (args.baseline_mv, args.emg_mv, args.powerline_mv, args.motion_per_minute, args.motion_mv, args.tremor_mv)
     if min(levels) < 0:
         raise AfkdError("noise levels must be >= 0")
     rhythms = RhythmConfig(p_wave_mv=tuple(args.p_wave_mv), fine_af_rms_uv=tuple(args.fine_af_rms_uv),

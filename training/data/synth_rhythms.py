@@ -50,7 +50,7 @@ class NoisyRecord:
     """The ``noise`` rhythm: per record each level is drawn in [lo, 1] x its maximum."""
 
     levels: NoiseLevels = NoiseLevels(baseline_mv=1.0, emg_mv=0.15, powerline_mv=0.05,
-                                      motion_per_minute=10.0, motion_mv=2.0)
+                                      motion_per_minute=10.0, motion_mv=2.0, tremor_mv=0.05)
     lowest_share: float = 0.3
     leadoff_stretches: tuple[int, int] = (1, 3)  # inclusive
     leadoff_seconds: tuple[float, float] = (1.0, 4.0)
@@ -170,7 +170,8 @@ def _at_least(p: NoiseParams, levels: NoiseLevels, share: float) -> NoiseParams:
     lift = lambda value, top: share * top + (1 - share) * value  # noqa: E731
     return NoiseParams(baseline_mv=lift(p.baseline_mv, levels.baseline_mv), emg_mv=lift(p.emg_mv, levels.emg_mv),
                        powerline_mv=lift(p.powerline_mv, levels.powerline_mv), powerline_hz=p.powerline_hz,
-                       motion_bursts=max(1, p.motion_bursts), motion_mv=p.motion_mv)
+                       motion_bursts=max(1, p.motion_bursts), motion_mv=p.motion_mv,
+                       tremor_mv=lift(p.tremor_mv, levels.tremor_mv), tremor_hz=p.tremor_hz)
 
 
 def rhythm_record(rhythm: str, rng: np.random.Generator, n: int, fs: float, fw_ranges: FwaveRanges,
