@@ -63,7 +63,7 @@ def signals_plot(trace: Mapping) -> str:
         x = _arr(trace, key)
         if x is not None:
             axes[1].plot(t, x[:n], color=color, lw=width, label=label)
-    axes[1].set_title("atrial activity (f-waves)")
+    axes[1].set_title("atrial activity (f-waves in AF, F waves in flutter, P waves in sinus rhythm)")
     for key, label, color in (("va_true", "VA ground truth", COLORS["truth"]), ("va", "VA firmware", COLORS["va"])):
         x = _arr(trace, key)
         if x is not None:
