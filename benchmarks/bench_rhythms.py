@@ -68,23 +68,41 @@ def measure(models: Path, work: Path, cinc: Path, mitdb: Path) -> dict:
     mitdb_data = imported(work, "mitdb_100", mitdb / "100.hea")
     for name, item in items:
         out["synthetic"][name] = cached(work, item, rhythms, "snr_by_rhythm", lambda: {
-            k: m["snr_aa_db"] for k, m in evaluate([item], rhythms)[item]["by_rhythm"].items()})
+            k: m["snr_aa_db"] for k, m in evaluate([item], rhythms, labels=False)[item]["by_rhythm"].items()})
         out["af_set"][name] = result_of(work, item, af_set)["snr_aa_db"]  # bench_models' figure, shared
         if cinc_data is not None:
-            out["cinc2017"][name] = cached(work, item, cinc_data, "labels",
-                                           lambda: _labels(evaluate([item], cinc_data)[item]))
+            out["cinc2017"][name] = cached(work, item, cinc_data, "labels", lambda: _labels(
+                evaluate([item], cinc_data, labels=True, r_peaks=peaks_of(work, cinc_data))[item]))
         if mitdb_data is not None:  # one label only: evaluate() reports labels from two up; ask directly
-            out["mitdb_100"][name] = cached(work, item, mitdb_data, "labels", lambda: _single_label(item, mitdb_data))
+            out["mitdb_100"][name] = cached(work, item, mitdb_data, "labels", lambda: _single_label(work, item, mitdb_data))
     return out
+
+
+def peaks_of(work: Path, data: Path) -> list:
+    """XQRS R peaks of every segment of ``data``, computed once and kept beside the cache."""
+    import numpy as np
+
+    from afkd.training.atrial_stats import r_peaks_of
+    from afkd.training.evaluate import load_segments
+
+    path = work / "cache" / f"r_peaks_{data.name}.npz"
+    if path.exists():
+        stored = np.load(path)
+        return [stored[f"s{i}"] for i in range(len(stored.files))]
+    segs, fs = load_segments(data)
+    peaks = r_peaks_of(segs, fs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **{f"s{i}": p for i, p in enumerate(peaks)})
+    return peaks
 
 
 def _labels(result: dict) -> dict:
     return {"labels": result["by_label"]["labels"], "auc": result["by_label"]["auc"]}
 
 
-def _single_label(item: str, data: Path) -> dict:
+def _single_label(work: Path, item: str, data: Path) -> dict:
     from afkd.training.abs_baseline import average_beat_subtraction
-    from afkd.training.atrial_stats import label_report, r_peaks_of
+    from afkd.training.atrial_stats import label_report
     from afkd.training.checkpoint import load_checkpoint
     from afkd.training.evaluate import load_segments, predict
 
@@ -94,7 +112,7 @@ def _single_label(item: str, data: Path) -> dict:
     else:
         model, _ = load_checkpoint(item)
         estimates = predict(model.eval(), [s["ecg"] for s in segs])
-    return _labels({"by_label": label_report(segs, estimates, fs, r_peaks_of(segs, fs))})
+    return _labels({"by_label": label_report(segs, estimates, fs, peaks_of(work, data))})
 
 
 def firmware(work: Path, models: Path, cinc_data: Path | None) -> dict | None:

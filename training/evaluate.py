@@ -151,17 +151,24 @@ def evaluate_checkpoint(path: str | os.PathLike, segs: list[dict], fs: float,
 
 def evaluate(models_or_methods: Sequence[str | os.PathLike], data_dir: str | os.PathLike,
              segments: int | None = None, device: torch.device | str | None = None,
-             batch_size: int = 8) -> dict[str, dict]:
+             batch_size: int = 8, labels: bool | None = None,
+             r_peaks: list[np.ndarray] | None = None) -> dict[str, dict]:
     """{name: result} for each checkpoint path or method name (``"abs"``), in the order given.
 
     The name is the argument as given (a path or ``abs``). See the module docstring for
-    the keys of a result.
+    the keys of a result. ``labels``: report per label (None: when the data holds two labels
+    or more); ``r_peaks``: the segments' R peaks when already known (XQRS is the slow part).
     """
     if not models_or_methods:
         raise AfkdError("eval: give at least one --model or --method")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     segs, fs = load_segments(data_dir, segments)
-    r_peaks = r_peaks_of(segs, fs) if wants_label_report(segs) else None  # once for every model
+    if labels is None:
+        labels = wants_label_report(segs)
+    if labels and r_peaks is None:
+        r_peaks = r_peaks_of(segs, fs)  # once for every model
+    elif not labels:
+        r_peaks = None
     results: dict[str, dict] = {}
     for item in models_or_methods:
         name = str(item)
