@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("benchmarks.bench_models", "benchmarks.bench_lookahead", "benchmarks.bench_export", "benchmarks.bench_firmware",
+BENCHMARKS = ("benchmarks.bench_models", "benchmarks.bench_rhythms", "benchmarks.bench_lookahead", "benchmarks.bench_export", "benchmarks.bench_firmware",
               "benchmarks.bench_import", "benchmarks.bench_classifiers", "benchmarks.bench_classifier_firmware")
 
 
