@@ -2,13 +2,15 @@
 
     python -m benchmarks.bench_models [--models models] [--work build/bench] [--cinc ../shared/data/cinc2017]
 
-Rows: teacher, student without KD, FitNet student, AT students (the shipped one at gamma =
-beta = 1e3 and the default 1e4), the no-interaction ablation, and average beat subtraction (ABS). Columns: SNR_AA, NMSE_AA, SC on a fixed synthetic
+Rows: the shipped teacher and students (fine-tuned on the rhythm mixture, models/README.md), the
+AF-only models they replaced (models/af_only/: teacher, student without KD, FitNet, AT at gamma =
+beta = 1e3 and at the default 1e4, the no-interaction ablation), and average beat subtraction
+(ABS); rows whose file is absent are left out. Columns: SNR_AA, NMSE_AA, SC on a fixed synthetic
 validation set (200 segments of 30 s, seed 2: the training set used seed 1), SC on the AF
 records of CinC 2017 (no ground truth there, so SC only), parameters and MACs per second.
 A second table pairs the rows segment by segment: the mean SNR_AA difference of each comparison
-the targets make (FitNet against the teacher, each KD student and the ablation against no KD)
-with its 95 % confidence interval, so that "above" means more than the spread of a finite
+the targets make (FitNet against the teacher, KD against no KD, each shipped model against its
+AF-only predecessor, the ablation) with its 95 % confidence interval, so that "above" means more than the spread of a finite
 validation set. Writes both as Markdown and JSON next to the work folder.
 """
 
@@ -20,16 +22,23 @@ from pathlib import Path
 
 ROWS = [("teacher", "teacher.pt"), ("student, no KD", "student_none.pt"), ("student, FitNet", "student_fitnet.pt"),
         ("student, AT (gamma = beta = 1e3)", "student_at.pt"),
-        ("student, AT (gamma = beta = 1e4, the default)", "student_at_1e4.pt"),
-        ("student, no KD, no interaction", "student_none_no_interaction.pt"),
-        ("student, FitNet, structurally pruned", "student_fitnet_pruned.pt"),
+        ("AF-only teacher", "af_only/teacher.pt"), ("AF-only student, no KD", "af_only/student_none.pt"),
+        ("AF-only student, FitNet", "af_only/student_fitnet.pt"),
+        ("AF-only student, AT (gamma = beta = 1e3)", "af_only/student_at.pt"),
+        ("AF-only student, AT (gamma = beta = 1e4, the default)", "af_only/student_at_1e4.pt"),
+        ("AF-only student, no KD, no interaction", "af_only/student_none_no_interaction.pt"),
+        ("AF-only student, FitNet, structurally pruned", "student_fitnet_pruned.pt"),
         ("ABS (average beat subtraction)", "abs")]
-# (row, row it is compared with): the comparisons behind the issue's targets
+# (row, row it is compared with): the comparisons behind the targets. The shipped models against
+# each other and against the AF-only models they replaced (is AF no worse after the rhythms?).
 PAIRS = [("student, FitNet", "teacher"), ("student, FitNet", "student, no KD"),
-         ("student, AT (gamma = beta = 1e3)", "student, no KD"),
-         ("student, AT (gamma = beta = 1e4, the default)", "student, no KD"),
-         ("student, no KD, no interaction", "student, no KD"),
-         ("student, FitNet, structurally pruned", "student, FitNet")]
+         ("student, FitNet", "AF-only student, FitNet"), ("student, no KD", "AF-only student, no KD"),
+         ("teacher", "AF-only teacher"),
+         ("AF-only student, FitNet", "AF-only teacher"), ("AF-only student, FitNet", "AF-only student, no KD"),
+         ("AF-only student, AT (gamma = beta = 1e3)", "AF-only student, no KD"),
+         ("AF-only student, AT (gamma = beta = 1e4, the default)", "AF-only student, no KD"),
+         ("AF-only student, no KD, no interaction", "AF-only student, no KD"),
+         ("AF-only student, FitNet, structurally pruned", "AF-only student, FitNet")]
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -60,23 +69,30 @@ def cinc_af(work: Path, cinc: Path) -> Path | None:
     return out
 
 
-def measure(models: Path, work: Path, cinc: Path, records: int) -> list[dict]:
-    from afkd.training.evaluate import evaluate
+KEPT = ("snr_aa_db", "nmse_aa", "sc", "params", "macs_per_second", "segments", "segment_snr_aa_db")
 
+
+def result_of(work: Path, item: str, data: Path) -> dict:
+    """The evaluate() figures this table keeps, for one checkpoint (or "abs") on one dataset (cached)."""
+    from afkd.training.evaluate import evaluate
+    from benchmarks.cache import cached
+
+    return cached(work, item, data, "eval", lambda: {k: evaluate([item], data)[item].get(k) for k in KEPT})
+
+
+def measure(models: Path, work: Path, cinc: Path, records: int) -> list[dict]:
     val = synthetic_validation(work, records)
     real = cinc_af(work, cinc)
     items = [(name, "abs" if file == "abs" else str(models / file)) for name, file in ROWS
              if file == "abs" or (models / file).exists()]
-    synthetic = evaluate([item for _, item in items], val)
-    on_cinc = evaluate([item for _, item in items], real) if real is not None else {}
     rows = []
     for name, item in items:
-        r = synthetic[item]
+        r = result_of(work, item, val)
+        on_cinc = result_of(work, item, real) if real is not None else {}
         rows.append({"model": name, "snr_aa_db": r["snr_aa_db"], "nmse_aa": r["nmse_aa"], "sc": r["sc"],
-                     "sc_cinc2017_af": on_cinc.get(item, {}).get("sc"), "params": r.get("params"),
+                     "sc_cinc2017_af": on_cinc.get("sc"), "params": r.get("params"),
                      "macs_per_second": r.get("macs_per_second"), "segments": r["segments"],
-                     "cinc_segments": on_cinc.get(item, {}).get("segments"),
-                     "segment_snr_aa_db": r["segment_snr_aa_db"]})
+                     "cinc_segments": on_cinc.get("segments"), "segment_snr_aa_db": r["segment_snr_aa_db"]})
     return rows
 
 

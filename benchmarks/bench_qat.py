@@ -1,6 +1,6 @@
 """Post-training quantization against quantization-aware training, both TFLite modes: a printed table.
 
-    python -m benchmarks.bench_qat [--ptq models/student_fitnet.pt] \
+    python -m benchmarks.bench_qat [--ptq models/af_only/student_fitnet.pt] \
         [--qat int8=models/student_fitnet_qat_int8.pt] [--qat int16x8=...] [--segments 200]
 
 For each mode, the PTQ row exports the float checkpoint as it is and the QAT row exports the
@@ -147,7 +147,7 @@ def main() -> None:
     from afkd.training.data.synth import synth_dataset
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ptq", type=Path, default=REPO / "models" / "student_fitnet.pt")
+    parser.add_argument("--ptq", type=Path, default=REPO / "models" / "af_only" / "student_fitnet.pt")
     parser.add_argument("--qat", action="append", default=[], metavar="MODE=CKPT",
                         help="a QAT checkpoint for a mode (default: models/<ptq stem>_qat_<mode>.pt where present)")
     parser.add_argument("--segments", type=int, default=200, help="synthetic validation windows (default 200)")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("benchmarks.bench_models", "benchmarks.bench_lookahead", "benchmarks.bench_export", "benchmarks.bench_firmware",
-              "benchmarks.bench_sparse", "benchmarks.bench_import", "benchmarks.bench_classifiers",
-              "benchmarks.bench_classifier_firmware")
+BENCHMARKS = ("benchmarks.bench_models", "benchmarks.bench_rhythms", "benchmarks.bench_lookahead", "benchmarks.bench_export",
+              "benchmarks.bench_firmware", "benchmarks.bench_sparse", "benchmarks.bench_import",
+              "benchmarks.bench_classifiers", "benchmarks.bench_classifier_firmware")
 
 
 def main() -> None:

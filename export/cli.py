@@ -92,7 +92,7 @@ def _firmware(args: argparse.Namespace) -> dict:
         firmware = export_firmware(tflite, Path(args.out), args.target, prefix, manifest["fs"],
                                    build=not args.no_build, reference_manifest=manifest,
                                    weight_storage=args.weight_storage, board=args.board, clock_hz=args.clock_hz,
-                                   uart=args.uart, adc=adc)
+                                   uart=args.uart, adc=adc, optimize=args.optimize)
     return {**manifest, "firmware": firmware}
 
 
@@ -139,6 +139,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "the classifiers' default, for their flash budget); sparse (streaming models): as int8, "
                         "but each pruned 1x1/encoder conv whose nonzero weights and bitmap take fewer bytes is "
                         "stored so and its zero products skipped; same bits")
+    parser.add_argument("--optimize", choices=("speed", "size"), default="speed",
+                        help="firmware targets: compile the model and kernels for speed (-O2, default) or size "
+                        "(-Os: less flash, more instructions; same bits)")
     from afkd.export.boards import BOARDS
 
     parser.add_argument("--board", choices=sorted(BOARDS), default=None,
@@ -215,7 +218,7 @@ def summary_lines(manifest: dict) -> list[str]:
         per = "window" if fw.get("output_kind") == "window" else "hop"
         lines.append(f"model: {fw['macs_per_hop']} MACs per {per}, {fw['weight_bytes']} weight bytes, "
                      f"{'scratch' if per == 'window' else 'state'} {fw['state_bytes']} bytes, "
-                     f"weights stored as {fw['weight_storage']}")
+                     f"weights stored as {fw['weight_storage']}, compiled for {fw.get('optimize', 'speed')}")
         if fw.get("footprint"):
             fp = fw["footprint"]
             stack = fp["stack"]

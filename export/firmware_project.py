@@ -36,6 +36,9 @@ from afkd.export.renode_files import write_renode_dir
 from afkd.export.runtime_files import HARNESS_RUNTIME, runtime_files
 
 _COPIED = ("harness", "boards", "cmake")  # whole; of runtime/, only what the model calls
+# --optimize: GCC's level for the model and kernels. Integer arithmetic only, so both levels give
+# the same bits; size trades instructions for flash (the compact detector fits 64 KB with it).
+OPTIMIZE_FLAGS = {"speed": "-O2", "size": "-Os"}
 
 
 def firmware_dir() -> Path:
@@ -208,13 +211,16 @@ def _footprint(project: Path, board: str, prefix: str, scratch_bytes: int) -> di
 def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, fs: int,
                     build: bool = True, reference_manifest: dict | None = None,
                     weight_storage: str | None = None, board: str | None = None, clock_hz: int | None = None,
-                    uart: str | None = None, adc: dict | None = None) -> dict[str, Any]:
-    """Generate (and build) the project for ``target`` from an int8/int16x8 .tflite into ``out_dir``."""
+                    uart: str | None = None, adc: dict | None = None, optimize: str = "speed") -> dict[str, Any]:
+    """Generate (and build) the project for ``target`` from an int8/int16x8 .tflite into ``out_dir``;
+    ``optimize``: speed (-O2) or size (-Os)."""
     from afkd.atomic import atomic_dir
 
     tflite_path = Path(tflite_path)
     if not tflite_path.is_file():
         raise AfkdError(f"{tflite_path}: no such .tflite file")
+    if optimize not in OPTIMIZE_FLAGS:
+        raise AfkdError(f"--optimize {optimize!r}: choose one of {', '.join(OPTIMIZE_FLAGS)}")
     tflite = tflite_path.read_bytes()
     result: dict[str, Any] = {}
 
@@ -229,7 +235,7 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
             "output_kind": ctx["output_kind"], "classes": ctx.get("classes", 0),
             "hop": ctx["hop"], "latency_hops": ctx["latency_hops"], "macs_per_hop": ctx["macs_per_hop"],
             "state_bytes": ctx["state_bytes"], "scratch_bytes": ctx["scratch_bytes"], "weight_bytes": ctx["weight_bytes"],
-            "weight_storage": ctx["weight_storage"], "preprocess": made["preprocess"],
+            "weight_storage": ctx["weight_storage"], "optimize": optimize, "preprocess": made["preprocess"],
             "tflite": tflite_path.name, "tflite_sha256": ctx["source_sha256"],
             "firmware": None if firmware is None else str(firmware.relative_to(project.resolve())),
             "plan": _summary(made["plan"]),
@@ -242,7 +248,8 @@ def export_firmware(tflite_path: Path, out_dir: Path, target: str, prefix: str, 
     # The new project replaces the old one, is built where it stays, and the old one comes
     # back if the build fails.
     with atomic_dir(out_dir, finish=build_in_place) as tmp:
-        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, weight_storage=weight_storage,
+        made = write_project(tmp, tflite, target, prefix, fs, tflite_path.name, optimization=OPTIMIZE_FLAGS[optimize],
+                             weight_storage=weight_storage,
                              board=board, clock_hz=clock_hz, uart=uart, project_name=Path(out_dir).name, adc=adc,
                              class_names=(reference_manifest or {}).get("classes"))
         shutil.copy(tflite_path, tmp / tflite_path.name)

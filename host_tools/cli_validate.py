@@ -180,6 +180,7 @@ def validate_classifier(args: argparse.Namespace, build, thresholds: dict) -> di
 def validate(args: argparse.Namespace, thresholds: dict | None = None) -> tuple[dict, list[dict]]:
     """Run, compare and report; ``thresholds`` (a dict) replaces ``--thresholds FILE``."""
     from afkd.host_tools import compare, report
+    from afkd.host_tools.label_report import firmware_label_report
     from afkd.host_tools.validate import Validator, load_build, run_segments
 
     from afkd.host_tools.report import check_threshold_keys
@@ -212,10 +213,15 @@ def validate(args: argparse.Namespace, thresholds: dict | None = None) -> tuple[
             "mode": fw["mode"], "macs_per_hop": fw["macs_per_hop"],
             "reference": "TFLM Python interpreter (tflite-micro), one-shot",
             "torch_checkpoint": validator.torch_model is not None, "layer_trace": trace}
-    return report.build_report(runner=args.runner, target=fw["board"], segments=run["quality"],
-                               vs_tflite=vs_tflite, vs_torch=vs_torch, streaming=streaming,
-                               footprint=footprint, timing=timing, saturation=saturation, thresholds=thresholds,
-                               meta=meta), run["traces"]
+    result = report.build_report(runner=args.runner, target=fw["board"], segments=run["quality"],
+                                 vs_tflite=vs_tflite, vs_torch=vs_torch, streaming=streaming,
+                                 footprint=footprint, timing=timing, saturation=saturation, thresholds=thresholds,
+                                 meta=meta)
+    # Labelled records (CinC 2017, MIT-BIH): does the firmware's AA output carry the rhythm?
+    by_label = firmware_label_report(run["used_segments"], run["firmware_mv"], validator.fs, validator.lookahead)
+    if by_label is not None:
+        result["by_label"] = by_label
+    return result, run["traces"]
 
 
 def run(args: argparse.Namespace) -> int:

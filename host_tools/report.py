@@ -336,6 +336,10 @@ def summary_lines(report: Mapping) -> list[str]:
 
         lines.append(f"  range: {range_line(report['range'])}")
     lines += [f"  WARNING {w}" for w in (report.get("warnings") or [])]
+    if report.get("by_label"):
+        from afkd.host_tools.label_report import summary_line
+
+        lines.append(summary_line(report["by_label"]))
     lines += [f"  FAILED {f}" for f in (g("checks", "failures") or [])]
     return lines
 
@@ -392,6 +396,10 @@ def to_markdown(report: Mapping) -> str:
         if len(r["layers"]) > 10:
             out.append(f"| ({len(r['layers']) - 10} more layers in the JSON report) | | | |")
         out.append("")
+    if report.get("by_label"):
+        from afkd.host_tools.label_report import markdown
+
+        out += [markdown(report["by_label"]), ""]
     segments = report.get("segments") or []
     if segments:
         out += ["| Segment | label | SC | SNR_AA (dB) | NMSE_AA |", "|---|---|---|---|---|"]

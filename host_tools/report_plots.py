@@ -54,14 +54,16 @@ def signals_plot(trace: Mapping) -> str:
     ecg = _arr(trace, "ecg")
     if ecg is not None:
         axes[0].plot(t, ecg[:n], color=COLORS["ecg"], lw=0.8, label="input ECG")
-    axes[0].set_title(f"segment {trace.get('id')}: input ECG (first {n / fs:g} s)")
+    lag = int(trace.get("lag") or 0)
+    shown = f", delayed {1e3 * lag / fs:g} ms to output time" if lag else ""
+    axes[0].set_title(f"segment {trace.get('id')}: input ECG (first {n / fs:g} s{shown})")
     for key, label, color, width in (("aa_true", "AA ground truth", COLORS["truth"], 1.4),
                                      ("aa_reference", "AA reference", COLORS["reference"], 1.2),
                                      ("aa", "AA firmware", COLORS["firmware"], 0.9)):
         x = _arr(trace, key)
         if x is not None:
             axes[1].plot(t, x[:n], color=color, lw=width, label=label)
-    axes[1].set_title("atrial activity (f-waves)")
+    axes[1].set_title("atrial activity (f-waves in AF, F waves in flutter, P waves in sinus rhythm)")
     for key, label, color in (("va_true", "VA ground truth", COLORS["truth"]), ("va", "VA firmware", COLORS["va"])):
         x = _arr(trace, key)
         if x is not None:

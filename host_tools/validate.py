@@ -173,7 +173,7 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
     """Stream every segment through the firmware; collect what the report needs."""
     hop = validator.hop
     firmware_out, reference_out, torch_ref, firmware_mv, inputs = [], [], [], [], []
-    counts, qualities, traces, ids = [], [], [], []
+    counts, qualities, traces, ids, used = [], [], [], [], []
     with open_runner(runner_spec, validator.build.firmware, timeout_s=timeout_s) as runner:
         info = runner.info()
         expected = str(validator.build.fw.get("tflite_sha256", ""))[:16]
@@ -206,6 +206,7 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
                 torch_ref.append(torch)
             counts.append(c)
             ids.append(str(seg.get("id", len(ids))))
+            used.append(seg)
             truth = {k: seg[k][:n] for k in ("aa", "va") if k in seg and np.all(np.isfinite(seg[k][:n]))}
             # Output sample i estimates the truth at i - lookahead: SNR over the samples both cover
             # (none in a segment no longer than the lookahead: SC only, as without ground truth).
@@ -216,7 +217,11 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
                                                     aa_true=truth.get("aa"), va_true=truth.get("va"),
                                                     label=seg.get("label"), lag=lag))
             if len(traces) < 4:
-                traces.append({"id": ids[-1], "fs": validator.fs, "ecg": mv, "aa": fw_mv["aa"], "va": fw_mv["va"],
+                # The plots show every signal at output time: the ECG delayed by the lag too, so that
+                # an extracted P wave sits before its QRS as in the input.
+                ecg_at_output = np.concatenate([np.full(lag, np.nan, np.float32), mv[: n - lag]]) if lag < n else mv
+                traces.append({"id": ids[-1], "fs": validator.fs, "ecg": ecg_at_output, "lag": lag,
+                               "aa": fw_mv["aa"], "va": fw_mv["va"],
                                **({"aa_reference": torch["aa"]} if torch is not None else {}),
                                **({"aa_true": truth_at_output["aa"]} if "aa" in truth else {}),
                                **({"va_true": truth_at_output["va"]} if "va" in truth else {})})
@@ -225,4 +230,5 @@ def run_segments(validator: Validator, runner_spec: str, segments: list[dict], *
     if not ids:
         raise AfkdError("no segment long enough to validate (need at least two hops)")
     return {"info": info, "inputs": inputs, "firmware": firmware_out, "reference": reference_out, "firmware_mv": firmware_mv,
-            "torch": torch_ref, "counts": np.concatenate(counts), "quality": qualities, "traces": traces, "ids": ids}
+            "torch": torch_ref, "counts": np.concatenate(counts), "quality": qualities, "traces": traces, "ids": ids,
+            "used_segments": used}

@@ -338,3 +338,22 @@ def test_trace_build_names_a_fused_depthwise_layer(workdir, tmp_path):
     code, report = validate(build, workdir / "data", "host", tmp_path, "--segments", "2")
     assert code == 1
     assert report["fidelity"]["vs_tflite"]["first_layer"] == fused[0]
+
+
+@pytest.mark.slow
+def test_a_build_optimized_for_size_is_smaller_and_gives_the_same_bits(workdir, tmp_path):
+    """--optimize size (-Os): the same integer arithmetic, so still bit-exact with TFLM, in less flash."""
+    require_tool("qemu-system-arm")
+    require_tool("arm-none-eabi-gcc")
+    fast = export(workdir, "stm32", "int8")
+    small = workdir / "stm32_int8_size"
+    assert cli.main(["export", "--checkpoint", str(workdir / "tiny.pt"), "--target", "stm32", "--quant", "int8",
+                     "--seconds", str(SECONDS), "--calibration-segments", "6", "--validation-segments", "2",
+                     "--optimize", "size", "--out", str(small)]) == 0
+    assert "OPTIMIZATION -Os" in (small / "CMakeLists.txt").read_text()
+    assert json.loads((small / "export.json").read_text())["firmware"]["optimize"] == "size"
+    code, report = validate(small, workdir / "data", "qemu", tmp_path, "--segments", "3")
+    assert code == 0, report["checks"]["failures"]
+    assert report["fidelity"]["vs_tflite"]["bit_exact"] and report["fidelity"]["streaming"]["equal"]
+    speed = json.loads((fast / "export.json").read_text())["firmware"]["footprint"]
+    assert report["footprint"]["flash_bytes"] < speed["flash_bytes"]

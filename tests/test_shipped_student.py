@@ -27,8 +27,11 @@ def segments(tmp_path_factory):
 def test_the_shipped_models_are_small_and_load():
     from afkd.training.checkpoint import load_checkpoint
 
-    models = sorted(STUDENT.parent.glob("*.pt"))
-    assert {p.name for p in models} >= {"teacher.pt", "student_fitnet.pt", "student_at.pt", "student_none.pt"}
+    models = sorted(STUDENT.parent.rglob("*.pt"))
+    names = {str(p.relative_to(STUDENT.parent)) for p in models}
+    # The shipped models (fine-tuned on the rhythms) and the AF-only models they came from.
+    assert names >= {"teacher.pt", "student_fitnet.pt", "student_none.pt", "af_only/teacher.pt",
+                     "af_only/student_fitnet.pt", "af_only/student_at.pt", "af_only/student_none.pt"}
     assert sum(p.stat().st_size for p in models) < 20 * 2**20
     for path in models:
         model, meta = load_checkpoint(path)
@@ -85,7 +88,8 @@ def test_the_shipped_pruned_student_is_the_student_with_whole_channels_removed()
     from afkd.training.pruning import dtfenet_channels
 
     pruned, meta = load_checkpoint(PRUNED)
-    student, _ = load_checkpoint(STUDENT)
+    # Pruned from the AF-only FitNet student, which was models/student_fitnet.pt then.
+    student, _ = load_checkpoint(STUDENT.parent / "af_only" / "student_fitnet.pt")
     assert meta["pruned"]["from"] == "models/student_fitnet.pt"
     widths = {g.name: g.size for g in dtfenet_channels.channel_groups(pruned)}
     full = {g.name: g.size for g in dtfenet_channels.channel_groups(student)}

@@ -1,5 +1,7 @@
 """``afkd eval``: SNR/NMSE (with ground truth) and SC of f-wave models and of average beat
-subtraction; F1 per class, the challenge score and the confusion matrix of classifiers."""
+subtraction, per rhythm on synthetic mixtures, and per label (with the AF-vs-normal AUC of each
+statistic of the extracted atrial signal) on labelled records; F1 per class, the challenge score
+and the confusion matrix of classifiers."""
 
 from __future__ import annotations
 
@@ -16,7 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = ("SNR in dB and NMSE as a ratio are per-segment values averaged over segments; "
                      "SC = Welch power in 3-12 Hz / total power of the extracted AA (4 s Hann, 50% overlap). "
                      "Classifiers (rhythm detectors, beat CNN): F1 = 2 TP / (row + column total) per class, "
-                     "challenge score = mean F1 of N, A and O (CinC 2017), confusion matrix rows = truth.")
+                     "challenge score = mean F1 of N, A and O (CinC 2017), confusion matrix rows = truth. "
+                     "F-wave models: segments that name their rhythm (afkd data synth --rhythms) get a table per rhythm; a "
+                     "dataset with two labels or more (CinC 2017, MIT-BIH) gets the extracted signal's RMS "
+                     "inside and outside the QRS windows, SC, dominant frequency and organization index per "
+                     "label, and the AUC of each for AF (A) against normal rhythm (N).")
     parser.add_argument("--model", action="append", default=[], metavar="CKPT",
                         help="a checkpoint to evaluate (repeat for several)")
     parser.add_argument("--method", action="append", default=[], choices=("abs",),
@@ -34,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from afkd.compute import apply_threads, resolve_device
     from afkd.outdir import check_out_file
+    from afkd.training.eval_tables import format_extra_tables
     from afkd.training.evaluate import evaluate, format_table
 
     check_out_file(args.json, inputs=(args.data, *args.model), flag="--json")
@@ -43,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
     results = evaluate([*args.model, *args.method], args.data, segments=args.segments,
                        device=resolve_device(args.device), batch_size=max(1, args.batch_size))
     print(format_table(results))
+    extra = format_extra_tables(results)
+    if extra:
+        print("\n" + extra)
     if args.json:
         atomic_write_text(args.json, json.dumps({"data": args.data, "results": results}, indent=1) + "\n")
         print(f"results: {args.json}")

@@ -11,6 +11,12 @@ dataset order, so that two models can be compared segment by segment
 
 Segments of any length are evaluated whole: the ECG is zero-padded on the right to a
 multiple of the hop and the outputs cropped back.
+
+Where segments name their rhythm (synthetic data), ``by_rhythm`` holds the same means per
+rhythm. Where the dataset holds two labels or more (CinC 2017, MIT-BIH rhythm annotations,
+synthetic mixtures), ``by_label`` holds the statistics of the extracted atrial signal per label
+and how well each separates AF from normal rhythm (:mod:`afkd.training.atrial_stats`), which
+needs no ground truth.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import torch
 
 from afkd.errors import AfkdError
 from afkd.training.abs_baseline import average_beat_subtraction
+from afkd.training.atrial_stats import label_report, r_peaks_of
 from afkd.training.checkpoint import load_checkpoint
 from afkd.training.metrics import segment_metrics, summarize
 from afkd.training.model import DTFENet, count_parameters, macs_per_second
@@ -80,8 +87,12 @@ def _truth(seg: dict) -> tuple[np.ndarray | None, np.ndarray | None]:
     return seg["aa"], seg["va"]
 
 
-def score(segs: Iterable[dict], estimates: Iterable[tuple[np.ndarray, np.ndarray]], fs: float) -> dict:
-    """Dataset means of the metrics for estimates aligned with segments, and each SNR_AA."""
+def score(segs: Iterable[dict], estimates: Iterable[tuple[np.ndarray, np.ndarray]], fs: float,
+          r_peaks: list[np.ndarray] | None = None) -> dict:
+    """Dataset means of the metrics for estimates aligned with segments, and each SNR_AA.
+
+    Adds ``by_rhythm`` when segments carry a rhythm, ``by_label`` when ``r_peaks`` are given.
+    """
     segs, estimates = list(segs), list(estimates)
     for seg, (aa_hat, va_hat) in zip(segs, estimates):
         # A mean that skipped a NaN segment would be a wrong answer reported as a result.
@@ -93,11 +104,25 @@ def score(segs: Iterable[dict], estimates: Iterable[tuple[np.ndarray, np.ndarray
             for seg, (aa_hat, va_hat) in zip(segs, estimates)]
     result = summarize(rows)
     result["segment_snr_aa_db"] = [r["snr_aa_db"] for r in rows if "snr_aa_db" in r]
+    rhythms = sorted({s["rhythm"] for s in segs if s.get("rhythm")})
+    if rhythms:
+        result["by_rhythm"] = {}
+        for rhythm in rhythms:
+            mine = [r for s, r in zip(segs, rows) if s.get("rhythm") == rhythm]
+            result["by_rhythm"][rhythm] = {**summarize(mine),
+                                           "segment_snr_aa_db": [r["snr_aa_db"] for r in mine if "snr_aa_db" in r]}
+    if r_peaks is not None:
+        result["by_label"] = label_report(segs, estimates, fs, r_peaks)
     return result
 
 
+def wants_label_report(segs: list[dict]) -> bool:
+    """Two labels or more among the segments: the per-label statistics say something."""
+    return len({s.get("label") for s in segs} - {None}) >= 2
+
+
 def evaluate_model(model: DTFENet, segs: list[dict], fs: float, device: torch.device | str = "cpu",
-                   batch_size: int = 8) -> dict:
+                   batch_size: int = 8, r_peaks: list[np.ndarray] | None = None) -> dict:
     """Metrics of one in-memory model on loaded segments (no cost figures)."""
     if abs(model.cfg.fs - fs) > 1e-6:
         raise AfkdError(f"model rate {model.cfg.fs} Hz differs from the dataset rate {fs} Hz")
@@ -107,23 +132,24 @@ def evaluate_model(model: DTFENet, segs: list[dict], fs: float, device: torch.de
         estimates = predict(model, [s["ecg"] for s in segs], device, batch_size)
     finally:
         model.train(was_training)
-    return score(segs, estimates, fs)
+    return score(segs, estimates, fs, r_peaks)
 
 
-def evaluate_abs(segs: list[dict], fs: float) -> dict:
+def evaluate_abs(segs: list[dict], fs: float, r_peaks: list[np.ndarray] | None = None) -> dict:
     estimates = [average_beat_subtraction(s["ecg"], fs) for s in segs]
-    result = score(segs, estimates, fs)
+    result = score(segs, estimates, fs, r_peaks)
     result.update(kind="method", method="abs", params=None, macs_per_second=None, size_bytes=None,
                   checkpoint_bytes=None)
     return result
 
 
 def evaluate_checkpoint(path: str | os.PathLike, segs: list[dict], fs: float,
-                        device: torch.device | str = "cpu", batch_size: int = 8) -> dict:
+                        device: torch.device | str = "cpu", batch_size: int = 8,
+                        r_peaks: list[np.ndarray] | None = None) -> dict:
     model, meta = load_checkpoint(path)
     model.to(device)
     try:
-        result = evaluate_model(model, segs, fs, device, batch_size)
+        result = evaluate_model(model, segs, fs, device, batch_size, r_peaks)
     except AfkdError as err:
         raise AfkdError(f"{path}: {err}") from None
     params = count_parameters(model)
@@ -135,25 +161,33 @@ def evaluate_checkpoint(path: str | os.PathLike, segs: list[dict], fs: float,
 
 def evaluate(models_or_methods: Sequence[str | os.PathLike], data_dir: str | os.PathLike,
              segments: int | None = None, device: torch.device | str | None = None,
-             batch_size: int = 8) -> dict[str, dict]:
+             batch_size: int = 8, labels: bool | None = None,
+             r_peaks: list[np.ndarray] | None = None) -> dict[str, dict]:
     """{name: result} for each checkpoint path or method name (``"abs"``), in the order given.
 
     The name is the argument as given (a path or ``abs``). See the module docstring for
-    the keys of a result.
+    the keys of a result. ``labels``: report per label (None: when the data holds two labels
+    or more); ``r_peaks``: the segments' R peaks when already known (XQRS is the slow part).
     """
     if not models_or_methods:
         raise AfkdError("eval: give at least one --model or --method")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     segs, fs = load_segments(data_dir, segments)
+    if labels is None:
+        labels = wants_label_report(segs)
+    if labels and r_peaks is None:
+        r_peaks = r_peaks_of(segs, fs)  # once for every model
+    elif not labels:
+        r_peaks = None
     results: dict[str, dict] = {}
     for item in models_or_methods:
         name = str(item)
         if name in results:
             continue
         if name in METHODS:
-            results[name] = evaluate_abs(segs, fs)
+            results[name] = evaluate_abs(segs, fs, r_peaks)
         elif Path(name).is_file():
-            results[name] = evaluate_checkpoint(name, segs, fs, device, batch_size)
+            results[name] = evaluate_checkpoint(name, segs, fs, device, batch_size, r_peaks)
         else:
             raise AfkdError(f"{name}: neither a checkpoint file nor a method ({', '.join(METHODS)})")
     return results

@@ -9,7 +9,8 @@ validation. ``last.pt`` is written every epoch, ``best.pt`` whenever the task's 
 score improves (SNR_AA for the f-wave task, the challenge score for rhythm, macro F1 for
 beats); ``log.json``, ``log.csv`` and ``loss.png`` follow each epoch. A run resumes from
 ``last.pt`` (weights + ``last.opt.pt``: optimizer and task extras such as the FitNet
-regressors). Gradients are clipped to L2 norm ``clip_norm`` before each step; PReLU slopes
+regressors). A run may instead start from a checkpoint's weights (``settings.init``,
+fine-tuning): epoch 0, a fresh optimizer, its own best. Gradients are clipped to L2 norm ``clip_norm`` before each step; PReLU slopes
 are kept >= 0 after it (the int16x8 export's LEAKY_RELU needs that).
 
 Under torchrun every process trains on its own rank-seeded batches; DistributedDataParallel
@@ -232,6 +233,7 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
         "config": cfg.to_dict(), "train": asdict(settings), "crop_samples": info.pop("crop_samples", None),
         "steps_per_epoch": steps,
         "resumed_from": None if resume is None else str(resume), "resumed_optimizer": resumed_optimizer,
+        "initialized_from": settings.init,
         "processes": placement.world_size, "device": str(device), "torch_threads": torch.get_num_threads(),
         **info,
     }

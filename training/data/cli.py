@@ -16,10 +16,13 @@ FORCE_HELP = "replace --out even when it holds files that are not an earlier out
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION")
 
-    synth = sub.add_parser("synth", help="synthesize AF ECG records with f-wave and QRST ground truth",
-                           description="Write synthetic AF ECG (ecg = aa + va + noise) as WFDB records "
+    synth = sub.add_parser("synth", help="synthesize ECG records (AF or a mixture of rhythms) with atrial and "
+                           "ventricular ground truth",
+                           description="Write synthetic ECG (ecg = aa + va + noise) as WFDB records "
                            "(signals ecg, aa, va, noise in mV) with a JSON sidecar of the drawn "
-                           "parameters each, or directly as a dataset directory (--dataset).")
+                           "parameters each, or directly as a dataset directory (--dataset). The atrial "
+                           "truth aa is the f-waves of AF, the F waves of flutter, the P waves of sinus "
+                           "rhythms, and 0 in lead-off stretches.")
     synth.add_argument("--records", type=positive_int, default=20, help="number of records (default 20)")
     synth.add_argument("--seconds", type=positive_float, default=30.0, help="length of each record in s (default 30)")
     synth.add_argument("--fs", type=positive_float, default=250.0, help="sampling rate in Hz (default 250)")
@@ -28,6 +31,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--force", action="store_true", help=FORCE_HELP)
     synth.add_argument("--dataset", action="store_true",
                        help="write a dataset directory (as `afkd data import` would) instead of WFDB records")
+    synth.add_argument("--rhythms", default="af", metavar="MIX",
+                       help="rhythm of each record: 'af' (default, AF only), 'mix' (the mixture the shipped "
+                       "models were fine-tuned on) or NAME=WEIGHT,... of sinus, sinus_arrhythmia, ectopy, "
+                       "flutter, af, af_fine, noise (labels N, N, O, O, A, A, ~)")
+    synth.add_argument("--inverted-share", type=nonnegative_float, default=0.0, metavar="P",
+                       help="share of records with the lead reversed, every signal negated (default 0)")
+    synth.add_argument("--p-wave-mv", type=finite_float, nargs=2, metavar=("LO", "HI"), default=(0.05, 0.25),
+                       help="range of the P-wave peak in mV of the sinus rhythms (default 0.05 0.25)")
+    synth.add_argument("--flutter-hz", type=finite_float, nargs=2, metavar=("LO", "HI"), default=(4.0, 6.0),
+                       help="range of the flutter F-wave rate in Hz (default 4 6)")
+    synth.add_argument("--flutter-rms-uv", type=finite_float, nargs=2, metavar=("LO", "HI"), default=(40.0, 200.0),
+                       help="range of the F-wave RMS in uV, drawn log-uniform (default 40 200)")
+    synth.add_argument("--fine-af-rms-uv", type=finite_float, nargs=2, metavar=("LO", "HI"), default=(5.0, 20.0),
+                       help="range of the f-wave RMS of af_fine records in uV, log-uniform (default 5 20)")
     synth.add_argument("--f0", type=finite_float, nargs=2, metavar=("LO", "HI"), default=(3.0, 9.0),
                        help="range of the dominant f-wave frequency in Hz (default 3 9)")
     synth.add_argument("--aa-rms-uv", type=finite_float, nargs=2, metavar=("LO", "HI"), default=(15.0, 150.0),
@@ -41,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     synth.add_argument("--motion-per-minute", type=nonnegative_float, default=0.0,
                        help="expected electrode-motion bursts per minute (default 0: none)")
     synth.add_argument("--motion-mv", type=nonnegative_float, default=0.5, help="peak amplitude of a motion burst in mV")
+    synth.add_argument("--tremor-mv", type=nonnegative_float, default=0.0,
+                       help="max RMS in mV of tremor-like noise inside the atrial band (3-12 Hz); per record "
+                       "drawn in [0, max] (default 0: none)")
 
     imp = sub.add_parser("import", help="import WFDB records (AFDB, MIT-BIH, CinC 2017, synthetic) into a dataset",
                          description="Read WFDB records (record paths or directories of .hea files), "
@@ -114,7 +134,9 @@ def _download(args) -> int:
 def _synth(args) -> int:
     from afkd.training.data.synth import SynthConfig, synth_dataset, write_synth_wfdb
     from afkd.training.data.synth_fwaves import FwaveRanges
+    from afkd.training.data.synth_flutter import FlutterRanges
     from afkd.training.data.synth_noise import NoiseLevels
+    from afkd.training.data.synth_rhythms import RhythmConfig, parse_mixture
 
     check_out_dir(args.out, DATASET if args.dataset else SYNTH_WFDB, force=args.force)
     if args.records < 1 or args.seconds <= 0:
@@ -125,17 +147,28 @@ def _synth(args) -> int:
     lo, hi = args.f0
     if not 0 < lo <= hi < args.fs / 2:
         raise AfkdError(f"--f0 {lo:g} {hi:g}: need 0 < LO <= HI < fs/2")
-    if not 0 < args.aa_rms_uv[0] <= args.aa_rms_uv[1]:
-        raise AfkdError("--aa-rms-uv: need 0 < LO <= HI")
-    levels = (args.baseline_mv, args.emg_mv, args.powerline_mv, args.motion_per_minute, args.motion_mv)
+    for flag in ("aa_rms_uv", "p_wave_mv", "flutter_rms_uv", "fine_af_rms_uv"):
+        lo_v, hi_v = getattr(args, flag)
+        if not 0 < lo_v <= hi_v:
+            raise AfkdError(f"--{flag.replace('_', '-')} {lo_v:g} {hi_v:g}: need 0 < LO <= HI")
+    if not 0 < args.flutter_hz[0] <= args.flutter_hz[1] < args.fs / 2:
+        raise AfkdError(f"--flutter-hz {args.flutter_hz[0]:g} {args.flutter_hz[1]:g}: need 0 < LO <= HI < fs/2")
+    mixture = parse_mixture(args.rhythms)
+    if not 0.0 <= args.inverted_share <= 1.0:
+        raise AfkdError(f"--inverted-share {args.inverted_share:g}: must be between 0 and 1")
+    levels = (args.baseline_mv, args.emg_mv, args.powerline_mv, args.motion_per_minute, args.motion_mv, args.tremor_mv)
     if min(levels) < 0:
         raise AfkdError("noise levels must be >= 0")
+    rhythms = RhythmConfig(p_wave_mv=tuple(args.p_wave_mv), fine_af_rms_uv=tuple(args.fine_af_rms_uv),
+                           flutter=FlutterRanges(rate_hz=tuple(args.flutter_hz), rms_uv=tuple(args.flutter_rms_uv)))
     config = SynthConfig(fwaves=FwaveRanges(f0_hz=(lo, hi), rms_uv=tuple(args.aa_rms_uv)),
-                         noise=NoiseLevels(*levels))
+                         noise=NoiseLevels(*levels), mixture=tuple(mixture.items()), rhythms=rhythms,
+                         inverted_share=args.inverted_share)
     write = synth_dataset if args.dataset else write_synth_wfdb
     out = write(args.out, args.records, args.seconds, args.fs, args.seed, config)
     kind = "dataset" if args.dataset else "WFDB records"
-    print(f"wrote {args.records} synthetic records ({args.seconds:g} s at {args.fs:g} Hz) as {kind} to {out}")
+    mix = ", ".join(f"{name} {share:.0%}" for name, share in mixture.items())
+    print(f"wrote {args.records} synthetic records ({args.seconds:g} s at {args.fs:g} Hz; {mix}) as {kind} to {out}")
     return 0
 
 

@@ -28,9 +28,12 @@ FORMAT = "afkd-dataset"
 VERSION = 1
 SOURCES = ("synthetic", "cinc2017", "mitdb", "afdb", "wfdb")
 LABELS = ("A", "N", "O", "~", None)  # rhythm labels of a segment (a beats dataset labels its beats)
+# The finer rhythm of a segment, when known (synthetic data: training/data/synth_rhythms.py);
+# ``label`` keeps its A/N/O/~ meaning beside it.
+RHYTHMS = ("sinus", "sinus_arrhythmia", "ectopy", "flutter", "af", "af_fine", "noise", None)
 # Metadata every segment carries besides its arrays; "offset" is filled in when written.
 SEGMENT_FIELDS = ("id", "source", "record", "lead", "start", "offset", "length", "fs", "label",
-                  "has_ground_truth")
+                  "has_ground_truth")  # and "rhythm" where the writer knew it
 
 
 def write_dataset(out: str | os.PathLike, segments: Iterable[dict], fs: float,
@@ -102,6 +105,10 @@ def _segment_row(seg: dict, offset: int, fs: float) -> tuple[dict, np.ndarray, n
     label = seg.get("label")
     if label not in LABELS:
         raise AfkdError(f"segment {seg.get('record')}: label {label!r} is not one of A, N, O, ~ or null")
+    rhythm = seg.get("rhythm")
+    if rhythm not in RHYTHMS:
+        raise AfkdError(f"segment {seg.get('record')}: rhythm {rhythm!r} is not one of "
+                        f"{', '.join(r for r in RHYTHMS if r)} or null")
     row = {
         "id": seg.get("id") or f"{seg['record']}:{seg['lead']}:{int(seg['start'])}",
         "source": seg["source"],
@@ -114,6 +121,8 @@ def _segment_row(seg: dict, offset: int, fs: float) -> tuple[dict, np.ndarray, n
         "label": label,
         "has_ground_truth": bool(truth),
     }
+    if rhythm is not None:
+        row["rhythm"] = rhythm
     return row, x, a, v
 
 

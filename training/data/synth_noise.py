@@ -1,4 +1,8 @@
-"""Recording noise: baseline wander, EMG-like muscle noise, power line, electrode motion.
+"""Recording noise: baseline wander, EMG-like muscle noise, power line, electrode motion, tremor.
+
+Tremor is noise inside the atrial band (3-12 Hz): the one noise an f-wave extractor can mistake
+for f-waves, and the one that teaches it not to where the rhythm shows P waves. It is drawn only
+when its level is above 0, so records made without it are the same as before it existed.
 
 Each level in :class:`NoiseLevels` is an upper bound: per record the actual level is
 drawn uniformly between 0 and it, so a dataset spans clean to noisy records. A level
@@ -20,6 +24,7 @@ class NoiseLevels:
     powerline_mv: float = 0.02  # amplitude of the 50/60 Hz sinusoid
     motion_per_minute: float = 0.0  # expected electrode-motion bursts per minute (0: none)
     motion_mv: float = 0.5  # peak amplitude of a motion burst
+    tremor_mv: float = 0.0  # RMS of 3-12 Hz tremor-like noise (0: none)
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,8 @@ class NoiseParams:
     powerline_hz: float
     motion_bursts: int
     motion_mv: float
+    tremor_mv: float = 0.0
+    tremor_hz: float = 0.0  # centre of its 4 Hz wide band
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,6 +50,9 @@ def draw_noise_params(rng: np.random.Generator, levels: NoiseLevels, seconds: fl
         powerline_hz=50.0 if rng.random() < 0.5 else 60.0,
         motion_bursts=int(rng.poisson(levels.motion_per_minute * seconds / 60.0)),
         motion_mv=float(levels.motion_mv),
+        # drawn after everything else and only when asked for: records without tremor keep their draws
+        **({"tremor_mv": float(rng.uniform(0, levels.tremor_mv)), "tremor_hz": float(rng.uniform(5.0, 10.0))}
+           if levels.tremor_mv > 0 else {}),
     )
 
 
@@ -67,6 +77,11 @@ def noise(params: NoiseParams, n: int, fs: float, rng: np.random.Generator) -> n
         out += params.powerline_mv * np.sin(2 * np.pi * params.powerline_hz * t + rng.uniform(0, 2 * np.pi))
     for _ in range(params.motion_bursts):
         out += _motion_burst(n, fs, params.motion_mv, rng)
+    if params.tremor_mv > 0:
+        sos = signal.butter(2, [params.tremor_hz - 2.0, min(params.tremor_hz + 2.0, 0.45 * fs)], btype="bandpass",
+                            fs=fs, output="sos")
+        tremor = signal.sosfiltfilt(sos, rng.standard_normal(n)) * (0.3 + np.abs(_slow_noise(n, fs, 0.3, rng)))
+        out += tremor * (params.tremor_mv / max(float(np.sqrt(np.mean(tremor**2))), 1e-12))
     return out
 
 

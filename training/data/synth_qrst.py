@@ -1,8 +1,9 @@
-"""Ventricular activity (QRST) under an AF rhythm: a sum-of-Gaussians beat model.
+"""Ventricular activity (QRST): a sum-of-Gaussians beat model, and the AF rhythm's beat times.
 
 Each beat is the sum of four Gaussian waves (Q, R, S, T) placed relative to the R peak,
-in the spirit of McSharry's ECGSYN but in the time domain. There is no P wave: in AF the
-atria do not contract in an organised way. Per record the amplitudes and widths are
+in the spirit of McSharry's ECGSYN but in the time domain. P waves are atrial activity and
+live in :mod:`synth_atria`; :func:`beat_times` is the AF rhythm (no P waves), the organised
+rhythms time their beats in :mod:`synth_sinus` and :mod:`synth_flutter`. Per record the amplitudes and widths are
 drawn (morphology variety); per beat they jitter by a few percent and a respiration-like
 modulation scales the amplitudes (beat-to-beat variability). The T wave moves with the
 preceding RR interval (a Bazett-like QT ~ sqrt(RR)). Premature ventricular beats (PVCs)
@@ -120,8 +121,20 @@ def beat_times(params: QrstParams, seconds: float, rng: np.random.Generator,
 
 
 def qrst(params: QrstParams, n: int, fs: float, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
-    """Ventricular activity in mV, shape (n,), float64, and a summary of the beats drawn."""
+    """Ventricular activity of an AF rhythm in mV, shape (n,), float64, and a summary of the beats."""
     times, is_pvc = beat_times(params, n / fs, rng)
+    va = render_beats(params, times, is_pvc, n, fs, rng)
+    inside = (times >= 0) & (times < n / fs)
+    summary = {"beats": int(inside.sum()), "pvc_beats": int((is_pvc & inside).sum())}
+    return va, summary
+
+
+def render_beats(params: QrstParams, times: np.ndarray, is_pvc: np.ndarray, n: int, fs: float,
+                 rng: np.random.Generator) -> np.ndarray:
+    """QRST complexes at the R times ``times`` (s; PVC morphology where ``is_pvc``), mV, (n,) float64.
+
+    Any rhythm's ventricular activity: the timing comes from the rhythm, the shapes from ``params``.
+    """
     va = np.zeros(n)
     half = int(0.7 * fs)  # a beat's waves fit in R +- 0.7 s even for a slow T
     window = np.arange(-half, half + 1)
@@ -142,6 +155,4 @@ def qrst(params: QrstParams, n: int, fs: float, rng: np.random.Generator) -> tup
             offset = shape.offset[w] * (np.sqrt(rr) if WAVES[w] == "T" else 1.0)
             beat += amp * np.exp(-0.5 * ((dt - offset) / width) ** 2)
         va[idx[keep]] += beat
-    inside = (times >= 0) & (times < n / fs)
-    summary = {"beats": int(inside.sum()), "pvc_beats": int((is_pvc & inside).sum())}
-    return va, summary
+    return va
