@@ -119,11 +119,14 @@ def test_multistage_on_the_beat_cnn_gives_a_smaller_dense_model_that_exports(bea
     with torch.no_grad():
         np.testing.assert_allclose(got, pruned(x).numpy(), rtol=1e-4, atol=1e-4)
 
-    # oneshot: the baseline at the same sparsity, one stage.
+    # oneshot: the baseline, one stage; --budget macs: the sparsity is the share of MACs per beat removed.
     assert _prune(root, best, tmp_path / "os", "oneshot", "--sparsity", "0.5", "--importance-batches", "2",
-                  "--channel-multiple", "2", "--min-channels", "2") == 0
+                  "--channel-multiple", "2", "--min-channels", "2", "--budget", "macs") == 0
     one = json.loads((tmp_path / "os" / "prune.json").read_text())
-    assert [r["kind"] for r in one["rows"]] == ["start", "round"] and one["rows"][1]["sparsity"] >= 0.5
+    small, _ = load_checkpoint(tmp_path / "os" / "pruned.pt")
+    assert [r["kind"] for r in one["rows"]] == ["start", "round"]
+    assert one["rows"][1]["sparsity"] == pytest.approx(1 - beat_macs(small.cfg) / beat_macs(base.cfg))
+    assert beat_macs(small.cfg) <= 0.5 * beat_macs(base.cfg)
 
 
 @pytest.mark.parametrize("bound", [0.0, 0.05])
@@ -172,7 +175,9 @@ def test_lth_on_a_rhythm_model_and_bad_options(tmp_path, capsys):
     assert "no channel structure" in capsys.readouterr().err
     assert cli.main([*args, "--method", "lth", "--kd", "outputs", "--out", str(tmp_path / "k")]) == 2
     assert "--kd" in capsys.readouterr().err
-    assert not (tmp_path / "m").exists() and not (tmp_path / "k").exists()
+    assert cli.main([*args, "--method", "lth", "--budget", "macs", "--out", str(tmp_path / "b")]) == 2
+    assert "--budget macs" in capsys.readouterr().err
+    assert not any((tmp_path / d).exists() for d in ("m", "k", "b"))
 
 
 def test_flat_metrics_names_what_goals_read():

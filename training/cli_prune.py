@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"bisection tries between the last good ticket and the one that broke the goal (default {d.search_steps})")
     s.add_argument("--sparsity", type=finite_float, default=d.sparsity,
                    help=f"multistage/oneshot: share of the parameters removed at the end (default {d.sparsity})")
+    s.add_argument("--budget", choices=("params", "macs"), default=d.budget,
+                   help="multistage/oneshot: --sparsity is a share of the parameters (default) or of the MACs per "
+                        "inference (BeatCNN)")
     s.add_argument("--stages", type=positive_int, default=d.stages, help=f"multistage: stages (default {d.stages})")
     s.add_argument("--finetune-epochs", type=nonnegative_int, default=d.finetune_epochs,
                    help=f"epochs of fine-tuning per round or stage (default {d.finetune_epochs})")
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         method=args.method, goal=args.goal, rate=args.rate, rounds=args.rounds, scope=args.scope, rewind=args.rewind,
         search_steps=args.search_steps, sparsity=args.sparsity, stages=args.stages,
         finetune_epochs=args.finetune_epochs, importance_batches=args.importance_batches, multiple=args.multiple,
-        min_channels=args.min_channels, seed=args.seed)
+        min_channels=args.min_channels, budget=args.budget, seed=args.seed)
     settings.check()
     classifier = _is_classifier(args.model)
     kd = args.kd or ("none" if classifier else "outputs")

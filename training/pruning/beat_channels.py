@@ -20,7 +20,7 @@ import dataclasses
 import torch
 from torch import nn
 
-from afkd.training.model_beat import BeatCNN
+from afkd.training.model_beat import BeatCNN, beat_macs
 from afkd.training.pruning.dtfenet_channels import ChannelGroup
 
 
@@ -101,3 +101,8 @@ class BeatCNNStructure:
     @staticmethod
     def parameter_count(model: nn.Module, widths):
         return parameter_count(config_with_widths(model.cfg, widths))
+
+    @staticmethod
+    def mac_count(model: nn.Module, widths):
+        """MACs per beat window (what ``model_cost`` measures on one window)."""
+        return beat_macs(config_with_widths(model.cfg, widths))
