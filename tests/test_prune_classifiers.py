@@ -1,7 +1,8 @@
 """afkd prune on the classifiers: BeatCNN's structured pruning rebuilds a smaller dense BeatCNN
 (equal to the gated original, loadable, exported to ONNX with fewer filters and no zero filter);
 the goal-driven stop on a classifier never returns a ticket that breaks the goal on the data it
-was measured on; unstructured LTH runs on the rhythm families."""
+was measured on; a resumed classifier prune equals an uninterrupted one; unstructured LTH runs on
+the rhythm families."""
 
 from __future__ import annotations
 
@@ -147,6 +148,35 @@ def test_goal_driven_stop_on_a_classifier_never_returns_a_ticket_that_breaks_the
     result = task.evaluate(task.load(out / "pruned.pt"))["f1"]
     assert base - result <= bound + 1e-12
     assert any(not r["met"] for r in rows)  # the goal did bite: an unpruned-only answer would be vacuous here
+
+
+def test_a_resumed_classifier_prune_equals_an_uninterrupted_one(beats, tmp_path, monkeypatch):
+    from afkd.training.pruning import classify_task
+
+    root, best = beats
+    args = ("--importance-batches", "2", "--channel-multiple", "2", "--min-channels", "2", "--sparsity", "0.5",
+            "--stages", "2")
+    assert _prune(root, best, tmp_path / "whole", "multistage", *args) == 0
+    real = classify_task.ClassificationTask.finetune
+    calls = {"n": 0}
+
+    def killed_in_stage_2(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(classify_task.ClassificationTask, "finetune", killed_in_stage_2)
+    assert _prune(root, best, tmp_path / "resumed", "multistage", *args) == 130
+    monkeypatch.setattr(classify_task.ClassificationTask, "finetune", real)
+    assert _prune(root, best, tmp_path / "resumed", "multistage", *args) == 0
+    whole, resumed = (json.loads((tmp_path / d / "prune.json").read_text())["rows"] for d in ("whole", "resumed"))
+    assert resumed == whole and len(whole) == 3
+    a, _ = load_checkpoint(tmp_path / "whole" / "pruned.pt")
+    b, _ = load_checkpoint(tmp_path / "resumed" / "pruned.pt")
+    assert a.cfg == b.cfg
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(x, y), name
 
 
 def test_lth_on_a_rhythm_model_and_bad_options(tmp_path, capsys):
