@@ -199,6 +199,13 @@ def test_lth_on_a_rhythm_model_and_bad_options(tmp_path, capsys):
     assert {"f1", "challenge", "accuracy", "f1_A"} <= set(summary["rows"][-1]["metrics"])
     pruned, _ = load_checkpoint(tmp_path / "l" / "pruned.pt")
     assert sparsity(pruned)["sparsity"] == pytest.approx(0.75, abs=0.01)
+    # Fine-tuning never trains on the rows the goal is measured on: its split is the goal's.
+    train = TrainSettings(epochs=1, batch_size=2, crop_seconds=2.0, steps_per_epoch=1, val_fraction=0.5, seed=0,
+                          progress=False, threads=1)
+    task = ClassificationTask(tmp_path / "det.pt", str(tmp_path / "ds"), None, train)
+    task.finetune(task.load(tmp_path / "det.pt"), tmp_path / "ft", 1, keep_sparsity=False, seed=1234)
+    _, meta = load_checkpoint(tmp_path / "ft" / "train" / "last.pt")
+    assert meta["split"]["val_records"] == task.inner.split["val_records"]
     capsys.readouterr()
     # No channel structure for the rhythm families yet; distillation is the f-wave models'.
     assert cli.main([*args, "--method", "multistage", "--out", str(tmp_path / "m")]) == 2

@@ -101,8 +101,10 @@ class ClassificationTask:
         start = work / "start.pt"
         self.save(start, model, {"role": "pruned"})
         decay = epochs if self.decay_epochs is None else min(self.decay_epochs, epochs)
+        # The trainer's --seed also draws the validation split: fine-tuning keeps the goal's seed, so
+        # it never trains on the rows the goal is measured on (a round's own seed would re-split).
         settings = dataclasses.replace(self.train_settings, init=str(start), epochs=epochs, lr_decay_epochs=decay,
-                                       keep_sparsity=keep_sparsity, seed=seed, progress=False)
+                                       keep_sparsity=keep_sparsity, progress=False)
         fit(None, settings, self.data, work / "train", val_dir=self.val, role="pruned")
         return self.load(work / "train" / "last.pt")
 
