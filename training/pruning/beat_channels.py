@@ -25,7 +25,12 @@ from afkd.training.pruning.dtfenet_channels import ChannelGroup
 
 
 def _slices(model: BeatCNN, k: int) -> tuple:
-    """(state-dict key, dim, repeat) of the tensors indexed by conv stage k's filters."""
+    """(state-dict key, dim, repeat) of the tensors indexed by conv stage k's filters.
+
+    Unlike DT-FENet's (key, dim) pairs, a BeatCNN slice has a ``repeat``: how many consecutive
+    indices of that dim one channel owns (the flatten before the dense layer); only :func:`rebuild`
+    reads slices.
+    """
     keys = [(f"convs.{k}.weight", 0, 1), (f"convs.{k}.bias", 0, 1)]
     keys += [(f"norms.{k}.{name}", 0, 1) for name in ("weight", "bias", "running_mean", "running_var")]
     if k + 1 < len(model.convs):

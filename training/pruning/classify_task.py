@@ -80,7 +80,9 @@ class ClassificationTask:
         self._with_model(model)
         was_training = model.training
         try:
-            summary = self.inner.validate(ddp.Placement(rank=0, local_rank=0, world_size=1, device=torch.device("cpu"), distributed=False))
+            one_process = ddp.Placement(rank=0, local_rank=0, world_size=1, device=torch.device("cpu"),
+                                        distributed=False)
+            summary = self.inner.validate(one_process)
         finally:
             model.train(was_training)
         return flat_metrics(summary)
