@@ -7,6 +7,9 @@ Every round prints a line (sparsity, non-zero parameters and MACs per second of 
 metrics); ``DIR/prune.md`` and ``DIR/prune.json`` hold the table, ``DIR/pruned.pt`` the result
 (an ordinary checkpoint: unstructured tickets have zero weights, structured ones fewer
 channels). Run the same command again after a kill: it continues from the last finished round.
+The checkpoint's family picks the task: DT-FENet models are measured on f-wave metrics
+(``snr_aa_db``, ...), the classifiers (rhythm detectors, beat CNN) on the trainer's validation
+split (``f1``, ``challenge``, ``accuracy``, ``f1_<class>``; :mod:`afkd.training.pruning.classify_task`).
 """
 
 from __future__ import annotations
