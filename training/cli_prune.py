@@ -7,6 +7,9 @@ Every round prints a line (sparsity, non-zero parameters and MACs per second of 
 metrics); ``DIR/prune.md`` and ``DIR/prune.json`` hold the table, ``DIR/pruned.pt`` the result
 (an ordinary checkpoint: unstructured tickets have zero weights, structured ones fewer
 channels). Run the same command again after a kill: it continues from the last finished round.
+The checkpoint's family picks the task: DT-FENet models are measured on f-wave metrics
+(``snr_aa_db``, ...), the classifiers (rhythm detectors, beat CNN) on the trainer's validation
+split (``f1``, ``challenge``, ``accuracy``, ``f1_<class>``; :mod:`afkd.training.pruning.classify_task`).
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help=f"bisection tries between the last good ticket and the one that broke the goal (default {d.search_steps})")
     s.add_argument("--sparsity", type=finite_float, default=d.sparsity,
                    help=f"multistage/oneshot: share of the parameters removed at the end (default {d.sparsity})")
+    s.add_argument("--budget", choices=("params", "macs"), default=d.budget,
+                   help="multistage/oneshot: --sparsity is a share of the parameters (default) or of the MACs per "
+                        "inference (BeatCNN)")
     s.add_argument("--stages", type=positive_int, default=d.stages, help=f"multistage: stages (default {d.stages})")
     s.add_argument("--finetune-epochs", type=nonnegative_int, default=d.finetune_epochs,
                    help=f"epochs of fine-tuning per round or stage (default {d.finetune_epochs})")
@@ -61,10 +67,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--loss", choices=("nmse", "neg_snr"), default="neg_snr")
     t.add_argument("--val-segments", type=positive_int, default=8, metavar="N",
                    help="segments each fine-tuning epoch validates on (its log only; default 8)")
-    t.add_argument("--kd", choices=("outputs", "fitnet", "at", "none"), default="outputs",
-                   help="distillation while fine-tuning: outputs (default: towards the separated signals of the "
-                        "unpruned --model), fitnet or at (from --teacher), none (the task loss alone)")
+    t.add_argument("--kd", choices=("outputs", "fitnet", "at", "none"),
+                   help="DT-FENet: distillation while fine-tuning: outputs (default: towards the separated signals of "
+                        "the unpruned --model), fitnet or at (from --teacher), none (the task loss alone); "
+                        "classifiers: none only")
     t.add_argument("--teacher", metavar="CKPT", help="the teacher for --kd fitnet|at (default for outputs: --model)")
+    t.add_argument("--val-fraction", type=finite_float, default=0.1,
+                   help="classifiers without --val: share of --data's records/beats the goal is measured on "
+                        "(stratified, --seed; the trainer's split: 0.1 and seed 0 give models/cinc2017_val_records.txt)")
+    t.add_argument("--class-weighting", choices=("balanced", "sqrt", "none"), default="balanced",
+                   help="classifiers: loss weights of the classes while fine-tuning (as afkd train)")
+    t.add_argument("--augment", action="store_true", help="classifiers: random amplitude scaling while fine-tuning")
     t.add_argument("--seed", type=nonnegative_int, default=0)
     t.add_argument("--threads", type=positive_int, help="torch CPU threads")
 
@@ -75,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from afkd.errors import AfkdError
     from afkd.training.pruning.driver import Pruner, format_table
     from afkd.training.pruning.goal import Goal
+    from afkd.training.pruning.classify_task import ClassificationTask
     from afkd.training.pruning.task import SeparationTask
     from afkd.training.trainer import TrainSettings
 
@@ -84,20 +98,39 @@ def run(args: argparse.Namespace) -> int:
         method=args.method, goal=args.goal, rate=args.rate, rounds=args.rounds, scope=args.scope, rewind=args.rewind,
         search_steps=args.search_steps, sparsity=args.sparsity, stages=args.stages,
         finetune_epochs=args.finetune_epochs, importance_batches=args.importance_batches, multiple=args.multiple,
-        min_channels=args.min_channels, seed=args.seed)
+        min_channels=args.min_channels, budget=args.budget, seed=args.seed)
     settings.check()
+    classifier = _is_classifier(args.model)
+    kd = args.kd or ("none" if classifier else "outputs")
+    if classifier and kd != "none":
+        raise AfkdError(f"--kd {kd}: distillation while pruning is for DT-FENet models; a classifier takes --kd none")
     train = TrainSettings(epochs=1, batch_size=args.batch_size, crop_seconds=args.crop_seconds,
-                          steps_per_epoch=args.steps_per_epoch, lr=args.lr, loss=args.loss, method=args.kd,
-                          val_segments=args.val_segments, threads=args.threads, seed=args.seed, progress=False)
+                          steps_per_epoch=args.steps_per_epoch, lr=args.lr, loss=args.loss, method=kd,
+                          val_segments=args.val_segments, threads=args.threads, seed=args.seed, progress=False,
+                          val_fraction=args.val_fraction, class_weighting=args.class_weighting, augment=args.augment)
     train.check()
-    teacher = args.teacher or (args.model if args.kd == "outputs" else None)
-    if args.kd in ("fitnet", "at") and teacher is None:
-        raise AfkdError(f"--kd {args.kd}: needs --teacher")
-    task = SeparationTask(args.data, args.val, train, args.goal_segments, decay_epochs=args.lr_decay_epochs,
-                          teacher=teacher if args.kd != "none" else None)
+    if classifier:
+        if args.goal_segments is not None:
+            raise AfkdError("--goal-segments: for DT-FENet models; a classifier's goal uses every validation row")
+        task = ClassificationTask(args.model, args.data, args.val, train, decay_epochs=args.lr_decay_epochs)
+    else:
+        teacher = args.teacher or (args.model if kd == "outputs" else None)
+        if kd in ("fitnet", "at") and teacher is None:
+            raise AfkdError(f"--kd {kd}: needs --teacher")
+        task = SeparationTask(args.data, args.val, train, args.goal_segments, decay_epochs=args.lr_decay_epochs,
+                              teacher=teacher if kd != "none" else None)
     summary = Pruner(task, settings, args.model, args.out).run()
     print(format_table(summary["rows"], summary["result"], Goal.parse(args.goal) if args.goal else None))
     r = summary["result_row"]
     print(f"result: round {summary['result']} (sparsity {r['sparsity']:.3f}, {r['nonzero_params']:,} non-zero "
           f"parameters, {summary['size_reduction']:.2f}x smaller) -> {args.out}/pruned.pt")
     return 0
+
+
+def _is_classifier(path) -> bool:
+    """Whether the checkpoint holds a rhythm or beat classifier (else a DT-FENet model)."""
+    from afkd.training.checkpoint import load_checkpoint
+    from afkd.training.families import family_of
+
+    model, _ = load_checkpoint(path)
+    return family_of(model).task in ("rhythm", "beats")

@@ -8,9 +8,10 @@ Methods (every one a checkpoint-to-checkpoint transform; what comes out is an or
   (``--rewind CKPT``, an early checkpoint of the original training; default the starting
   model's own weights) and retrains them with the pruned weights held at zero.
 - ``magnitude``: the same rounds without rewinding (prune, fine-tune the trained weights).
-- ``multistage``: structured; stage k removes whole channels down to ``sparsity * k / stages``
-  of the parameters (:mod:`afkd.training.pruning.structured`), rebuilds the smaller dense
-  model and fine-tunes it.
+- ``multistage``: structured; stage k removes whole channels until ``sparsity * k / stages``
+  of the parameters are gone (:mod:`afkd.training.pruning.structured`), rebuilds the smaller
+  dense model and fine-tunes it. ``budget="macs"`` counts multiply-accumulates per example
+  input instead (what the chip pays per inference), for structures that count them (BeatCNN).
 - ``oneshot``: the structured baseline: one stage to ``sparsity`` with the fine-tuning of all
   the stages together.
 
@@ -47,6 +48,7 @@ from afkd.training.pruning.masks import sparsity
 from afkd.training.pruning.structured import select_channels, taylor_importance
 
 METHODS = ("lth", "magnitude", "multistage", "oneshot")
+BUDGETS = ("params", "macs")
 STATE = "prune_state.json"
 
 
@@ -65,6 +67,7 @@ class PruneSettings:
     importance_batches: int = 8  # batches that measure channel importance
     multiple: int = 4  # structured: channels leave in units of this
     min_channels: int = 4  # structured: no group falls below this
+    budget: str = "params"  # structured: what --sparsity removes a share of: parameters or MACs
     seed: int = 0
 
     def check(self) -> None:
@@ -81,6 +84,10 @@ class PruneSettings:
                 raise AfkdError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be at least 1")
         if self.finetune_epochs < 0 or self.search_steps < 0:
             raise AfkdError("--finetune-epochs and --search-steps must be at least 0")
+        if self.budget not in BUDGETS:
+            raise AfkdError(f"--budget {self.budget}: choose one of {', '.join(BUDGETS)}")
+        if self.budget != "params" and not self.structured:
+            raise AfkdError(f"--budget {self.budget}: for the structured methods (multistage, oneshot)")
         if self.goal is not None:
             Goal.parse(self.goal)
 
@@ -133,6 +140,8 @@ class Pruner:
         self.goal = Goal.parse(settings.goal) if settings.goal else None
         if settings.structured and task.structure is None:
             raise AfkdError(f"--method {settings.method}: this model family has no channel structure to prune")
+        if settings.budget == "macs" and not hasattr(task.structure, "mac_count"):
+            raise AfkdError("--budget macs: this model family's channel structure counts parameters only")
 
     # -- state -------------------------------------------------------------------------
     def _identity(self) -> dict:
@@ -165,7 +174,8 @@ class Pruner:
         if baseline is None:  # the unpruned model
             row.update(sparsity=0.0, goal_loss=0.0, met=True)
         else:
-            row["sparsity"] = (1.0 - measured["params"] / baseline["params"] if self.settings.structured
+            budget = self.settings.budget  # structured: the share of parameters (or MACs) removed
+            row["sparsity"] = (1.0 - measured[budget] / baseline[budget] if self.settings.structured
                                else measured["weight_sparsity"])
             row["goal_loss"] = None if self.goal is None else self.goal.loss(baseline["metrics"], measured["metrics"])
             row["met"] = True if self.goal is None else self.goal.met(baseline["metrics"], measured["metrics"])
@@ -179,9 +189,10 @@ class Pruner:
             groups = structure.channel_groups(parent)
             losses = self.task.importance_losses(parent, s.importance_batches, seed=s.seed * 1000 + index)
             importance = taylor_importance(parent, groups, losses)
+            count = structure.mac_count if s.budget == "macs" else structure.parameter_count
             keep = select_channels({g.name: g.size for g in groups}, importance,
-                                   lambda widths: structure.parameter_count(parent, widths),
-                                   int(round(baseline["params"] * (1.0 - target))), s.multiple, s.min_channels)
+                                   lambda widths: count(parent, widths),
+                                   int(round(baseline[s.budget] * (1.0 - target))), s.multiple, s.min_channels)
             return structure.rebuild(parent, keep)
         masks = magnitude_masks(parent, target, s.scope)
         if s.method == "lth":

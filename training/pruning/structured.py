@@ -11,7 +11,8 @@ model in eval mode (BatchNorm uses its running statistics, as after folding).
 want channel counts that are multiples of 4) and no group falls below ``min_channels``. Units
 are removed greedily, the least important per parameter saved first (a group's unit is its
 ``multiple`` least important channels; its cost is the parameters the smaller model saves),
-until the model has at most the target number of parameters.
+until the model has at most the target number of parameters (or of MACs: the same greedy
+search with a MAC count, ``afkd prune --budget macs``).
 """
 
 from __future__ import annotations

@@ -91,8 +91,11 @@ class SeparationTask:
         start = work / "start.pt"
         self.save(start, model, {"role": "pruned"})
         decay = epochs if self.decay_epochs is None else min(self.decay_epochs, epochs)
+        # Without --val the goal's segments are a split of --data drawn by the trainer's seed: keep
+        # that seed, or fine-tuning would re-split and train on them. With --val a round's own seed is free.
         settings = dataclasses.replace(self.train_settings, init=str(start), epochs=epochs, lr_decay_epochs=decay,
-                                       keep_sparsity=keep_sparsity, seed=seed, progress=False)
+                                       keep_sparsity=keep_sparsity, progress=False,
+                                       seed=seed if self.val is not None else self.train_settings.seed)
         fit(None, settings, self.data, work / "train", val_dir=self.val, teacher_path=self.teacher, role="pruned")
         return self.load(work / "train" / "last.pt")
 
