@@ -20,6 +20,7 @@ from afkd.training.pruning.classify_task import ClassificationTask, flat_metrics
 from afkd.training.pruning.masks import sparsity
 from afkd.training.runs import train_model
 from afkd.training.trainer import TrainSettings
+from conftest import require_tool
 from test_export_fold import randomize_batchnorm
 
 TINY = BeatCNNConfig(before=48, after=48, channels=(8, 12, 8), kernels=(5, 5, 3), dense=12, dropout=0.0)
@@ -220,3 +221,24 @@ def test_lth_on_a_rhythm_model_and_bad_options(tmp_path, capsys):
 def test_flat_metrics_names_what_goals_read():
     summary = {"macro_f1": 0.5, "accuracy": 0.75, "challenge_score": 0.6, "f1": {"N": 0.9, "A": None}}
     assert flat_metrics(summary) == {"f1": 0.5, "accuracy": 0.75, "challenge": 0.6, "f1_N": 0.9}
+
+
+@pytest.mark.slow
+def test_a_pruned_beat_cnn_exports_to_firmware_bit_exact_with_tflm(beats, tmp_path):
+    """The structurally pruned beat CNN is an ordinary checkpoint: afkd export writes its smaller
+    firmware, which equals TFLM bit for bit on the beat windows (afkd validate on the host build)."""
+    require_tool("cmake")
+    root, best = beats
+    assert _prune(root, best, tmp_path / "os", "oneshot", "--sparsity", "0.5", "--importance-batches", "2",
+                  "--channel-multiple", "2", "--min-channels", "2") == 0
+    small, _ = load_checkpoint(tmp_path / "os" / "pruned.pt")
+    build = tmp_path / "fw"
+    assert cli.main(["export", "--checkpoint", str(tmp_path / "os" / "pruned.pt"), "--target", "host", "--quant", "int8",
+                     "--calibration-segments", "4", "--validation-segments", "2", "--out", str(build)]) == 0
+    firmware = json.loads((build / "export.json").read_text())["firmware"]
+    assert firmware["macs_per_hop"] == beat_macs(small.cfg)
+    report = tmp_path / "report.json"
+    assert cli.main(["validate", "--build", str(build), "--runner", "host", "--data", str(root / "ds"),
+                     "--windows-per-record", "5", "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    assert result["fidelity"]["vs_tflite"]["bit_exact"] and result["classification"]["agreement_tflite"] == 1.0
