@@ -49,7 +49,7 @@ def test_placement_takes_the_device_option():
         ddp.placement_from_env({}, cuda_devices=0, device="tpu")
 
 
-@pytest.mark.parametrize("command", ["train", "distill", "eval"])
+@pytest.mark.parametrize("command", ["train", "distill", "eval", "prune"])
 def test_each_torch_command_offers_device_and_threads(command, capsys):
     try:
         code = cli.main([command, "--help"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 
 from afkd.argtypes import finite_float, nonnegative_int, positive_float, positive_int
+from afkd.compute import add_compute_arguments, apply_threads
 from afkd.training.pruning.driver import METHODS, PruneSettings
 
 
@@ -79,12 +80,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="classifiers: loss weights of the classes while fine-tuning (as afkd train)")
     t.add_argument("--augment", action="store_true", help="classifiers: random amplitude scaling while fine-tuning")
     t.add_argument("--seed", type=nonnegative_int, default=0)
-    t.add_argument("--threads", type=positive_int, help="torch CPU threads")
+    add_compute_arguments(t)  # --device: where fine-tuning runs (evaluation and importance stay on the CPU)
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
     from afkd.errors import AfkdError
     from afkd.training.pruning.driver import Pruner, format_table
     from afkd.training.pruning.goal import Goal
@@ -92,8 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from afkd.training.pruning.task import SeparationTask
     from afkd.training.trainer import TrainSettings
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     settings = PruneSettings(
         method=args.method, goal=args.goal, rate=args.rate, rounds=args.rounds, scope=args.scope, rewind=args.rewind,
         search_steps=args.search_steps, sparsity=args.sparsity, stages=args.stages,
@@ -119,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             raise AfkdError(f"--kd {kd}: needs --teacher")
         task = SeparationTask(args.data, args.val, train, args.goal_segments, decay_epochs=args.lr_decay_epochs,
                               teacher=teacher if kd != "none" else None)
+    task.device = args.device
     summary = Pruner(task, settings, args.model, args.out).run()
     print(format_table(summary["rows"], summary["result"], Goal.parse(args.goal) if args.goal else None))
     r = summary["result_row"]

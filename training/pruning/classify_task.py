@@ -107,7 +107,8 @@ class ClassificationTask:
         # it never trains on the rows the goal is measured on (a round's own seed would re-split).
         settings = dataclasses.replace(self.train_settings, init=str(start), epochs=epochs, lr_decay_epochs=decay,
                                        keep_sparsity=keep_sparsity, progress=False)
-        fit(None, settings, self.data, work / "train", val_dir=self.val, role="pruned")
+        fit(None, settings, self.data, work / "train", val_dir=self.val, role="pruned",
+            placement=ddp.placement_from_env(device=getattr(self, "device", "auto")))
         return self.load(work / "train" / "last.pt")
 
     def importance_losses(self, model: nn.Module, batches: int, seed: int) -> list:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from afkd.training import checkpoint
+from afkd.training import checkpoint, ddp
 from afkd.training.pruning import dtfenet_channels
 
 
@@ -96,7 +96,8 @@ class SeparationTask:
         settings = dataclasses.replace(self.train_settings, init=str(start), epochs=epochs, lr_decay_epochs=decay,
                                        keep_sparsity=keep_sparsity, progress=False,
                                        seed=seed if self.val is not None else self.train_settings.seed)
-        fit(None, settings, self.data, work / "train", val_dir=self.val, teacher_path=self.teacher, role="pruned")
+        fit(None, settings, self.data, work / "train", val_dir=self.val, teacher_path=self.teacher, role="pruned",
+            placement=ddp.placement_from_env(device=getattr(self, "device", "auto")))
         return self.load(work / "train" / "last.pt")
 
     def importance_losses(self, model: nn.Module, batches: int, seed: int) -> list:
