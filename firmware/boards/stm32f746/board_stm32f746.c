@@ -128,21 +128,5 @@ void board_init(void)
     cortex_m_counter_init(core_clock_hz, emulated);
 }
 
-int board_uart_getc(void) { return afkd_usart_getc(USART_BASE); }
-void board_uart_putc(uint8_t byte) { afkd_usart_putc(USART_BASE, byte); }
-void board_uart_flush(void) {}
-void board_counter_start(void) { cortex_m_counter_start(); }
-uint32_t board_counter_read(void) { return cortex_m_counter_read(); }
-uint8_t board_counter_kind(void) { return cortex_m_counter_kind(); }
-uint8_t board_icount_shift(void) { return cortex_m_icount_shift(); }
-uint32_t board_clock_hz(void) { return core_clock_hz; }
-const char *board_name(void) { return "stm32f746"; }
-
-void board_exit(int code)
-{
-    if (emulated) {
-        cortex_m_semihosting_exit(code);
-    }
-    afkd_usart_drain(USART_BASE);
-    cortex_m_system_reset();
-}
+#define AFKD_BOARD_NAME "stm32f746"
+#include "afkd_stm32_board_api.h"
