@@ -29,6 +29,7 @@ from afkd.errors import AfkdError
 from afkd.training import checkpoint, ddp
 from afkd.training.families import family_of
 from afkd.training.pruning.beat_channels import BeatCNNStructure
+from afkd.training.pruning.task import finetune_through_trainer
 
 
 def flat_metrics(summary: dict) -> dict:
@@ -43,6 +44,8 @@ def flat_metrics(summary: dict) -> dict:
 
 class ClassificationTask:
     """Rhythm or beat classification: evaluate on the trainer's validation split, fine-tune with it."""
+
+    device = "auto"  # where fine-tuning runs (afkd prune --device)
 
     def __init__(self, model_path, data: str, val: str | None, train_settings, decay_epochs: int | None = None):
         from afkd.training.tasks import make_task
@@ -97,19 +100,9 @@ class ClassificationTask:
         return torch.zeros(1, -(-int(model.cfg.fs) // multiple) * multiple)
 
     def finetune(self, model: nn.Module, work: Path, epochs: int, keep_sparsity: bool, seed: int) -> nn.Module:
-        from afkd.training.trainer import fit
-
-        work.mkdir(parents=True, exist_ok=True)
-        start = work / "start.pt"
-        self.save(start, model, {"role": "pruned"})
-        decay = epochs if self.decay_epochs is None else min(self.decay_epochs, epochs)
         # The trainer's --seed also draws the validation split: fine-tuning keeps the goal's seed, so
         # it never trains on the rows the goal is measured on (a round's own seed would re-split).
-        settings = dataclasses.replace(self.train_settings, init=str(start), epochs=epochs, lr_decay_epochs=decay,
-                                       keep_sparsity=keep_sparsity, progress=False)
-        fit(None, settings, self.data, work / "train", val_dir=self.val, role="pruned",
-            placement=ddp.placement_from_env(device=getattr(self, "device", "auto")))
-        return self.load(work / "train" / "last.pt")
+        return finetune_through_trainer(self, model, work, epochs, keep_sparsity, self.train_settings.seed)
 
     def importance_losses(self, model: nn.Module, batches: int, seed: int) -> list:
         """Loss closures on ``batches`` training batches drawn once (a rerun measures the same)."""

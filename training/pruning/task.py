@@ -38,8 +38,27 @@ class DTFENetStructure:
         return dtfenet_channels.parameter_count(dtfenet_channels.config_with_widths(model.cfg, widths))
 
 
+def finetune_through_trainer(task, model: nn.Module, work: Path, epochs: int, keep_sparsity: bool, seed: int,
+                             teacher: str | None = None) -> nn.Module:
+    """Fine-tune ``model`` with afkd's trainer (``task``'s data, settings and ``device``) from a
+    checkpoint in ``work``; the last epoch's model (a prune round scores what it trained)."""
+    from afkd.training.trainer import fit
+
+    work.mkdir(parents=True, exist_ok=True)
+    start = work / "start.pt"
+    task.save(start, model, {"role": "pruned"})
+    decay = epochs if task.decay_epochs is None else min(task.decay_epochs, epochs)
+    settings = dataclasses.replace(task.train_settings, init=str(start), epochs=epochs, lr_decay_epochs=decay,
+                                   keep_sparsity=keep_sparsity, progress=False, seed=seed)
+    fit(None, settings, task.data, work / "train", val_dir=task.val, teacher_path=teacher, role="pruned",
+        placement=ddp.placement_from_env(device=task.device))
+    return task.load(work / "train" / "last.pt")
+
+
 class SeparationTask:
     """DT-FENet f-wave separation: evaluate on ``val`` segments, fine-tune on ``data``."""
+
+    device = "auto"  # where fine-tuning runs (afkd prune --device)
 
     structure = DTFENetStructure()
 
@@ -85,20 +104,10 @@ class SeparationTask:
         return torch.zeros(1, -(-model.cfg.fs // hop) * hop)
 
     def finetune(self, model: nn.Module, work: Path, epochs: int, keep_sparsity: bool, seed: int) -> nn.Module:
-        from afkd.training.trainer import fit
-
-        work.mkdir(parents=True, exist_ok=True)
-        start = work / "start.pt"
-        self.save(start, model, {"role": "pruned"})
-        decay = epochs if self.decay_epochs is None else min(self.decay_epochs, epochs)
         # Without --val the goal's segments are a split of --data drawn by the trainer's seed: keep
         # that seed, or fine-tuning would re-split and train on them. With --val a round's own seed is free.
-        settings = dataclasses.replace(self.train_settings, init=str(start), epochs=epochs, lr_decay_epochs=decay,
-                                       keep_sparsity=keep_sparsity, progress=False,
-                                       seed=seed if self.val is not None else self.train_settings.seed)
-        fit(None, settings, self.data, work / "train", val_dir=self.val, teacher_path=self.teacher, role="pruned",
-            placement=ddp.placement_from_env(device=getattr(self, "device", "auto")))
-        return self.load(work / "train" / "last.pt")
+        return finetune_through_trainer(self, model, work, epochs, keep_sparsity,
+                                        seed if self.val is not None else self.train_settings.seed, self.teacher)
 
     def importance_losses(self, model: nn.Module, batches: int, seed: int) -> list:
         """Loss closures on ``batches`` training batches (fixed crops: a rerun measures the same)."""
