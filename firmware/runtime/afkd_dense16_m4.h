@@ -152,6 +152,104 @@ __attribute__((naked, noinline, unused)) static void afkd_dense16_groups_accumul
         "add    sp, sp, #8\n\t"
         "pop    {r4-r11, pc}\n\t");
 }
+
+/*
+ * The same layer with int8-stored weights (--weight-storage int8; packed 4 rows at a time with
+ * each row's 4 bytes as (w0, w2, w1, w3), export/intops_pack.py). Per block of 4 columns:
+ * the input pair, two LDRD of two rows' weight words each, and per row SXTB16 [w0 w1] and
+ * SXTB16 ROR 8 [w2 w3] against the input words [x0 x1] and [x2 x3]: 19 instructions for 16
+ * MACs, every one a 32-bit encoding (76 bytes, so the computed entry works as above).
+ * One body serves both clamps: the relu bit of r11 picks SSAT #16 or USAT #15 after the multipliers,
+ * two instructions a group, where a second routine would cost 1.3 KB of flash, and flash is
+ * what int8 storage is chosen for.
+ * Register use: r0-r3 sums, r4/r5 input pair (multipliers at the end, with r8/r9), r6 weights,
+ * r7 biased input, r8-r10 weight words and the SXTB16 temporary, r11 mode, r12 bias, lr
+ * multipliers.
+ */
+#define AFKD_DENSE16_W8_BLOCK_BYTES 76
+#define AFKD_DENSE16_W8_HAS_BIAS 32
+
+static const int32_t afkd_dense16_w8_zero_bias[4] __attribute__((unused)) = {0, 0, 0, 0};
+
+#define AFKD_DENSE16_W8_ROWS(A, B)               \
+    "ldrd   r8, r9, [r6], #8\n\t"                \
+    "sxtb16 r10, r8\n\t"                         \
+    "smlad  " A ", r10, r4, " A "\n\t"           \
+    "sxtb16 r8, r8, ror #8\n\t"                  \
+    "smlad  " A ", r8, r5, " A "\n\t"            \
+    "sxtb16 r10, r9\n\t"                         \
+    "smlad  " B ", r10, r4, " B "\n\t"           \
+    "sxtb16 r9, r9, ror #8\n\t"                  \
+    "smlad  " B ", r9, r5, " B "\n\t"
+
+#define AFKD_DENSE16_W8_BLOCK                    \
+    "ldrd   r4, r5, [r7, #(8 * \\k)]\n\t"        \
+    AFKD_DENSE16_W8_ROWS("r0", "r1")             \
+    AFKD_DENSE16_W8_ROWS("r2", "r3")
+
+/*
+ * void f(const int32_t *bias, const int8_t *w, const int16_t *x, int16_t *out,
+ *        const int32_t *multiplier32, int32_t groups, int32_t blocks, int32_t mode)
+ * mode = 32 * (bias is an array of 4 * groups sums) + relu; a layer without a bias passes four
+ * zeros (afkd_dense16_w8_zero_bias) and mode & 32 clear, so the bias pointer stays put.
+ * Stack after the push and 12 bytes of locals: [sp] body entry, [sp, #4] out, [sp, #8] out end,
+ * [sp, #48] multiplier32, [sp, #52] groups, [sp, #56] blocks, [sp, #60] mode.
+ */
+__attribute__((naked, noinline, unused)) static void afkd_dense16_w8_groups(const int32_t *bias, const int8_t *w,
+                                                                   const int16_t *x, int16_t *out,
+                                                                   const int32_t *multiplier32, int32_t groups,
+                                                                   int32_t blocks, int32_t mode)
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "sub    sp, sp, #12\n\t"
+        "ldr    r8, [sp, #56]\n\t"             /* blocks */
+        "ldr    r9, [sp, #52]\n\t"             /* groups */
+        "ldr    r11, [sp, #60]\n\t"            /* mode: 32 * has_bias + relu */
+        "adr.w  r10, 2f\n\t"
+        "movs   r4, #" AFKD_DENSE16_STR(AFKD_DENSE16_W8_BLOCK_BYTES) "\n\t"
+        "mls    r10, r8, r4, r10\n\t"          /* entry = end - blocks * 76 */
+        "orr    r10, r10, #1\n\t"
+        "str    r10, [sp]\n\t"
+        "str    r3, [sp, #4]\n\t"
+        "add    r9, r3, r9, lsl #3\n\t"        /* 8 bytes of output per group */
+        "str    r9, [sp, #8]\n\t"
+        "mov    r12, r0\n\t"
+        "mov    r6, r1\n\t"
+        "add    r7, r2, r8, lsl #3\n\t"        /* x + 8 * (blocks - 16): block 16 - blocks */
+        "sub    r7, r7, #(8 * " AFKD_DENSE16_STR(AFKD_DENSE16_MAX_BLOCKS) ")\n\t"
+        "ldr    lr, [sp, #48]\n\t"
+        "1:\n\t"
+        "ldmia  r12, {r0, r1, r2, r3}\n\t"     /* the group's bias, or the four zeros */
+        "add    r12, r12, r11, lsr #1\n\t"     /* 16 bytes on with a bias, none without */
+        "ldr    pc, [sp]\n\t"
+        ".irp k, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15\n\t"
+        AFKD_DENSE16_W8_BLOCK
+        ".endr\n\t"
+        "2:\n\t"
+        "ldmia.w lr!, {r4, r5, r8, r9}\n\t"
+        "smmulr r0, r0, r4\n\t"
+        "smmulr r1, r1, r5\n\t"
+        "smmulr r2, r2, r8\n\t"
+        "smmulr r3, r3, r9\n\t"
+        "tst    r11, #1\n\t"
+        "bne    4f\n\t"
+        AFKD_DENSE16_SSAT16("r0") AFKD_DENSE16_SSAT16("r1") AFKD_DENSE16_SSAT16("r2") AFKD_DENSE16_SSAT16("r3")
+        "b      5f\n\t"
+        "4:\n\t"
+        AFKD_DENSE16_USAT15("r0") AFKD_DENSE16_USAT15("r1") AFKD_DENSE16_USAT15("r2") AFKD_DENSE16_USAT15("r3")
+        "5:\n\t"
+        "pkhbt  r4, r0, r1, lsl #16\n\t"
+        "pkhbt  r5, r2, r3, lsl #16\n\t"
+        "ldr    r8, [sp, #4]\n\t"
+        "stmia  r8!, {r4, r5}\n\t"
+        "str    r8, [sp, #4]\n\t"
+        "ldr    r9, [sp, #8]\n\t"
+        "cmp    r8, r9\n\t"
+        "bne    1b\n\t"
+        "add    sp, sp, #12\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
 #pragma GCC diagnostic pop
 
 #define AFKD_DENSE16_ASM 1

@@ -152,7 +152,7 @@ __attribute__((noinline)) static void afkd_dense_s16_w16_relu(const afkd_dense_s
     afkd_dense_s16_fast(p, x, out, 1, 1);
 }
 
-#if AFKD_S16_OTHER_LAYOUTS
+#if AFKD_S16_OTHER_LAYOUTS && !AFKD_DENSE16_ASM
 __attribute__((noinline)) static void afkd_dense_s16_w8_full(const afkd_dense_s16_params *p, const int16_t *x,
                                                              int16_t *out)
 {
@@ -240,20 +240,33 @@ static inline void afkd_dense_s16(const afkd_dense_s16_params *p, const int16_t 
     if ((full || relu) && afkd_dense_s16_fast_fits(p, x)) {
 #if AFKD_S16_OTHER_LAYOUTS
         if (p->weights16 == NULL) {  /* packed int8 weights (--weight-storage int8) */
+#if AFKD_DENSE16_ASM
+            if (p->rows > 0 && p->cols > 0 && p->cols <= 4 * AFKD_DENSE16_MAX_BLOCKS) {
+                const int32_t *bias = p->bias != NULL ? p->bias : afkd_dense16_w8_zero_bias;
+                const int32_t mode = (p->bias != NULL ? AFKD_DENSE16_W8_HAS_BIAS : 0) + relu;
+                afkd_dense16_w8_groups(bias, p->weights, x, out, p->multiplier32, p->rows >> 2, p->cols >> 2, mode);
+                return;
+            }
+            /* more than 64 columns: on to the general loop below (no second copy of the group
+             * loop in an image whose flash int8 storage was chosen to save) */
+#else
             if (full) {
                 afkd_dense_s16_w8_full(p, x, out);
             } else {
                 afkd_dense_s16_w8_relu(p, x, out);
             }
             return;
-        }
 #endif
-        if (full) {
-            afkd_dense_s16_w16_full(p, x, out);
-        } else {
-            afkd_dense_s16_w16_relu(p, x, out);
+        } else
+#endif
+        {
+            if (full) {
+                afkd_dense_s16_w16_full(p, x, out);
+            } else {
+                afkd_dense_s16_w16_relu(p, x, out);
+            }
+            return;
         }
-        return;
     }
 #if AFKD_S16_OTHER_LAYOUTS
     if (p->weights16 == NULL) {

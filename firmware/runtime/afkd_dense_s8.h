@@ -10,6 +10,7 @@
 #ifndef AFKD_DENSE_S8_H
 #define AFKD_DENSE_S8_H
 
+#include "afkd_dense16_m4.h"
 #include "afkd_dot.h"
 #include "afkd_kernels.h"
 #include "afkd_out_stage_s8.h"
@@ -46,6 +47,8 @@ __attribute__((always_inline)) static inline void afkd_dense_s8_rows(const afkd_
 /* Longest input frame the int16-weight path widens on the stack (512 bytes); longer frames
  * fall back to the int8 layout's loop over the same int16 weights (afkd_dense_s8_w16_any). */
 #define AFKD_S8_WIDEN_MAX 256
+/* Most output rows whose int32 sums the assembly path keeps on the stack (512 bytes). */
+#define AFKD_S8_SUMS_MAX 128
 
 /* int16-stored weights: x widened to int16 once per call, then the 16x8 kernels' LDM/SMLAD
  * group loop; the int8 output stage as above. fast is a constant at both call sites. */
@@ -59,6 +62,21 @@ __attribute__((always_inline)) static inline void afkd_dense_s8_w16(const afkd_d
     for (int32_t k = 0; k < cols; k++) {
         wide[k] = x[k];
     }
+#if AFKD_DENSE16_ASM
+    /* The MACs through the 16x8 layer's assembly (afkd_dense16_groups_accumulate: the input is
+     * int16 now, the weights int16), 11 instructions per 16 MACs and 8 a group, into int32 sums
+     * that start at the bias; then the int8 output stage per row. The C group loop below needs
+     * about twice the instructions, mostly spills. */
+    if (cols <= 4 * AFKD_DENSE16_MAX_BLOCKS && rows <= AFKD_S8_SUMS_MAX) {
+        int32_t sums[AFKD_S8_SUMS_MAX];
+        memcpy(sums, p->bias, (size_t)rows * sizeof sums[0]);
+        afkd_dense16_groups_accumulate(sums, p->weights16, wide, rows >> 2, blocks);
+        for (int32_t r = 0; r < rows; r++) {
+            out[r] = afkd_finish_any_s8(&o, r, sums[r], fast);
+        }
+        return;
+    }
+#endif
     const int16_t *w = p->weights16;
     const int32_t *bias = p->bias;
     for (int32_t r = 0; r < rows; r += 4) {

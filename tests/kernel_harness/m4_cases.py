@@ -55,15 +55,18 @@ class Cases:
             f'    m4_report("{name}", actual, {name}_expected, {count}, n, {macs}u);\n')
 
     def dense(self, kind: str, rows: int, cols: int, wide: bool, big_bias: bool = False,
-              spread: float = 1.0, weights16: bool = False, act: str = "clamp", no_bias: bool = False):
+              spread: float = 1.0, weights16: bool = False, act: str = "clamp", no_bias: bool = False,
+              smmulr: bool = False):
         """big_bias: a bias too large for int32 sums (the int64 path); spread: multipliers
         spread over 2^+-spread around the typical scale (every requant16 case); weights16: the
         exporter's default 16x8 layout (int16-stored weights, SMMULR multipliers); act: the
         output range, "clamp" (an arbitrary one), "full" (the type's) or "relu" (the last two
-        take the fast paths: the assembly group routine with weights16); no_bias: NULL bias."""
+        take the fast paths: the assembly group routines); no_bias: NULL bias; smmulr: SMMULR
+        multipliers with int8-stored 16x8 weights too (what the exporter gives them)."""
         rng = self.rng
         name = (f"{kind}_{'s16' if wide else 's8'}_{rows}x{cols}{'_bigbias' if big_bias else ''}"
-                f"{'_w16' if weights16 else ''}{'' if act == 'clamp' else '_' + act}{'_nobias' if no_bias else ''}")
+                f"{'_w16' if weights16 else ''}{'_m32' if smmulr else ''}{'' if act == 'clamp' else '_' + act}"
+                f"{'_nobias' if no_bias else ''}")
         dtype = np.int16 if wide else np.int8
         info = np.iinfo(dtype)
         w = rng.integers(-127, 128, (rows, cols))
@@ -85,7 +88,7 @@ class Cases:
         d = self.decls
         d.append(_array(f"{name}_x", x, dtype))
         if wide:
-            arrays, fields = _wide_stage(name, bias, m, s, cols, smmulr=weights16)
+            arrays, fields = _wide_stage(name, bias, m, s, cols, smmulr=weights16 or smmulr)
             if weights16 and "multiplier32" in fields:
                 arrays += _array(f"{name}_w16", intops_pack.pack_dense_weights16(w), np.int16)
                 fields += f".weights16 = {name}_w16, "
@@ -311,6 +314,9 @@ def standard_cases() -> str:
             cases.dense("encoder", 32, 20, wide, weights16=True)
             cases.dense("pointwise", 7, 13, wide, weights16=True)    # the plain-C path
             cases.dense("pointwise", 30, 18, wide, spread=12.0, weights16=True)
+            cases.dense("pointwise", 12, 64, wide, spread=12.0, weights16=True)   # 16 blocks
+            cases.dense("pointwise", 132, 16, wide, weights16=True)   # more rows than the sums buffer
+            cases.dense("pointwise", 8, 72, wide, weights16=True)     # past 64 columns: the C loop
         if wide:
             cases.dense("pointwise", 9, 32, wide, big_bias=True)  # int64 sums
             # the exporter's default 16x8 layout: int16-stored weights, SMMULR multipliers
@@ -328,6 +334,16 @@ def standard_cases() -> str:
             cases.dense("encoder", 32, 20, wide, weights16=True, act="relu")
             cases.dense("pointwise", 32, 32, wide, weights16=True, act="full", no_bias=True)
             cases.dense("pointwise", 8, 68, wide, weights16=True, act="relu")
+            # int8-stored weights (--weight-storage int8) with the exporter's SMMULR multipliers:
+            # their assembly group routine, 1 to 16 blocks, both clamps, no bias; and the general
+            # loop past 64 columns
+            for rows, cols in ((32, 32), (8, 4), (12, 20), (28, 12), (16, 64)):
+                cases.dense("pointwise", rows, cols, wide, smmulr=True, act="full")
+            cases.dense("encoder", 32, 20, wide, smmulr=True, act="relu")
+            cases.dense("pointwise", 12, 28, wide, smmulr=True, act="relu")
+            cases.dense("pointwise", 32, 32, wide, smmulr=True, act="full", no_bias=True)
+            cases.dense("pointwise", 8, 24, wide, smmulr=True, act="relu", no_bias=True)
+            cases.dense("pointwise", 8, 68, wide, smmulr=True, act="relu")
             cases.depthwise(32, wide, weights16=True)
             cases.depthwise(6, wide, weights16=True)    # an odd number of channel pairs
             cases.depthwise(2, wide, weights16=True)
