@@ -51,3 +51,11 @@ def nonnegative_float(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value:g} must be 0 or more")
     return value
+
+
+def epoch_list(text: str) -> tuple[int, ...]:
+    """A comma-separated list of epochs, 0 or more each ("0,2,5"), sorted, without repeats."""
+    parts = [p.strip() for p in text.split(",")]
+    if not text.strip() or any(not p for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of epochs")
+    return tuple(sorted({nonnegative_int(p) for p in parts}))

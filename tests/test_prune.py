@@ -266,3 +266,30 @@ def test_structured_prune_exports_and_builds_with_fewer_channels(tiny_data, tmp_
     manifest = json.loads((fw / "export.json").read_text())
     assert manifest["stream_reference_vs_tflm_bit_exact"]
     assert (fw / "build" / "firmware").is_file()  # the host firmware built
+
+
+def test_lth_rewinds_to_an_early_checkpoint_of_the_original_training(tiny_data, tmp_path):
+    """The LTH-ECG recipe end to end: train with --save-epochs, prune with --rewind epoch_1.pt.
+    Both tickets prune the same weights (the masks come from the trained model), but the one
+    rewound to epoch 1 retrains from that point's values, so its weights differ from the
+    ticket rewound to the trained model (fine-tuning rewinding)."""
+    run = tmp_path / "run"
+    assert cli.main(["train", "--preset", "student", "--enc-channels", "8", "--bottleneck", "8", "--hidden", "8",
+                     "--blocks", "2", "--data", str(tiny_data / "train"), "--val", str(tiny_data / "val"),
+                     "--out", str(run), "--epochs", "2", "--steps-per-epoch", "2", "--batch-size", "2",
+                     "--crop-seconds", "2", "--threads", "1", "--val-segments", "1", "--no-progress",
+                     "--save-epochs", "1"]) == 0
+    args = ("--rate", "0.4", "--rounds", "1", "--goal", "snr_aa_drop_db:10")
+    model = ["--model", str(run / "last.pt")]
+    early = _prune_args(tiny_data, tmp_path / "early", "lth", *args, "--rewind", str(run / "epoch_1.pt"))
+    late = _prune_args(tiny_data, tmp_path / "late", "lth", *args)
+    for argv in (early, late):
+        argv[argv.index("--model") + 1] = model[1]
+        assert cli.main(argv) == 0
+    a, _ = load_checkpoint(tmp_path / "early" / "pruned.pt")
+    b, _ = load_checkpoint(tmp_path / "late" / "pruned.pt")
+    assert any(not torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    # the same weights are pruned either way: the masks come from the trained model
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values()):
+        if x.dim() > 1:
+            assert torch.equal(x == 0, y == 0), name

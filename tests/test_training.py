@@ -189,3 +189,39 @@ def test_learning_rate_decays_over_the_last_epochs_only():
     assert all(learning_rate(TrainSettings(epochs=10), e, 3, steps) == 1e-3 for e in range(1, 11))
     with pytest.raises(AfkdError, match="--lr-decay-epochs 11"):
         TrainSettings(epochs=10, lr_decay_epochs=11).check()
+
+
+def test_save_epochs_keeps_the_rewind_points(data, tmp_path):
+    """--save-epochs: epoch_0.pt holds the weights before the first step (the seeded
+    initialization), epoch_1.pt those after epoch 1 (last.pt then), and a resumed run
+    neither rewrites nor loses them."""
+    train, val = data
+    torch.manual_seed(0)  # the trainer's seeding: these are its initial weights
+    initial = DTFENet(DTFENetConfig(**TINY)).state_dict()
+    common = dict(steps_per_epoch=2, crop_seconds=2.0, val_dir=val, save_epochs=(0, 1), **FAST)
+    train_model(TINY, train, tmp_path, epochs=1, **common)
+    zero, zero_meta = load_checkpoint(tmp_path / "epoch_0.pt")
+    one, one_meta = load_checkpoint(tmp_path / "epoch_1.pt")
+    assert zero_meta["epoch"] == 0 and one_meta["epoch"] == 1
+    for name, value in initial.items():
+        assert torch.equal(zero.state_dict()[name], value), name
+    after_one = load_checkpoint(tmp_path / "last.pt")[0].state_dict()
+    assert all(torch.equal(one.state_dict()[k], v) for k, v in after_one.items())
+    assert any(not torch.equal(zero.state_dict()[k], v) for k, v in after_one.items())  # it trained
+    zero_bytes = (tmp_path / "epoch_0.pt").read_bytes()
+
+    train_model(None, train, tmp_path, epochs=2, resume=tmp_path / "last.pt", **common)
+    assert (tmp_path / "epoch_0.pt").read_bytes() == zero_bytes
+    assert load_checkpoint(tmp_path / "epoch_1.pt")[1]["epoch"] == 1
+    assert not (tmp_path / "epoch_2.pt").exists()  # not asked for
+
+
+def test_save_epochs_is_checked(data, tmp_path, capsys):
+    train, val = data
+    with pytest.raises(AfkdError, match="--save-epochs 3: must be between 0 and --epochs 2"):
+        train_model(TINY, train, tmp_path, epochs=2, steps_per_epoch=1, val_dir=val, save_epochs=(3,), **FAST)
+    for bad in ("1,,2", "x", "-1", ""):
+        assert cli.main(["train", "--preset", "student", "--data", str(train), "--out", str(tmp_path / "o"),
+                         "--save-epochs", bad]) == 2
+        assert "--save-epochs" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -6,7 +6,7 @@ import argparse
 import os
 from dataclasses import fields
 
-from afkd.argtypes import finite_float, nonnegative_float, nonnegative_int, positive_float, positive_int
+from afkd.argtypes import epoch_list, finite_float, nonnegative_float, nonnegative_int, positive_float, positive_int
 from afkd.compute import add_compute_arguments
 from afkd.training.runs import PRESETS, resolve_config
 from afkd.training.trainer import TrainSettings
@@ -87,6 +87,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--init", metavar="CKPT",
                      help="start a new run from this checkpoint's config and weights (fine-tuning; epoch 0, "
                           "fresh optimizer); model-size options are ignored")
+    run.add_argument("--save-epochs", type=epoch_list, default=(), metavar="E[,E...]",
+                     help="also keep the weights after these epochs as OUT/epoch_<E>.pt (0: before the first "
+                          "step): early rewind points for afkd prune --method lth --rewind")
     run.add_argument("--keep-sparsity", action="store_true",
                      help="weights that are zero at the start stay zero (fine-tuning a pruned checkpoint)")
     add_compute_arguments(run)

@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--rounds", type=positive_int, default=d.rounds, help=f"lth/magnitude: at most this many rounds (default {d.rounds})")
     s.add_argument("--scope", choices=("global", "layer"), default=d.scope, help="lth/magnitude: rank weights over the model or per layer")
     s.add_argument("--rewind", metavar="CKPT", help="lth: an early checkpoint of the original training to rewind to "
-                                                   "(default: the --model weights, i.e. fine-tuning rewinding)")
+                                                   "(afkd train/distill --save-epochs keeps them as epoch_<E>.pt; "
+                                                   "default: the --model weights, i.e. fine-tuning rewinding)")
     s.add_argument("--search-steps", type=nonnegative_int, default=d.search_steps,
                    help=f"bisection tries between the last good ticket and the one that broke the goal (default {d.search_steps})")
     s.add_argument("--sparsity", type=finite_float, default=d.sparsity,

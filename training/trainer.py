@@ -7,7 +7,8 @@ dense reference) and the beat classifier. The loop is the same for all of them:
 One epoch = ``steps_per_epoch`` Adam steps on batches the task draws, then the task's
 validation. ``last.pt`` is written every epoch, ``best.pt`` whenever the task's validation
 score improves (SNR_AA for the f-wave task, the challenge score for rhythm, macro F1 for
-beats); ``log.json``, ``log.csv`` and ``loss.png`` follow each epoch. A run resumes from
+beats), ``epoch_<E>.pt`` after each epoch of ``save_epochs`` (lottery tickets' rewind points);
+``log.json``, ``log.csv`` and ``loss.png`` follow each epoch. A run resumes from
 ``last.pt`` (weights + ``last.opt.pt``: optimizer and task extras such as the FitNet
 regressors). A run may instead start from a checkpoint's weights (``settings.init``,
 fine-tuning): epoch 0, a fresh optimizer, its own best. Gradients are clipped to L2 norm ``clip_norm`` before each step; PReLU slopes
@@ -76,6 +77,9 @@ class TrainSettings:
     # balanced n_total / (C n_c), sqrt the square root of that, none all 1.
     class_weighting: str = "balanced"
     augment: bool = False  # classifier tasks: random amplitude scaling of each training record
+    # Epochs after which the weights are also kept as OUT/epoch_<E>.pt (0: the weights before the
+    # first step): the early rewind points of lottery-ticket pruning (afkd prune --rewind).
+    save_epochs: tuple[int, ...] = ()
 
     def check(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -91,6 +95,9 @@ class TrainSettings:
             raise AfkdError("--lr and --clip-norm must be positive")
         if self.class_weighting not in CLASS_WEIGHTINGS:
             raise AfkdError(f"--class-weighting {self.class_weighting}: choose one of {', '.join(CLASS_WEIGHTINGS)}")
+        for epoch in self.save_epochs:
+            if not 0 <= epoch <= self.epochs:
+                raise AfkdError(f"--save-epochs {epoch}: must be between 0 and --epochs {self.epochs}")
         if not 0 <= self.lr_decay_epochs <= self.epochs:
             raise AfkdError(f"--lr-decay-epochs {self.lr_decay_epochs}: must be between 0 and --epochs {self.epochs}")
         if self.qat is not None:
@@ -239,6 +246,10 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
     }
     # No mkdir here: the first checkpoint creates the folder, so a run that fails before
     # its first epoch ends leaves no empty run folder behind.
+    if placement.is_main and start_epoch == 0 and 0 in settings.save_epochs:
+        # the weights before the first step (Frankle et al.'s rewind to initialization)
+        save_checkpoint(out_dir / "epoch_0.pt", saved, {"role": role, "epoch": 0, "steps": 0,
+                                                        "args": asdict(settings)})
 
     for epoch in range(start_epoch + 1, settings.epochs + 1):
         rng = np.random.default_rng([settings.seed, epoch, placement.rank])  # resumable, rank-distinct
@@ -297,6 +308,8 @@ def _fit(model_cfg, settings, data_dir, out_dir, val_dir, teacher_path, resume, 
             _save_optimizer(optimizer_path(out_dir / "last.pt"), optimizer, task)
             if improved:
                 save_checkpoint(out_dir / "best.pt", saved, meta)
+            if epoch in settings.save_epochs:
+                save_checkpoint(out_dir / f"epoch_{epoch}.pt", saved, meta)
             write_logs(out_dir, run_info, history, score=task.score_name)
         ddp.barrier(placement)
     if placement.is_main and not (out_dir / "best.pt").is_file():
