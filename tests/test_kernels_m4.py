@@ -1,5 +1,6 @@
 """The kernels' Cortex-M4 DSP paths (SMLAD/SXTB16), run on QEMU mps2-an386: same bits as
-export/intops.py, plus instructions per MAC under -icount (printed, for the report)."""
+export/intops.py, plus instructions per MAC under -icount (printed, for the report); at -O2 and at
+-Os, where GCC aligns functions to 2 bytes only (the assembly routines must not care)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from tests.conftest import require_tool
 from tests.kernel_harness import clib, m4_cases
 
 FIRMWARE = clib.RUNTIME.parent
-FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-O2",
+FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
          "-std=c99", "-Wall", "-Wextra", "-Werror", "-ffunction-sections", "-fdata-sections"]
 
 
 @pytest.mark.slow
-def test_dsp_kernels_on_cortex_m4(tmp_path, arm_gcc, qemu_arm):
+@pytest.mark.parametrize("optimization", ["-O2", "-Os"])  # -Os: afkd export --optimize size
+def test_dsp_kernels_on_cortex_m4(tmp_path, arm_gcc, qemu_arm, optimization):
     cases = tmp_path / "m4_cases.c"
     cases.write_text(m4_cases.standard_cases())
     harness = clib.Path(m4_cases.__file__).parent
@@ -25,7 +27,7 @@ def test_dsp_kernels_on_cortex_m4(tmp_path, arm_gcc, qemu_arm):
     elf = tmp_path / "m4_check.elf"
     includes = [f"-I{p}" for p in (clib.RUNTIME, harness, FIRMWARE / "boards/cortex_m",
                                    FIRMWARE / "harness")]
-    subprocess.run([arm_gcc, *FLAGS, *includes, *map(str, sources), "-nostartfiles",
+    subprocess.run([arm_gcc, *FLAGS, optimization, *includes, *map(str, sources), "-nostartfiles",
                     "--specs=nano.specs", "--specs=nosys.specs", "-Wl,--gc-sections",
                     f"-L{FIRMWARE / 'boards/cortex_m'}",
                     f"-T{FIRMWARE / 'boards/mps2_an386/mps2_an386.ld'}", "-o", str(elf), "-lm"],

@@ -36,9 +36,9 @@ def assert_ok(result: subprocess.CompletedProcess) -> None:
     assert result.returncode == 0, f"{' '.join(result.args)}\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
 
 
-@pytest.fixture(scope="module", params=["int8", "int16x8", "int16x8/int8-weights"])
+@pytest.fixture(scope="module", params=["int8", "int16x8", "int16x8/int8-weights", "int8/int8-weights"])
 def model(request, tmp_path_factory) -> dict:
-    """A generated tiny model: int8, int16x8 (int16-stored weights, the default) and int16x8
+    """A generated tiny model: int8 and int16x8 with int16-stored weights (the default), and each
     with the compact int8 weight storage (`--weight-storage int8`)."""
     quant, _, storage = request.param.partition("/")
     root = tmp_path_factory.mktemp(f"top_{quant}_{storage or 'default'}")
@@ -47,7 +47,10 @@ def model(request, tmp_path_factory) -> dict:
                                      weight_storage="int8" if storage else "int16")
     # Only the default 16x8 model may build its kernels without their int8-weight paths.
     assert context["weights16_only"] == (request.param == "int16x8")
-    return {"dir": root / "model", "plan": plan_from_tflite(tflite, "tiny"), "quant": quant}
+    # Only the int8-storage models may build their int8 kernels without the int16-weight path.
+    assert context["weights8_only"] == bool(storage)
+    return {"dir": root / "model", "plan": plan_from_tflite(tflite, "tiny"), "quant": quant,
+            "storage": "int8" if storage else "int16"}
 
 
 @pytest.mark.slow
@@ -80,6 +83,8 @@ def test_host_firmware_matches_streaming_reference(model, tmp_path):
     weights16_only = "#define AFKD_MODEL_S16_WEIGHTS16_ONLY 1" in (model["dir"] / "afkd_model_glue.h").read_text()
     flags = "".join(p.read_text() for p in tmp_path.rglob("flags.make"))  # the compile definitions
     assert ("-DAFKD_S16_WEIGHTS16_ONLY=1" in flags) == weights16_only
+    weights8_only = "#define AFKD_MODEL_S8_WEIGHTS8_ONLY 1" in (model["dir"] / "afkd_model_glue.h").read_text()
+    assert ("-DAFKD_S8_WEIGHTS8_ONLY=1" in flags) == weights8_only == (model["storage"] == "int8")
     plan, hops = model["plan"], 12
     dtype = np.int8 if model["quant"] == "int8" else np.int16
     info = np.iinfo(dtype)

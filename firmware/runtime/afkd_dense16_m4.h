@@ -15,6 +15,11 @@
  *
  * Register use inside the loop: r0-r3 the four sums, r4/r5 the input pair, r6 weights,
  * r7 the biased input, r8-r11 weight words (multipliers at the end), r12 bias, lr multipliers.
+ *
+ * Every routine is aligned(4): the assembler resolves ADR against a 4-aligned PC at assembly
+ * time, so a routine that the linker places at 2 mod 4 (GCC aligns functions to 2 bytes at -Os)
+ * would enter its body 2 bytes off. noipa keeps GCC from drawing conclusions about a body it
+ * cannot see into (a naked function's asm names no operands, clobbers or memory).
  */
 #ifndef AFKD_DENSE16_M4_H
 #define AFKD_DENSE16_M4_H
@@ -97,7 +102,7 @@
  * r0-r3 and the stack itself (AAPCS), which GCC cannot see in a naked function. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
-__attribute__((naked, noinline, unused)) static void afkd_dense16_groups_full(const int32_t *bias, const int16_t *w,
+__attribute__((naked, noinline, noipa, unused, aligned(4))) static void afkd_dense16_groups_full(const int32_t *bias, const int16_t *w,
                                                                       const int16_t *x, int16_t *out,
                                                                       const int32_t *multiplier32, int32_t groups,
                                                                       int32_t blocks)
@@ -105,7 +110,7 @@ __attribute__((naked, noinline, unused)) static void afkd_dense16_groups_full(co
     __asm__ volatile(AFKD_DENSE16_GROUPS_ASM(AFKD_DENSE16_SSAT16));
 }
 
-__attribute__((naked, noinline, unused)) static void afkd_dense16_groups_relu(const int32_t *bias, const int16_t *w,
+__attribute__((naked, noinline, noipa, unused, aligned(4))) static void afkd_dense16_groups_relu(const int32_t *bias, const int16_t *w,
                                                                       const int16_t *x, int16_t *out,
                                                                       const int32_t *multiplier32, int32_t groups,
                                                                       int32_t blocks)
@@ -119,7 +124,7 @@ __attribute__((naked, noinline, unused)) static void afkd_dense16_groups_relu(co
  * overlap-add tail (afkd_decoder_s16_tail32). Stack after the push and 8 bytes of locals:
  * [sp] body entry, [sp, #4] end of the sums, [sp, #44] blocks.
  */
-__attribute__((naked, noinline, unused)) static void afkd_dense16_groups_accumulate(int32_t *sums, const int16_t *w,
+__attribute__((naked, noinline, noipa, unused, aligned(4))) static void afkd_dense16_groups_accumulate(int32_t *sums, const int16_t *w,
                                                                                     const int16_t *x, int32_t groups,
                                                                                     int32_t blocks)
 {
@@ -195,7 +200,7 @@ static const int32_t afkd_dense16_w8_zero_bias[4] __attribute__((unused)) = {0, 
  * Stack after the push and 12 bytes of locals: [sp] body entry, [sp, #4] out, [sp, #8] out end,
  * [sp, #48] multiplier32, [sp, #52] groups, [sp, #56] blocks, [sp, #60] mode.
  */
-__attribute__((naked, noinline, unused)) static void afkd_dense16_w8_groups(const int32_t *bias, const int8_t *w,
+__attribute__((naked, noinline, noipa, unused, aligned(4))) static void afkd_dense16_w8_groups(const int32_t *bias, const int8_t *w,
                                                                    const int16_t *x, int16_t *out,
                                                                    const int32_t *multiplier32, int32_t groups,
                                                                    int32_t blocks, int32_t mode)
@@ -248,6 +253,48 @@ __attribute__((naked, noinline, unused)) static void afkd_dense16_w8_groups(cons
         "cmp    r8, r9\n\t"
         "bne    1b\n\t"
         "add    sp, sp, #12\n\t"
+        "pop    {r4-r11, pc}\n\t");
+}
+
+/*
+ * void f(int32_t *sums, const int8_t *w, const int16_t *x, int32_t groups, int32_t blocks)
+ * sums[r] += w[r] . x with int8-stored weights, no output stage: the int8 model's 1x1 layers
+ * with int8-stored weights (afkd_dense_s8.h), whose weights keep their plain (w0, w1, w2, w3)
+ * order; the caller widens the input block-wise to [x0 x2 x1 x3], which pairs with the SXTB16
+ * halves [w0 w2] and [w1 w3] as the (w0, w2, w1, w3) order pairs with [x0 x1 x2 x3]: the same
+ * block either way. Stack as in afkd_dense16_groups_accumulate.
+ */
+__attribute__((naked, noinline, noipa, unused, aligned(4))) static void afkd_dense16_w8_groups_accumulate(int32_t *sums, const int8_t *w,
+                                                                              const int16_t *x, int32_t groups,
+                                                                              int32_t blocks)
+{
+    __asm__ volatile(
+        "push   {r4-r11, lr}\n\t"
+        "sub    sp, sp, #8\n\t"
+        "ldr    r8, [sp, #44]\n\t"
+        "adr.w  r10, 2f\n\t"
+        "movs   r11, #" AFKD_DENSE16_STR(AFKD_DENSE16_W8_BLOCK_BYTES) "\n\t"
+        "mls    r10, r8, r11, r10\n\t"
+        "orr    r10, r10, #1\n\t"
+        "str    r10, [sp]\n\t"
+        "add    r9, r0, r3, lsl #4\n\t"       /* 16 bytes of sums per group */
+        "str    r9, [sp, #4]\n\t"
+        "mov    r12, r0\n\t"
+        "mov    r6, r1\n\t"
+        "add    r7, r2, r8, lsl #3\n\t"
+        "sub    r7, r7, #(8 * " AFKD_DENSE16_STR(AFKD_DENSE16_MAX_BLOCKS) ")\n\t"
+        "1:\n\t"
+        "ldmia  r12, {r0, r1, r2, r3}\n\t"
+        "ldr    pc, [sp]\n\t"
+        ".irp k, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15\n\t"
+        AFKD_DENSE16_W8_BLOCK
+        ".endr\n\t"
+        "2:\n\t"
+        "stmia  r12!, {r0, r1, r2, r3}\n\t"
+        "ldr    r4, [sp, #4]\n\t"
+        "cmp    r12, r4\n\t"
+        "bne    1b\n\t"
+        "add    sp, sp, #8\n\t"
         "pop    {r4-r11, pc}\n\t");
 }
 #pragma GCC diagnostic pop

@@ -129,9 +129,49 @@ __attribute__((noinline)) static void afkd_dense_s8_w16_any(const afkd_dense_s8_
     }
 }
 
+#if AFKD_DENSE16_ASM
+/* Whether the int8-weight assembly path below takes this layer: whole groups and blocks, at most
+ * 64 columns and AFKD_S8_SUMS_MAX rows, word-aligned weights (LDRD). */
+static inline int afkd_dense_s8_w8_asm_fits(const afkd_dense_s8_params *p)
+{
+    return p->rows > 0 && p->cols > 0 && ((p->rows | p->cols) & 3) == 0 &&
+           p->cols <= 4 * AFKD_DENSE16_MAX_BLOCKS && p->rows <= AFKD_S8_SUMS_MAX &&
+           ((uintptr_t)p->weights & 3u) == 0u;
+}
+
+/*
+ * int8-stored weights (packed plain, 4 rows a group): the input widened block-wise to
+ * [x0 x2 x1 x3] (one LDR and two SXTB16 per 4 values), the MACs through the int8-weight
+ * accumulate routine (19 instructions per 16 MACs), then the output stage per row. The C group
+ * loop (afkd_dense_s8_rows) splits the input again for every group of rows and spills.
+ * fast is a constant at both call sites.
+ */
+__attribute__((always_inline)) static inline void afkd_dense_s8_w8_asm(const afkd_dense_s8_params *p,
+                                                                      const int8_t *x, int8_t *out, int fast)
+{
+    const afkd_out_stage_s8 o = {p->multiplier, p->shift, p->output_offset, p->act_min,
+                                 p->act_max};
+    const int32_t rows = p->rows, blocks = p->cols >> 2;
+    int16_t wide[4 * AFKD_DENSE16_MAX_BLOCKS] __attribute__((aligned(8)));
+    for (int32_t j = 0; j < blocks; j++) {
+        const int32_t v = afkd_load_word(x + 4 * j);
+        const int32_t even = __sxtb16(v);          /* [x0 x2] */
+        const int32_t odd = afkd_sxtb16_odd(v);    /* [x1 x3] */
+        memcpy(wide + 4 * j, &even, sizeof even);
+        memcpy(wide + 4 * j + 2, &odd, sizeof odd);
+    }
+    int32_t sums[AFKD_S8_SUMS_MAX];
+    memcpy(sums, p->bias, (size_t)rows * sizeof sums[0]);
+    afkd_dense16_w8_groups_accumulate(sums, p->weights, wide, rows >> 2, blocks);
+    for (int32_t r = 0; r < rows; r++) {
+        out[r] = afkd_finish_any_s8(&o, r, sums[r], fast);
+    }
+}
+#endif
+
 static inline void afkd_dense_s8(const afkd_dense_s8_params *p, const int8_t *x, int8_t *out)
 {
-    if (p->weights16 != NULL) {
+    if (AFKD_S8_WEIGHTS16 && p->weights16 != NULL) {
         if (((p->rows | p->cols) & 3) != 0 || p->cols > AFKD_S8_WIDEN_MAX || ((uintptr_t)p->weights16 & 3u) != 0u) {
             afkd_dense_s8_w16_any(p, x, out);
         } else if (p->requant_32bit) {
@@ -141,6 +181,16 @@ static inline void afkd_dense_s8(const afkd_dense_s8_params *p, const int8_t *x,
         }
         return;
     }
+#if AFKD_DENSE16_ASM
+    if (afkd_dense_s8_w8_asm_fits(p)) {
+        if (p->requant_32bit) {
+            afkd_dense_s8_w8_asm(p, x, out, 1);
+        } else {
+            afkd_dense_s8_w8_asm(p, x, out, 0);
+        }
+        return;
+    }
+#endif
     if (p->requant_32bit) {
         afkd_dense_s8_rows(p, x, out, 1);
     } else {

@@ -55,7 +55,7 @@
  */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter" /* read from r0-r3 and the stack (AAPCS) */
-__attribute__((naked, noinline, unused)) static void afkd_depthwise16_k3_full(const int16_t *w, const int16_t *t0,
+__attribute__((naked, noinline, noipa, unused, aligned(4))) static void afkd_depthwise16_k3_full(const int16_t *w, const int16_t *t0,
                                                                       const int16_t *t1, const int16_t *t2,
                                                                       const int32_t *bias,
                                                                       const int32_t *multiplier32, int16_t *out,
@@ -175,7 +175,7 @@ _Static_assert(offsetof(afkd_depthwise_s16_params, channels) == AFKD_DW16_CHANNE
 
 /* channels even and >= 2, and everything afkd_depthwise_leaky_s16 checks. */
 #define AFKD_DW16_LEAKY_FUNCTION(NAME, LEAKY)                                                                   \
-    __attribute__((naked, noinline, unused)) static void NAME(                                                 \
+    __attribute__((naked, noinline, noipa, unused, aligned(4))) static void NAME(                                                 \
         const afkd_depthwise_s16_params *p, const int16_t *const *taps, int16_t *out,                        \
         const afkd_leaky_relu_params *leaky)                                                                   \
     {                                                                                                           \

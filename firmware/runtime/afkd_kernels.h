@@ -52,6 +52,14 @@ extern "C" {
 #else
 #define AFKD_S16_OTHER_LAYOUTS 1
 #endif
+/* Likewise a firmware with no int16-stored weights (--weight-storage int8 or sparse) is built with
+ * AFKD_S8_WEIGHTS8_ONLY=1: the int8 dense kernel leaves out its int16-weight path (the widened
+ * input and the 16x8 assembly accumulation, about 1.2 KB). */
+#if defined(AFKD_S8_WEIGHTS8_ONLY) && AFKD_S8_WEIGHTS8_ONLY
+#define AFKD_S8_WEIGHTS16 0
+#else
+#define AFKD_S8_WEIGHTS16 1
+#endif
 
 /* int8 weight arrays are word-aligned so the DSP loops may load them with LDRD
  * (afkd_dot.h); the generated model marks them with this. */

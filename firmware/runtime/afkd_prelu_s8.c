@@ -35,6 +35,6 @@ void afkd_prelu_s8(const afkd_prelu_s8_params *p, const int8_t *in, int8_t *out)
         } else {
             y = afkd_requant_apply(&neg, v * *alpha);
         }
-        out[c] = (int8_t)afkd_clamp(y + output_offset, -128, 127);
+        out[c] = (int8_t)afkd_saturate8(y + output_offset);
     }
 }

@@ -176,4 +176,14 @@ static inline int32_t afkd_saturate16(int32_t x)
 #endif
 }
 
+/* The int8 range: one SSAT where the core has it. */
+static inline int32_t afkd_saturate8(int32_t x)
+{
+#if defined(__ARM_FEATURE_SAT) && !defined(AFKD_DSP_EMULATION)
+    return __ssat(x, 8);
+#else
+    return afkd_clamp(x, -128, 127);
+#endif
+}
+
 #endif /* AFKD_REQUANT_H */

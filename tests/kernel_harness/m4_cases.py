@@ -317,6 +317,11 @@ def standard_cases() -> str:
             cases.dense("pointwise", 12, 64, wide, spread=12.0, weights16=True)   # 16 blocks
             cases.dense("pointwise", 132, 16, wide, weights16=True)   # more rows than the sums buffer
             cases.dense("pointwise", 8, 72, wide, weights16=True)     # past 64 columns: the C loop
+            # int8-stored weights: the assembly accumulation (1 to 16 blocks) and its limits
+            for rows, cols in ((8, 4), (12, 28), (28, 12), (16, 64)):
+                cases.dense("pointwise", rows, cols, wide, spread=12.0)
+            cases.dense("pointwise", 132, 16, wide)   # more rows than the sums buffer: the C loop
+            cases.dense("pointwise", 8, 72, wide)     # past 64 columns: the C loop
         if wide:
             cases.dense("pointwise", 9, 32, wide, big_bias=True)  # int64 sums
             # the exporter's default 16x8 layout: int16-stored weights, SMMULR multipliers
