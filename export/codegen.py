@@ -449,8 +449,10 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
         # every 16x8 conv on the int16-weight, SMMULR path: the kernels may drop the others
         "weights16_only": ctx.weights16 and all("m32" in p.arrays for p in params
                                                 if p.layer.kind in ("encoder", "pointwise", "depthwise")),
-        # no int16-stored weights anywhere: the int8 kernels may drop their int16-weight paths
+        # no int16-stored weights anywhere: the int8 kernels may drop their int16-weight paths;
+        # int16-stored weights everywhere (every int8 dense layer has them): the int8-weight ones
         "weights8_only": not ctx.weights16,
+        "s8_weights16_only": ctx.weights16,
     }
 
 

@@ -169,6 +169,8 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
     definitions = ["AFKD_S16_WEIGHTS16_ONLY=1"] if context["weights16_only"] else []
     if context["weights8_only"]:
         definitions.append("AFKD_S8_WEIGHTS8_ONLY=1")
+    if context["s8_weights16_only"]:
+        definitions.append("AFKD_S8_WEIGHTS16_ONLY=1")
     if context["output_kind"] == "window":  # the receive buffer holds one whole window
         definitions.append(f"AFKD_PROTO_MAX_PAYLOAD={context['max_payload']}u")
     front_end = None

@@ -51,6 +51,7 @@ def monitor_context(sep: dict, det: dict, prefix: str, weights16_only: bool, sep
     return {"prefix": prefix, "PREFIX": prefix.upper(), "version": __version__, "sep": sep, "det": det,
             "ratio": ratio, "source_sha256": digest, "weights16_only": weights16_only,
             "weights8_only": sep.get("weights8_only", False) and det.get("weights8_only", False),
+            "s8_weights16_only": sep.get("s8_weights16_only", False) and det.get("s8_weights16_only", False),
             "macs_per_hop": int(round(sep["macs_per_hop"] + det["macs_per_hop"] / ratio)),
             "requant": {"multiplier": multiplier, "shift": shift, "real_text": f"{real:.9g}",
                         "input_offset": input_offset, "output_offset": output_offset}}
@@ -133,7 +134,8 @@ def export_monitor(separator_tflite: Path, detector_tflite: Path, out_dir: Path,
         write_build_files(tmp, files, target, prefix, f"{sep['mode']}+{det['mode']}",
                           f"{paths['separator'].name} and {paths['detector'].name}", "-O2", weights16_only,
                           (["AFKD_S16_WEIGHTS16_ONLY=1"] if weights16_only else [])
-                          + (["AFKD_S8_WEIGHTS8_ONLY=1"] if context["weights8_only"] else []))
+                          + (["AFKD_S8_WEIGHTS8_ONLY=1"] if context["weights8_only"] else [])
+                          + (["AFKD_S8_WEIGHTS16_ONLY=1"] if context["s8_weights16_only"] else []))
         for role, path in paths.items():
             shutil.copy(path, tmp / f"{role}_{path.name}")
     return manifest

@@ -49,6 +49,7 @@ def model(request, tmp_path_factory) -> dict:
     assert context["weights16_only"] == (request.param == "int16x8")
     # Only the int8-storage models may build their int8 kernels without the int16-weight path.
     assert context["weights8_only"] == bool(storage)
+    assert context["s8_weights16_only"] == (not storage)
     return {"dir": root / "model", "plan": plan_from_tflite(tflite, "tiny"), "quant": quant,
             "storage": "int8" if storage else "int16"}
 
@@ -85,6 +86,8 @@ def test_host_firmware_matches_streaming_reference(model, tmp_path):
     assert ("-DAFKD_S16_WEIGHTS16_ONLY=1" in flags) == weights16_only
     weights8_only = "#define AFKD_MODEL_S8_WEIGHTS8_ONLY 1" in (model["dir"] / "afkd_model_glue.h").read_text()
     assert ("-DAFKD_S8_WEIGHTS8_ONLY=1" in flags) == weights8_only == (model["storage"] == "int8")
+    s8_weights16_only = "#define AFKD_MODEL_S8_WEIGHTS16_ONLY 1" in (model["dir"] / "afkd_model_glue.h").read_text()
+    assert ("-DAFKD_S8_WEIGHTS16_ONLY=1" in flags) == s8_weights16_only == (model["storage"] == "int16")
     plan, hops = model["plan"], 12
     dtype = np.int8 if model["quant"] == "int8" else np.int16
     info = np.iinfo(dtype)

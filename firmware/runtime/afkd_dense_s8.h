@@ -171,7 +171,8 @@ __attribute__((always_inline)) static inline void afkd_dense_s8_w8_asm(const afk
 
 static inline void afkd_dense_s8(const afkd_dense_s8_params *p, const int8_t *x, int8_t *out)
 {
-    if (AFKD_S8_WEIGHTS16 && p->weights16 != NULL) {
+    /* (with AFKD_S8_WEIGHTS16_ONLY every layer has weights16: the int8-weight paths drop out) */
+    if (AFKD_S8_WEIGHTS16 && (!AFKD_S8_WEIGHTS8 || p->weights16 != NULL)) {
         if (((p->rows | p->cols) & 3) != 0 || p->cols > AFKD_S8_WIDEN_MAX || ((uintptr_t)p->weights16 & 3u) != 0u) {
             afkd_dense_s8_w16_any(p, x, out);
         } else if (p->requant_32bit) {

@@ -52,13 +52,20 @@ extern "C" {
 #else
 #define AFKD_S16_OTHER_LAYOUTS 1
 #endif
-/* Likewise a firmware with no int16-stored weights (--weight-storage int8 or sparse) is built with
- * AFKD_S8_WEIGHTS8_ONLY=1: the int8 dense kernel leaves out its int16-weight path (the widened
- * input and the 16x8 assembly accumulation, about 1.2 KB). */
+/* Likewise for the int8 dense kernel: a firmware with no int16-stored weights (--weight-storage
+ * int8 or sparse) is built with AFKD_S8_WEIGHTS8_ONLY=1 and the kernel leaves out its int16-weight
+ * path (the widened input and the 16x8 assembly accumulation, about 1.2 KB); one whose weights are
+ * all int16-stored (the default storage) with AFKD_S8_WEIGHTS16_ONLY=1, and it leaves out its
+ * int8-weight paths. */
 #if defined(AFKD_S8_WEIGHTS8_ONLY) && AFKD_S8_WEIGHTS8_ONLY
 #define AFKD_S8_WEIGHTS16 0
 #else
 #define AFKD_S8_WEIGHTS16 1
+#endif
+#if defined(AFKD_S8_WEIGHTS16_ONLY) && AFKD_S8_WEIGHTS16_ONLY
+#define AFKD_S8_WEIGHTS8 0
+#else
+#define AFKD_S8_WEIGHTS8 1
 #endif
 
 /* int8 weight arrays are word-aligned so the DSP loops may load them with LDRD
