@@ -453,6 +453,9 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
         # int16-stored weights everywhere (every int8 dense layer has them): the int8-weight ones
         "weights8_only": not ctx.weights16,
         "s8_weights16_only": ctx.weights16,
+        # a 16x8 layer with int8-stored weights past the assembly routine's 64 columns
+        "s16_w8_wide": ctx.sfx == "s16" and not ctx.weights16 and any(
+            p.layer.kind in ("encoder", "pointwise") and p.layer.weights.shape[1] > 64 for p in params),
     }
 
 

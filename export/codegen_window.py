@@ -181,6 +181,8 @@ def build_window_context(plan: WindowPlan, prefix: str, fs: int, source_name: st
         "weights16_only": ctx.weights16 and all("m32" in p.arrays for p in params if p.layer.kind in ("conv", "dense")),
         "weights8_only": not ctx.weights16,
         "s8_weights16_only": ctx.weights16,
+        "s16_w8_wide": ctx.sfx == "s16" and not ctx.weights16 and any(
+            p.layer.kind in ("conv", "dense") and p.layer.weights.shape[1] > 64 for p in params),
         # The harness's receive buffer must hold one window (afkd_protocol.h AFKD_PROTO_MAX_PAYLOAD).
         "max_payload": max(256, plan.window * nbytes),
     }

@@ -52,6 +52,7 @@ def monitor_context(sep: dict, det: dict, prefix: str, weights16_only: bool, sep
             "ratio": ratio, "source_sha256": digest, "weights16_only": weights16_only,
             "weights8_only": sep.get("weights8_only", False) and det.get("weights8_only", False),
             "s8_weights16_only": sep.get("s8_weights16_only", False) and det.get("s8_weights16_only", False),
+            "s16_w8_wide": sep.get("s16_w8_wide", True) or det.get("s16_w8_wide", True),
             "macs_per_hop": int(round(sep["macs_per_hop"] + det["macs_per_hop"] / ratio)),
             "requant": {"multiplier": multiplier, "shift": shift, "real_text": f"{real:.9g}",
                         "input_offset": input_offset, "output_offset": output_offset}}
@@ -135,7 +136,8 @@ def export_monitor(separator_tflite: Path, detector_tflite: Path, out_dir: Path,
                           f"{paths['separator'].name} and {paths['detector'].name}", "-O2", weights16_only,
                           (["AFKD_S16_WEIGHTS16_ONLY=1"] if weights16_only else [])
                           + (["AFKD_S8_WEIGHTS8_ONLY=1"] if context["weights8_only"] else [])
-                          + (["AFKD_S8_WEIGHTS16_ONLY=1"] if context["s8_weights16_only"] else []))
+                          + (["AFKD_S8_WEIGHTS16_ONLY=1"] if context["s8_weights16_only"] else [])
+                          + ([] if context["s16_w8_wide"] else ["AFKD_S16_W8_WIDE=0"]))
         for role, path in paths.items():
             shutil.copy(path, tmp / f"{role}_{path.name}")
     return manifest

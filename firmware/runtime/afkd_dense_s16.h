@@ -152,7 +152,7 @@ __attribute__((noinline)) static void afkd_dense_s16_w16_relu(const afkd_dense_s
     afkd_dense_s16_fast(p, x, out, 1, 1);
 }
 
-#if AFKD_S16_OTHER_LAYOUTS && !AFKD_DENSE16_ASM
+#if AFKD_S16_OTHER_LAYOUTS && (!AFKD_DENSE16_ASM || AFKD_S16_W8_WIDE)
 __attribute__((noinline)) static void afkd_dense_s16_w8_full(const afkd_dense_s16_params *p, const int16_t *x,
                                                              int16_t *out)
 {
@@ -247,9 +247,11 @@ static inline void afkd_dense_s16(const afkd_dense_s16_params *p, const int16_t 
                 afkd_dense16_w8_groups(bias, p->weights, x, out, p->multiplier32, p->rows >> 2, p->cols >> 2, mode);
                 return;
             }
-            /* more than 64 columns: on to the general loop below (no second copy of the group
-             * loop in an image whose flash int8 storage was chosen to save) */
-#else
+#endif
+#if !AFKD_DENSE16_ASM || AFKD_S16_W8_WIDE
+            /* more than 64 columns (or no assembly): the C group loop; an export without such
+             * layers leaves it out (AFKD_S16_W8_WIDE=0), and a layer that still comes here takes
+             * the general loop below */
             if (full) {
                 afkd_dense_s16_w8_full(p, x, out);
             } else {

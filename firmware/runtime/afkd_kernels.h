@@ -47,6 +47,12 @@ extern "C" {
  * kernels then leave out their int8-weight and int64 paths, about 6 KB of flash. Any model
  * runs correctly without it.
  */
+/* 0 (the exporter's AFKD_S16_W8_WIDE=0 when no layer needs it): no 16x8 layer with int8-stored
+ * weights has more than 64 columns, the assembly routine's limit, so the C group loop that serves
+ * those layers stays out of the image (about 1.1 KB). */
+#ifndef AFKD_S16_W8_WIDE
+#define AFKD_S16_W8_WIDE 1
+#endif
 #if defined(AFKD_S16_WEIGHTS16_ONLY) && AFKD_S16_WEIGHTS16_ONLY
 #define AFKD_S16_OTHER_LAYOUTS 0
 #else
