@@ -118,6 +118,36 @@ __attribute__((naked, noinline, noipa, unused, aligned(4))) static void afkd_den
     __asm__ volatile(AFKD_DENSE16_GROUPS_ASM(AFKD_DENSE16_USAT15));
 }
 
+/* The accumulate routines' body for a block macro BLOCK of BLOCK_BYTES bytes (see below). */
+#define AFKD_DENSE16_ACCUMULATE_ASM(BLOCK, BLOCK_BYTES)                                   \
+    "push   {r4-r11, lr}\n\t"                                                           \
+    "sub    sp, sp, #8\n\t"                                                             \
+    "ldr    r8, [sp, #44]\n\t"                                                          \
+    "adr.w  r10, 2f\n\t"                                                                \
+    "movs   r11, #" AFKD_DENSE16_STR(BLOCK_BYTES) "\n\t"                                \
+    "mls    r10, r8, r11, r10\n\t"                                                      \
+    "orr    r10, r10, #1\n\t"                                                           \
+    "str    r10, [sp]\n\t"                                                              \
+    "add    r9, r0, r3, lsl #4\n\t"       /* 16 bytes of sums per group */              \
+    "str    r9, [sp, #4]\n\t"                                                           \
+    "mov    r12, r0\n\t"                                                                \
+    "mov    r6, r1\n\t"                                                                 \
+    "add    r7, r2, r8, lsl #3\n\t"                                                     \
+    "sub    r7, r7, #(8 * " AFKD_DENSE16_STR(AFKD_DENSE16_MAX_BLOCKS) ")\n\t"          \
+    "1:\n\t"                                                                            \
+    "ldmia  r12, {r0, r1, r2, r3}\n\t"    /* the group's running sums */                \
+    "ldr    pc, [sp]\n\t"                                                               \
+    ".irp k, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15\n\t"                  \
+    BLOCK                                                                               \
+    ".endr\n\t"                                                                         \
+    "2:\n\t"                                                                            \
+    "stmia  r12!, {r0, r1, r2, r3}\n\t"                                                 \
+    "ldr    r4, [sp, #4]\n\t"                                                           \
+    "cmp    r12, r4\n\t"                                                                \
+    "bne    1b\n\t"                                                                     \
+    "add    sp, sp, #8\n\t"                                                             \
+    "pop    {r4-r11, pc}\n\t"
+
 /*
  * void f(int32_t *sums, const int16_t *w, const int16_t *x, int32_t groups, int32_t blocks)
  * sums[r] += w[r] . x for groups * 4 rows, no bias or output stage: the 16x8 decoder's
@@ -128,34 +158,7 @@ __attribute__((naked, noinline, noipa, unused, aligned(4))) static void afkd_den
                                                                                     const int16_t *x, int32_t groups,
                                                                                     int32_t blocks)
 {
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "sub    sp, sp, #8\n\t"
-        "ldr    r8, [sp, #44]\n\t"
-        "adr.w  r10, 2f\n\t"
-        "movs   r11, #" AFKD_DENSE16_STR(AFKD_DENSE16_BLOCK_BYTES) "\n\t"
-        "mls    r10, r8, r11, r10\n\t"
-        "orr    r10, r10, #1\n\t"
-        "str    r10, [sp]\n\t"
-        "add    r9, r0, r3, lsl #4\n\t"       /* 16 bytes of sums per group */
-        "str    r9, [sp, #4]\n\t"
-        "mov    r12, r0\n\t"
-        "mov    r6, r1\n\t"
-        "add    r7, r2, r8, lsl #3\n\t"
-        "sub    r7, r7, #(8 * " AFKD_DENSE16_STR(AFKD_DENSE16_MAX_BLOCKS) ")\n\t"
-        "1:\n\t"
-        "ldmia  r12, {r0, r1, r2, r3}\n\t"    /* the group's running sums */
-        "ldr    pc, [sp]\n\t"
-        ".irp k, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15\n\t"
-        AFKD_DENSE16_BLOCK
-        ".endr\n\t"
-        "2:\n\t"
-        "stmia  r12!, {r0, r1, r2, r3}\n\t"
-        "ldr    r4, [sp, #4]\n\t"
-        "cmp    r12, r4\n\t"
-        "bne    1b\n\t"
-        "add    sp, sp, #8\n\t"
-        "pop    {r4-r11, pc}\n\t");
+    __asm__ volatile(AFKD_DENSE16_ACCUMULATE_ASM(AFKD_DENSE16_BLOCK, AFKD_DENSE16_BLOCK_BYTES));
 }
 
 /*
@@ -268,34 +271,7 @@ __attribute__((naked, noinline, noipa, unused, aligned(4))) static void afkd_den
                                                                               const int16_t *x, int32_t groups,
                                                                               int32_t blocks)
 {
-    __asm__ volatile(
-        "push   {r4-r11, lr}\n\t"
-        "sub    sp, sp, #8\n\t"
-        "ldr    r8, [sp, #44]\n\t"
-        "adr.w  r10, 2f\n\t"
-        "movs   r11, #" AFKD_DENSE16_STR(AFKD_DENSE16_W8_BLOCK_BYTES) "\n\t"
-        "mls    r10, r8, r11, r10\n\t"
-        "orr    r10, r10, #1\n\t"
-        "str    r10, [sp]\n\t"
-        "add    r9, r0, r3, lsl #4\n\t"       /* 16 bytes of sums per group */
-        "str    r9, [sp, #4]\n\t"
-        "mov    r12, r0\n\t"
-        "mov    r6, r1\n\t"
-        "add    r7, r2, r8, lsl #3\n\t"
-        "sub    r7, r7, #(8 * " AFKD_DENSE16_STR(AFKD_DENSE16_MAX_BLOCKS) ")\n\t"
-        "1:\n\t"
-        "ldmia  r12, {r0, r1, r2, r3}\n\t"
-        "ldr    pc, [sp]\n\t"
-        ".irp k, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15\n\t"
-        AFKD_DENSE16_W8_BLOCK
-        ".endr\n\t"
-        "2:\n\t"
-        "stmia  r12!, {r0, r1, r2, r3}\n\t"
-        "ldr    r4, [sp, #4]\n\t"
-        "cmp    r12, r4\n\t"
-        "bne    1b\n\t"
-        "add    sp, sp, #8\n\t"
-        "pop    {r4-r11, pc}\n\t");
+    __asm__ volatile(AFKD_DENSE16_ACCUMULATE_ASM(AFKD_DENSE16_W8_BLOCK, AFKD_DENSE16_W8_BLOCK_BYTES));
 }
 #pragma GCC diagnostic pop
 
