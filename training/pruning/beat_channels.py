@@ -21,15 +21,15 @@ import torch
 from torch import nn
 
 from afkd.training.model_beat import BeatCNN, beat_macs
-from afkd.training.pruning.dtfenet_channels import ChannelGroup
+from afkd.training.pruning.dtfenet_channels import ChannelGroup, kept_state
 
 
 def _slices(model: BeatCNN, k: int) -> tuple:
     """(state-dict key, dim, repeat) of the tensors indexed by conv stage k's filters.
 
     Unlike DT-FENet's (key, dim) pairs, a BeatCNN slice has a ``repeat``: how many consecutive
-    indices of that dim one channel owns (the flatten before the dense layer); only :func:`rebuild`
-    reads slices.
+    indices of that dim one channel owns (the flatten before the dense layer); only
+    :func:`~afkd.training.pruning.dtfenet_channels.kept_state` reads slices.
     """
     keys = [(f"convs.{k}.weight", 0, 1), (f"convs.{k}.bias", 0, 1)]
     keys += [(f"norms.{k}.{name}", 0, 1) for name in ("weight", "bias", "running_mean", "running_var")]
@@ -62,12 +62,6 @@ def parameter_count(cfg) -> int:
     return total + cfg.flat_features * cfg.dense + cfg.dense + cfg.dense * len(cfg.classes) + len(cfg.classes)
 
 
-def _expand(index: torch.Tensor, repeat: int) -> torch.Tensor:
-    if repeat == 1:
-        return index
-    return (index[:, None] * repeat + torch.arange(repeat)[None, :]).reshape(-1)
-
-
 @torch.no_grad()
 def rebuild(model: BeatCNN, keep: dict[str, list[int]]) -> BeatCNN:
     """A dense BeatCNN with only the kept filters/units (group name -> channel indices).
@@ -75,18 +69,7 @@ def rebuild(model: BeatCNN, keep: dict[str, list[int]]) -> BeatCNN:
     Groups not in ``keep`` keep everything. In eval mode the result computes what ``model``
     computes with the removed channels' gates at zero (up to float rounding).
     """
-    groups = {g.name: g for g in channel_groups(model)}
-    unknown = set(keep) - set(groups)
-    if unknown:
-        raise ValueError(f"unknown channel groups {sorted(unknown)}")
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    for name, kept in keep.items():
-        index = torch.as_tensor(sorted(kept), dtype=torch.long)
-        if index.numel() == 0 or int(index.max()) >= groups[name].size or len(set(kept)) != len(kept):
-            raise ValueError(f"group {name}: bad channel list (size {groups[name].size}, keep {list(kept)[:8]}...)")
-        for key, dim, repeat in groups[name].slices:
-            state[key] = state[key].index_select(dim, _expand(index, repeat))
-    widths = {n: len(keep.get(n, range(g.size))) for n, g in groups.items()}
+    state, widths = kept_state(model, channel_groups(model), keep)
     smaller = BeatCNN(config_with_widths(model.cfg, widths))
     smaller.load_state_dict(state, strict=True)
     return smaller.train(model.training)

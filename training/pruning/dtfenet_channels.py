@@ -39,8 +39,31 @@ class ChannelGroup:
     name: str  # e.g. "aa.res", "va.block3"
     size: int  # channels now
     gates: tuple[nn.Module, ...]  # modules whose output channel c (dim 1) is this group's channel c
-    # (state-dict key, dim) of every tensor indexed by this group's channels
-    slices: tuple[tuple[str, int], ...]
+    # (state-dict key, dim) of every tensor indexed by this group's channels, or (key, dim, repeat)
+    # where each channel owns `repeat` consecutive indices of that dim (BeatCNN's flatten)
+    slices: tuple[tuple, ...]
+
+
+def kept_state(model: nn.Module, groups: list[ChannelGroup], keep: dict[str, list[int]]
+               ) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
+    """The state dict with only the kept channels of each group in ``keep`` (group name ->
+    channel indices; other groups keep all), and every group's width after it: what a family's
+    ``rebuild`` loads into its smaller config. Refuses unknown groups and bad channel lists."""
+    by_name = {g.name: g for g in groups}
+    unknown = set(keep) - set(by_name)
+    if unknown:
+        raise ValueError(f"unknown channel groups {sorted(unknown)}")
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    for name, kept in keep.items():
+        index = torch.as_tensor(sorted(kept), dtype=torch.long)
+        if index.numel() == 0 or int(index.max()) >= by_name[name].size or len(set(kept)) != len(kept):
+            raise ValueError(f"group {name}: bad channel list (size {by_name[name].size}, keep {list(kept)[:8]}...)")
+        for key, dim, *repeat in by_name[name].slices:
+            step = repeat[0] if repeat else 1
+            rows = index if step == 1 else (index[:, None] * step + torch.arange(step)[None, :]).reshape(-1)
+            state[key] = state[key].index_select(dim, rows)
+    widths = {n: len(keep.get(n, range(g.size))) for n, g in by_name.items()}
+    return state, widths
 
 
 def _norm_keys(prefix: str, norm: nn.Module) -> list[tuple[str, int]]:
@@ -101,18 +124,7 @@ def rebuild(model: DTFENet, keep: dict[str, list[int]]) -> DTFENet:
     Groups not in ``keep`` keep every channel. The result computes exactly what ``model``
     computes with the removed channels' gates at zero (up to float rounding).
     """
-    groups = {g.name: g for g in channel_groups(model)}
-    unknown = set(keep) - set(groups)
-    if unknown:
-        raise ValueError(f"unknown channel groups {sorted(unknown)}")
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    for name, kept in keep.items():
-        index = torch.as_tensor(sorted(kept), dtype=torch.long)
-        if index.numel() == 0 or int(index.max()) >= groups[name].size or len(set(kept)) != len(kept):
-            raise ValueError(f"group {name}: bad channel list (size {groups[name].size}, keep {list(kept)[:8]}...)")
-        for key, dim in groups[name].slices:
-            state[key] = state[key].index_select(dim, index)
-    new_widths = {n: len(keep.get(n, range(g.size))) for n, g in groups.items()}
+    state, new_widths = kept_state(model, channel_groups(model), keep)
     smaller = DTFENet(config_with_widths(model.cfg, new_widths))
     smaller.load_state_dict(state, strict=True)
     return smaller.train(model.training)

@@ -38,16 +38,25 @@ static inline void afkd_gpio_alternate(uint32_t port, uint32_t pin, uint32_t af)
     *afr = (*afr & ~(0xFu << shift)) | (af << shift);
 }
 
-/* USART with the ISR/RDR/TDR layout (F7, H7, L0, L4, L5, G0, U5). kernel_hz: the clock the
- * USART counts (its APB clock by default); 16x oversampling, so BRR = kernel_hz / baud. */
+/* The USART's status and data registers: a board of the F1/F2/F4 families defines
+ * AFKD_STM32_USART_SR_DR before including this header and gets that layout (SR, DR); every
+ * other family has the ISR/RDR/TDR one. The status bits are the same in both. */
+#define AFKD_USART_ISR_RXNE (1u << 5)
+#define AFKD_USART_ISR_TC (1u << 6)
+#define AFKD_USART_ISR_TXE (1u << 7)
+#if defined(AFKD_STM32_USART_SR_DR)
+#define AFKD_USART_ISR(base) AFKD_REG32((base) + 0x00u) /* SR */
+#define AFKD_USART_RDR(base) AFKD_REG32((base) + 0x04u) /* DR, read */
+#define AFKD_USART_TDR(base) AFKD_REG32((base) + 0x04u) /* DR, written */
+#else
+/* ISR/RDR/TDR layout (F7, H7, L0, L4, L5, G0, U5). kernel_hz: the clock the USART counts (its
+ * APB clock by default); 16x oversampling, so BRR = kernel_hz / baud. (F4's BRR and CR1 sit
+ * elsewhere: its board file sets them itself.) */
 #define AFKD_USART_CR1(base) AFKD_REG32((base) + 0x00u)
 #define AFKD_USART_BRR(base) AFKD_REG32((base) + 0x0Cu)
 #define AFKD_USART_ISR(base) AFKD_REG32((base) + 0x1Cu)
 #define AFKD_USART_RDR(base) AFKD_REG32((base) + 0x24u)
 #define AFKD_USART_TDR(base) AFKD_REG32((base) + 0x28u)
-#define AFKD_USART_ISR_RXNE (1u << 5)
-#define AFKD_USART_ISR_TC (1u << 6)
-#define AFKD_USART_ISR_TXE (1u << 7)
 
 static inline void afkd_usart_init(uint32_t base, uint32_t kernel_hz, int low_power)
 {
@@ -56,6 +65,7 @@ static inline void afkd_usart_init(uint32_t base, uint32_t kernel_hz, int low_po
                                      : (kernel_hz + AFKD_BAUD / 2u) / AFKD_BAUD;
     AFKD_USART_CR1(base) = (1u << 3) | (1u << 2) | 1u;  /* TE | RE | UE */
 }
+#endif
 
 static inline int afkd_usart_getc(uint32_t base)
 {

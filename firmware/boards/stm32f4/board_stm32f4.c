@@ -14,6 +14,7 @@
  */
 #include <stdint.h>
 
+#define AFKD_STM32_USART_SR_DR 1 /* F4's USART layout (afkd_stm32.h) */
 #include "afkd_board.h"
 #include "afkd_cortex_m.h"
 #include "afkd_protocol.h"
@@ -43,14 +44,9 @@
 #define USART_BASE 0x40011000u
 #define USART_ON_APB2 1
 #endif
-/* F4's own USART layout (SR/DR), not the later ISR/RDR/TDR one. */
-#define USART_SR AFKD_REG32(USART_BASE + 0x00u)
-#define USART_DR AFKD_REG32(USART_BASE + 0x04u)
+/* F4's BRR and CR1 (its SR and DR: afkd_stm32.h) */
 #define USART_BRR AFKD_REG32(USART_BASE + 0x08u)
 #define USART_CR1 AFKD_REG32(USART_BASE + 0x0Cu)
-#define USART_SR_RXNE (1u << 5)
-#define USART_SR_TC (1u << 6)
-#define USART_SR_TXE (1u << 7)
 
 #define RCC_CR_HSEON (1u << 16)
 #define RCC_CR_HSERDY (1u << 17)
@@ -124,33 +120,5 @@ void board_init(void)
     cortex_m_counter_init(emulated ? QEMU_SYSCLK_HZ : core_clock_hz, emulated);
 }
 
-int board_uart_getc(void)
-{
-    while ((USART_SR & USART_SR_RXNE) == 0u) {
-    }
-    return (int)(USART_DR & 0xFFu);
-}
-
-void board_uart_putc(uint8_t byte)
-{
-    while ((USART_SR & USART_SR_TXE) == 0u) {
-    }
-    USART_DR = byte;
-}
-
-void board_uart_flush(void) {}
-void board_counter_start(void) { cortex_m_counter_start(); }
-uint32_t board_counter_read(void) { return cortex_m_counter_read(); }
-uint8_t board_counter_kind(void) { return cortex_m_counter_kind(); }
-uint8_t board_icount_shift(void) { return cortex_m_icount_shift(); }
-uint32_t board_clock_hz(void) { return core_clock_hz; }
-const char *board_name(void) { return "stm32f4"; }
-
-void board_exit(int code)
-{
-    if (emulated) {
-        cortex_m_semihosting_exit(code);
-    }
-    (void)afkd_wait_for(&USART_SR, USART_SR_TC, USART_SR_TC);  /* let the last byte leave */
-    cortex_m_system_reset();
-}
+#define AFKD_BOARD_NAME "stm32f4"
+#include "afkd_stm32_board_api.h"
