@@ -93,6 +93,34 @@ def test_task_and_model_must_agree(rhythm_data, tmp_path, capsys):
     assert code == 2 and "--lookahead does not apply to a rhythm_tcn" in capsys.readouterr().err
 
 
+def test_invert_share_flips_that_share_of_the_training_records(tmp_path):
+    """--invert-share P: a reversed lead is the same rhythm, so a share P of the training records
+    is given with its sign flipped; 0 leaves every record upright, 1 flips them all."""
+    from afkd.training.tasks import make_task
+    from afkd.training.trainer import TrainSettings
+
+    rng = np.random.default_rng(4)
+    segs = [{"source": "cinc2017", "record": f"P{k:05d}", "lead": "ECG", "start": 0, "label": label,
+             "ecg": 0.1 + np.abs(rhythm_record(label, 12.0, rng))}  # every sample positive
+            for k, label in enumerate(["N", "A", "O", "~"] * 5)]
+    write_dataset(tmp_path / "ds", segs, FS, 0.0, extra={"kind": "records"})
+    model = RhythmTCN(RhythmTCNConfig(**{k: v for k, v in TINY_DETECTOR.items() if k != "family"}))
+    signs = {}
+    for share in (0.0, 0.5, 1.0):
+        task = make_task("rhythm", TrainSettings(batch_size=8, invert_share=share, val_fraction=0.2), model)
+        task.load_data(tmp_path / "ds", None)
+        draw = np.random.default_rng(0)
+        batches = [task.sample(draw) for _ in range(10)]
+        # each record's valid samples, upright (+1) or flipped (-1); zero padding is left out
+        signs[share] = np.array([np.sign(b["ecg"][i, : b["lengths"][i]]).mean()
+                                 for b in batches for i in range(len(b["lengths"]))])
+        assert np.all(np.abs(signs[share]) == 1.0)  # a record is flipped whole or not at all
+    assert np.all(signs[0.0] == 1) and np.all(signs[1.0] == -1)
+    assert 0.25 < np.mean(signs[0.5] == -1) < 0.75
+    with pytest.raises(Exception, match="--invert-share 1.5: must be between 0 and 1"):
+        TrainSettings(invert_share=1.5).check()
+
+
 @pytest.fixture(scope="module")
 def beats_data(tmp_path_factory):
     """One record of 60 s at 250 Hz: N beats are narrow spikes, V beats wide ones."""
@@ -125,6 +153,26 @@ def test_beat_training_and_eval(beats_data, tmp_path, capsys):
     assert "F1 N" in out and "true \\ predicted" in out
     result = json.loads((tmp_path / "e.json").read_text())["results"][str(best)]
     assert result["count"] == sum(result["support"].values()) and result["rows"] == "beats"
+
+
+def test_invert_share_flips_beat_windows_too(beats_data, tmp_path, capsys):
+    from afkd.training.model_beat import BeatCNN, BeatCNNConfig
+    from afkd.training.tasks import make_task
+    from afkd.training.trainer import TrainSettings
+
+    model = BeatCNN(BeatCNNConfig(before=48, after=48, channels=(4, 4), kernels=(5, 5), dense=8, dropout=0.0))
+    batches = {}
+    for share in (0.0, 1.0):
+        task = make_task("beats", TrainSettings(batch_size=16, invert_share=share), model)
+        task.load_data(beats_data, None)
+        batches[share] = task.sample(np.random.default_rng(0))
+    assert np.array_equal(batches[1.0]["ecg"], -batches[0.0]["ecg"])  # the same windows, every one flipped
+    assert np.array_equal(batches[1.0]["label"], batches[0.0]["label"])
+    code = cli.main(["train", "--task", "beats", "--preset", "beat-cnn", "--invert-share", "2", "--data",
+                     str(beats_data), "--out", str(tmp_path / "r"), "--threads", "1", "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--invert-share 2" in err[0]
+    assert not (tmp_path / "r").exists()
 
 
 def test_classify_writes_one_answer_per_record(tmp_path, capsys):

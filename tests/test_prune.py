@@ -236,6 +236,8 @@ def test_prune_refuses_a_foreign_directory_and_other_settings(tiny_data, tmp_pat
     assert (tmp_path / "x" / "keep.txt").read_text() == "mine"
     assert cli.main(_prune_args(tiny_data, tmp_path / "y", "magnitude", "--rounds", "1")) == 0
     assert cli.main(_prune_args(tiny_data, tmp_path / "y", "magnitude", "--rounds", "2")) == 2
+    # the VA weight of the loss is a setting too (it steers fine-tuning and channel importance)
+    assert cli.main(_prune_args(tiny_data, tmp_path / "y", "magnitude", "--rounds", "1", "--alpha", "0.01")) == 2
 
 
 @pytest.mark.slow

@@ -215,7 +215,9 @@ def test_lth_on_a_rhythm_model_and_bad_options(tmp_path, capsys):
     assert "--kd" in capsys.readouterr().err
     assert cli.main([*args, "--method", "lth", "--budget", "macs", "--out", str(tmp_path / "b")]) == 2
     assert "--budget macs" in capsys.readouterr().err
-    assert not any((tmp_path / d).exists() for d in ("m", "k", "b"))
+    assert cli.main([*args, "--method", "lth", "--alpha", "0.01", "--out", str(tmp_path / "a")]) == 2
+    assert "--alpha" in capsys.readouterr().err
+    assert not any((tmp_path / d).exists() for d in ("m", "k", "b", "a"))
 
 
 def test_flat_metrics_names_what_goals_read():

@@ -98,6 +98,9 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                           "(inverse frequency, the default), sqrt (its square root) or none")
     run.add_argument("--augment", action="store_true",
                      help="classifiers: scale each training record or beat window by a random factor")
+    run.add_argument("--invert-share", type=finite_float, default=defaults.invert_share, metavar="P",
+                     help="classifiers: flip the sign of this share of the training records or beat windows "
+                          "(reversed leads; default 0)")
     add_qat_arguments(parser)
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 

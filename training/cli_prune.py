@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import argparse
 
-from afkd.argtypes import finite_float, nonnegative_int, positive_float, positive_int
+from afkd.argtypes import finite_float, nonnegative_float, nonnegative_int, positive_float, positive_int
 from afkd.compute import add_compute_arguments, apply_threads
+from afkd.training.losses import ALPHA
 from afkd.training.pruning.driver import METHODS, PruneSettings
 
 
@@ -67,6 +68,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--lr-decay-epochs", type=nonnegative_int, metavar="N",
                    help="cosine decay over the last N epochs of each fine-tuning (default: all of them)")
     t.add_argument("--loss", choices=("nmse", "neg_snr"), default="neg_snr")
+    t.add_argument("--alpha", type=nonnegative_float, default=ALPHA,
+                   help=f"DT-FENet: weight of the VA terms in the fine-tuning loss and in the channel importance "
+                        f"(default {ALPHA}); smaller keeps the channels the AA output needs first")
     t.add_argument("--val-segments", type=positive_int, default=8, metavar="N",
                    help="segments each fine-tuning epoch validates on (its log only; default 8)")
     t.add_argument("--kd", choices=("outputs", "fitnet", "at", "none"),
@@ -101,10 +105,12 @@ def run(args: argparse.Namespace) -> int:
     settings.check()
     classifier = _is_classifier(args.model)
     kd = args.kd or ("none" if classifier else "outputs")
+    if classifier and args.alpha != ALPHA:
+        raise AfkdError("--alpha: the VA weight of DT-FENet's loss; a classifier has no VA output")
     if classifier and kd != "none":
         raise AfkdError(f"--kd {kd}: distillation while pruning is for DT-FENet models; a classifier takes --kd none")
     train = TrainSettings(epochs=1, batch_size=args.batch_size, crop_seconds=args.crop_seconds,
-                          steps_per_epoch=args.steps_per_epoch, lr=args.lr, loss=args.loss, method=kd,
+                          steps_per_epoch=args.steps_per_epoch, lr=args.lr, loss=args.loss, alpha=args.alpha, method=kd,
                           val_segments=args.val_segments, threads=args.threads, seed=args.seed, progress=False,
                           val_fraction=args.val_fraction, class_weighting=args.class_weighting, augment=args.augment)
     train.check()

@@ -77,6 +77,9 @@ class TrainSettings:
     # balanced n_total / (C n_c), sqrt the square root of that, none all 1.
     class_weighting: str = "balanced"
     augment: bool = False  # classifier tasks: random amplitude scaling of each training record
+    # Classifier tasks: share of training records (beat windows) given with their sign flipped, as
+    # a reversed lead or a patch worn the other way round records them; no class depends on polarity.
+    invert_share: float = 0.0
     # Epochs after which the weights are also kept as OUT/epoch_<E>.pt (0: the weights before the
     # first step): the early rewind points of lottery-ticket pruning (afkd prune --rewind).
     save_epochs: tuple[int, ...] = ()
@@ -95,6 +98,8 @@ class TrainSettings:
             raise AfkdError("--lr and --clip-norm must be positive")
         if self.class_weighting not in CLASS_WEIGHTINGS:
             raise AfkdError(f"--class-weighting {self.class_weighting}: choose one of {', '.join(CLASS_WEIGHTINGS)}")
+        if not 0.0 <= self.invert_share <= 1.0:
+            raise AfkdError(f"--invert-share {self.invert_share}: must be between 0 and 1")
         for epoch in self.save_epochs:
             if not 0 <= epoch <= self.epochs:
                 raise AfkdError(f"--save-epochs {epoch}: must be between 0 and --epochs {self.epochs}")

@@ -86,6 +86,9 @@ class BeatsTask(ClassifierTask):
         x = self.train_set.windows(picks)
         if self.settings.augment:
             x = x * np.exp(rng.uniform(*np.log(AUGMENT_SCALE), size=(len(x), 1))).astype(np.float32)
+        if self.settings.invert_share > 0:  # drawn only when asked: runs without it keep their batches
+            flip = rng.random(len(x)) < self.settings.invert_share
+            x = np.where(flip[:, None], -x, x).astype(np.float32)
         return {"ecg": x, "label": self.train_set.labels[picks]}
 
     def loss(self, net, batch, device):

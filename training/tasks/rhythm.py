@@ -98,6 +98,8 @@ class RhythmTask(ClassifierTask):
                 x = x[start : start + self.crop]
             if self.settings.augment:
                 x = x * float(np.exp(rng.uniform(*np.log(AUGMENT_SCALE))))
+            if self.settings.invert_share > 0 and rng.random() < self.settings.invert_share:
+                x = -x  # drawn only when asked: runs without it keep their crops
             ecgs.append(x)
             labels.append(self.train_labels[k])
         x, lengths = pad_batch(ecgs, self.multiple)
