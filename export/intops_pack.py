@@ -210,3 +210,21 @@ def requant_fits_32bit(folded_bias: np.ndarray, terms: int, shift: np.ndarray) -
     left = np.maximum(np.asarray(shift, np.int64).reshape(-1), 0)
     bound = (b + terms * _MAX_PRODUCT_S8) << left
     return bool(np.all(bound < (1 << 30)))
+
+
+#: The int8 output-stage forms, the values of the kernels' ``requant_32bit`` field (afkd_kernels.h).
+REQUANT_64BIT, REQUANT_32BIT, REQUANT_32BIT_RIGHT, REQUANT_32BIT_RIGHT_FULL = 0, 1, 2, 3
+
+
+def requant_mode_s8(folded_bias: np.ndarray, terms: int, shift: np.ndarray, act_min: int, act_max: int) -> int:
+    """The int8 conv's ``requant_32bit`` field: REQUANT_32BIT where :func:`requant_fits_32bit`
+    holds; REQUANT_32BIT_RIGHT where moreover every row's shift is negative (a multiplier below
+    1/2, as conv layers almost always have: the output stage then has one form for all rows, a
+    doubling and a rounding right shift); REQUANT_32BIT_RIGHT_FULL where the clamp is also the
+    whole int8 range (no fused activation, or a ReLU whose zero point is -128: one SSAT);
+    else REQUANT_64BIT."""
+    if not requant_fits_32bit(folded_bias, terms, shift):
+        return REQUANT_64BIT
+    if not bool(np.all(np.asarray(shift).reshape(-1) <= -1)):
+        return REQUANT_32BIT
+    return REQUANT_32BIT_RIGHT_FULL if (act_min, act_max) == (-128, 127) else REQUANT_32BIT_RIGHT

@@ -79,8 +79,9 @@ def layer_params(plan: StreamingPlan) -> list[LayerParams]:
             p.arrays["weights_packed"] = intops_pack.pack_dense_weights(layer.weights, p.wide)
             if not p.wide:
                 p.arrays["bias"] = intops.fold_input_offset(layer.bias, layer.weights, src.zero_point)
-                p.scalars["requant_32bit"] = int(intops_pack.requant_fits_32bit(
-                    p.arrays["bias"], layer.weights.shape[1], p.arrays["shift"]))
+                p.scalars["requant_32bit"] = intops_pack.requant_mode_s8(
+                    p.arrays["bias"], layer.weights.shape[1], p.arrays["shift"], p.scalars["act_min"],
+                    p.scalars["act_max"])
             else:
                 _wide_output_stage(p, layer.weights.shape[1])
         elif layer.kind == "depthwise":
@@ -88,8 +89,9 @@ def layer_params(plan: StreamingPlan) -> list[LayerParams]:
             p.arrays["bias_raw"] = _bias(layer, layer.weights.shape[1], p.wide)
             if not p.wide:
                 p.arrays["bias"] = intops.fold_input_offset(layer.bias, layer.weights.T, src.zero_point)
-                p.scalars["requant_32bit"] = int(intops_pack.requant_fits_32bit(
-                    p.arrays["bias"], layer.weights.shape[0], p.arrays["shift"]))
+                p.scalars["requant_32bit"] = intops_pack.requant_mode_s8(
+                    p.arrays["bias"], layer.weights.shape[0], p.arrays["shift"], p.scalars["act_min"],
+                    p.scalars["act_max"])
             else:
                 _wide_output_stage(p, layer.weights.shape[0])
         elif layer.kind == "decoder":

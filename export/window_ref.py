@@ -35,8 +35,8 @@ def window_params(plan: WindowPlan) -> list[LayerParams]:
                 _wide_output_stage(p, cols)
             else:
                 p.arrays["bias"] = intops.fold_input_offset(layer.bias, layer.weights, src.zero_point)
-                p.scalars["requant_32bit"] = int(intops_pack.requant_fits_32bit(p.arrays["bias"], cols,
-                                                                                p.arrays["shift"]))
+                p.scalars["requant_32bit"] = intops_pack.requant_mode_s8(p.arrays["bias"], cols, p.arrays["shift"],
+                                                                         p.scalars["act_min"], p.scalars["act_max"])
         elif layer.kind == "mean":
             p.mean = intops_window.mean_params(src.scale, src.zero_point, dst.scale, dst.zero_point, src.size)
             p.input_zero_point = src.zero_point

@@ -63,7 +63,8 @@ def _dense_params(case, keep, bias_offset: int = 0, layout: str = "int8"):
                             multiplier=keep.ptr(case["multiplier"], np.int32, C.c_int32),
                             shift=keep.ptr(case["shift"], np.int32, C.c_int32),
                             output_offset=case["output_zero_point"],
-                            requant_32bit=int(intops_pack.requant_fits_32bit(bias, cols, case["shift"])),
+                            requant_32bit=intops_pack.requant_mode_s8(bias, cols, case["shift"], case["act_min"],
+                                                                      case["act_max"]),
                             **common)
     bias = (np.zeros(rows, np.int64) if case["bias"] is None else case["bias"]).astype(np.int64)
     bias[0] += bias_offset                 # one row is enough to need int64 sums
@@ -152,7 +153,8 @@ def test_depthwise_matches_tflite(lib, mode, channels, dilation, relu):
                                   multiplier=keep.ptr(case["multiplier"], np.int32, C.c_int32),
                                   shift=keep.ptr(case["shift"], np.int32, C.c_int32),
                                   output_offset=case["output_zero_point"],
-                                  requant_32bit=int(intops_pack.requant_fits_32bit(bias, 3, case["shift"])),
+                                  requant_32bit=intops_pack.requant_mode_s8(bias, 3, case["shift"], case["act_min"],
+                                                                             case["act_max"]),
                                   **common)
         layouts = [("int8", params)]
     else:

@@ -91,3 +91,20 @@ def test_smmulr_multiplier_equals_the_int64_requant():
         np.testing.assert_array_equal(smmulr, intops_pack.requantize_s16_reference(acc, m16, np.full(acc.size, ts)))
     assert intops_pack.smmulr_multiplier_s16(np.array([5, 5]), np.array([20, 15])) is None
     assert intops_pack.smmulr_multiplier_s16(np.array([5]), np.array([33])) is None
+
+
+def test_int8_output_stage_form_and_the_branch_free_right_shift():
+    """requant_mode_s8 picks the form the C output stage takes (afkd_kernels.h requant_32bit), and
+    the right-shift form's formula (afkd_requant.h afkd_requant_right) equals TFLite's requant."""
+    bias, shifts_right, shifts_mixed = np.array([100, -50]), np.array([-7, -1]), np.array([-7, 0])
+    assert intops_pack.requant_mode_s8(bias, 16, shifts_right, -128, 127) == intops_pack.REQUANT_32BIT_RIGHT_FULL
+    assert intops_pack.requant_mode_s8(bias, 16, shifts_right, -100, 127) == intops_pack.REQUANT_32BIT_RIGHT
+    assert intops_pack.requant_mode_s8(bias, 16, shifts_mixed, -128, 127) == intops_pack.REQUANT_32BIT
+    assert intops_pack.requant_mode_s8(np.array([2**30, 0]), 16, shifts_right, -128, 127) == intops_pack.REQUANT_64BIT
+    rng = np.random.default_rng(11)
+    x = np.concatenate([rng.integers(-(2**30) + 1, 2**30, 20000), [0, 1, -1, 2**30 - 1, -(2**30) + 1]])
+    for down in range(1, 32):
+        m = rng.integers(2**30, 2**31, x.size)
+        high = (2 * x * m + (1 << 31)) >> 32                       # SMMULR of the doubled value
+        fast = (high + (high >> 31) + ((1 << down) >> 1)) >> down  # C: (high + [sign] + half) >> down
+        np.testing.assert_array_equal(fast, intops.requantize(x, m, np.full(x.size, -down)), f"down {down}")

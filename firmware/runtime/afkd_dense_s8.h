@@ -50,8 +50,45 @@ __attribute__((always_inline)) static inline void afkd_dense_s8_rows(const afkd_
 /* Most output rows whose int32 sums the assembly path keeps on the stack (512 bytes). */
 #define AFKD_S8_SUMS_MAX 128
 
+#if AFKD_DENSE16_ASM
+/*
+ * The output stage over a layer's int32 sums (the assembly paths below): one loop per requant
+ * form, so the per-row work is the form's alone (afkd_out_stage_s8.h); shared by both paths.
+ */
+__attribute__((noinline)) static void afkd_finish_sums_s8(const afkd_dense_s8_params *p, const int32_t *sums,
+                                                         int8_t *out)
+{
+    const afkd_out_stage_s8 o = {p->multiplier, p->shift, p->output_offset, p->act_min,
+                                 p->act_max};
+    const int32_t rows = p->rows;
+    switch (p->requant_32bit) {
+    case AFKD_REQUANT_32BIT_RIGHT_FULL:
+        for (int32_t r = 0; r < rows; r++) {
+            out[r] = afkd_finish_any_s8(&o, r, sums[r], AFKD_REQUANT_32BIT_RIGHT_FULL);
+        }
+        break;
+    case AFKD_REQUANT_32BIT_RIGHT:
+        for (int32_t r = 0; r < rows; r++) {
+            out[r] = afkd_finish_any_s8(&o, r, sums[r], AFKD_REQUANT_32BIT_RIGHT);
+        }
+        break;
+    case 0:
+        for (int32_t r = 0; r < rows; r++) {
+            out[r] = afkd_finish_any_s8(&o, r, sums[r], 0);
+        }
+        break;
+    default:
+        for (int32_t r = 0; r < rows; r++) {
+            out[r] = afkd_finish_any_s8(&o, r, sums[r], 1);
+        }
+        break;
+    }
+}
+#endif
+
 /* int16-stored weights: x widened to int16 once per call, then the 16x8 kernels' LDM/SMLAD
- * group loop; the int8 output stage as above. fast is a constant at both call sites. */
+ * group loop; the int8 output stage as above. fast (32-bit requant or not) is a constant at
+ * each call site. */
 __attribute__((always_inline)) static inline void afkd_dense_s8_w16(const afkd_dense_s8_params *p, const int8_t *x,
                                                                    int8_t *out, int fast)
 {
@@ -71,9 +108,7 @@ __attribute__((always_inline)) static inline void afkd_dense_s8_w16(const afkd_d
         int32_t sums[AFKD_S8_SUMS_MAX];
         memcpy(sums, p->bias, (size_t)rows * sizeof sums[0]);
         afkd_dense16_groups_accumulate(sums, p->weights16, wide, rows >> 2, blocks);
-        for (int32_t r = 0; r < rows; r++) {
-            out[r] = afkd_finish_any_s8(&o, r, sums[r], fast);
-        }
+        afkd_finish_sums_s8(p, sums, out);
         return;
     }
 #endif
@@ -144,13 +179,10 @@ static inline int afkd_dense_s8_w8_asm_fits(const afkd_dense_s8_params *p)
  * [x0 x2 x1 x3] (one LDR and two SXTB16 per 4 values), the MACs through the int8-weight
  * accumulate routine (19 instructions per 16 MACs), then the output stage per row. The C group
  * loop (afkd_dense_s8_rows) splits the input again for every group of rows and spills.
- * fast is a constant at both call sites.
  */
-__attribute__((always_inline)) static inline void afkd_dense_s8_w8_asm(const afkd_dense_s8_params *p,
-                                                                      const int8_t *x, int8_t *out, int fast)
+__attribute__((noinline)) static void afkd_dense_s8_w8_asm(const afkd_dense_s8_params *p, const int8_t *x,
+                                                          int8_t *out)
 {
-    const afkd_out_stage_s8 o = {p->multiplier, p->shift, p->output_offset, p->act_min,
-                                 p->act_max};
     const int32_t rows = p->rows, blocks = p->cols >> 2;
     int16_t wide[4 * AFKD_DENSE16_MAX_BLOCKS] __attribute__((aligned(8)));
     for (int32_t j = 0; j < blocks; j++) {
@@ -163,9 +195,7 @@ __attribute__((always_inline)) static inline void afkd_dense_s8_w8_asm(const afk
     int32_t sums[AFKD_S8_SUMS_MAX];
     memcpy(sums, p->bias, (size_t)rows * sizeof sums[0]);
     afkd_dense16_w8_groups_accumulate(sums, p->weights, wide, rows >> 2, blocks);
-    for (int32_t r = 0; r < rows; r++) {
-        out[r] = afkd_finish_any_s8(&o, r, sums[r], fast);
-    }
+    afkd_finish_sums_s8(p, sums, out);
 }
 #endif
 
@@ -184,11 +214,7 @@ static inline void afkd_dense_s8(const afkd_dense_s8_params *p, const int8_t *x,
     }
 #if AFKD_DENSE16_ASM
     if (afkd_dense_s8_w8_asm_fits(p)) {
-        if (p->requant_32bit) {
-            afkd_dense_s8_w8_asm(p, x, out, 1);
-        } else {
-            afkd_dense_s8_w8_asm(p, x, out, 0);
-        }
+        afkd_dense_s8_w8_asm(p, x, out);
         return;
     }
 #endif

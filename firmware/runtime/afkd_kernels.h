@@ -82,6 +82,11 @@ extern "C" {
 #define AFKD_ALIGN_WORD
 #endif
 
+/* requant_32bit's value when every row's shift is negative as well (export/intops_pack.py
+ * requant_mode_s8), and when moreover the clamp is the whole int8 range (one SSAT). */
+#define AFKD_REQUANT_32BIT_RIGHT 2
+#define AFKD_REQUANT_32BIT_RIGHT_FULL 3
+
 typedef struct {
     int32_t rows;               /* output channels, >= 1 */
     int32_t cols;               /* input terms per output, 1 .. 65536 */
@@ -92,8 +97,10 @@ typedef struct {
     int32_t output_offset;      /* output zero point */
     int32_t act_min, act_max;   /* in [-128, 127] */
     /* Nonzero when the exporter proved (|bias[r]| + cols * 2^14) * 2^max(shift[r], 0) < 2^30
-     * for every row (export/intops_pack.py requant_fits_32bit): the output stage may then use
-     * the 32-bit prepared requant (afkd_requant.h). 0 is always correct, only slower. */
+     * for every row (export/intops_pack.py requant_mode_s8): the output stage may then use
+     * the 32-bit prepared requant (afkd_requant.h); AFKD_REQUANT_32BIT_RIGHT (2) when moreover
+     * every shift[r] < 0 (one branch-free form for all rows), AFKD_REQUANT_32BIT_RIGHT_FULL (3)
+     * when also act_min = -128 and act_max = 127. 0 is always correct, only slower. */
     int32_t requant_32bit;
     /* The weights sign-extended to int16 (export/intops_pack.py pack_dense_weights16), or NULL.
      * With it (`weights` NULL) the kernel widens the input frame to int16 once and runs the

@@ -41,8 +41,26 @@ static inline int8_t afkd_finish_s8_32(const afkd_out_stage_s8 *o, int32_t r, in
     return (int8_t)afkd_clamp(y + o->output_offset, o->act_min, o->act_max);
 }
 
+/*
+ * requant_32bit == AFKD_REQUANT_32BIT_RIGHT: as afkd_finish_s8_32, and every row's shift is
+ * negative (the exporter checked), so the left shift is the doubling alone and the rounding
+ * right shift always applies: no branch per row (afkd_requant_right).
+ */
+static inline int8_t afkd_finish_s8_right(const afkd_out_stage_s8 *o, int32_t r, int32_t acc)
+{
+    const int32_t y = afkd_requant_right(acc, o->multiplier[r], -o->shift[r]);
+    return (int8_t)afkd_clamp(y + o->output_offset, o->act_min, o->act_max);
+}
+
+/* fast: the layer's requant_32bit (0 to AFKD_REQUANT_32BIT_RIGHT_FULL); a constant where inlined. */
 static inline int8_t afkd_finish_any_s8(const afkd_out_stage_s8 *o, int32_t r, int32_t acc, int fast)
 {
+    if (fast == AFKD_REQUANT_32BIT_RIGHT_FULL) { /* the clamp is the int8 range itself */
+        return (int8_t)afkd_saturate8(afkd_requant_right(acc, o->multiplier[r], -o->shift[r]) + o->output_offset);
+    }
+    if (fast == AFKD_REQUANT_32BIT_RIGHT) {
+        return afkd_finish_s8_right(o, r, acc);
+    }
     return fast ? afkd_finish_s8_32(o, r, acc) : afkd_finish_s8(o, r, acc);
 }
 

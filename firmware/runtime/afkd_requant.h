@@ -121,6 +121,17 @@ static inline int32_t afkd_requant_apply(const afkd_requant_prepared *q, int32_t
 }
 
 /*
+ * afkd_requantize(x, multiplier, -down) for down >= 1 and |x| < 2^30 (the exporter's
+ * AFKD_REQUANT_32BIT_RIGHT layers): DoublingHighMul as one SMMULR of 2x, then
+ * RoundingDivideByPOT as (h - [h < 0] + 2^(down-1)) >> down, with no branch.
+ */
+static inline int32_t afkd_requant_right(int32_t x, int32_t multiplier, int32_t down)
+{
+    const int32_t high = afkd_smmulr(afkd_shl(x, 1), multiplier);
+    return (high + (high >> 31) + (int32_t)((1u << down) >> 1)) >> down;
+}
+
+/*
  * The same int64 requant from TFLite's stored form (m16 = reduced multiplier, ts = 15 - shift):
  * y = (x * m16 + 2^(ts-1)) >> ts, for the kernels' int64 accumulators.
  */

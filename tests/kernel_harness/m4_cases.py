@@ -110,7 +110,7 @@ class Cases:
                      + f"static const afkd_dense_s8_params {name}_p = {{.rows = {rows}, .cols = {cols}, {weights}, "
                        f".bias = {name}_b, .multiplier = {name}_m, .shift = {name}_s, .output_offset = {zp_out}, "
                        f".act_min = {lo}, .act_max = {hi}, "
-                       f".requant_32bit = {int(intops_pack.requant_fits_32bit(folded, cols, s))}}};\n")
+                       f".requant_32bit = {intops_pack.requant_mode_s8(folded, cols, s, lo, hi)}}};\n")
         d.append(_array(f"{name}_out", np.zeros(rows), dtype, const=False))
         suffix = "s16" if wide else "s8"
         # the exporter's checked entry (the assembly routine) where its conditions hold
@@ -121,11 +121,14 @@ class Cases:
                          f"    n = cortex_m_counter_read();\n")
         self._report(name, f"{name}_out", rows, expected, rows * cols, dtype)
 
-    def depthwise(self, channels: int, wide: bool, weights16: bool = False, leaky: tuple | None = None):
+    def depthwise(self, channels: int, wide: bool, weights16: bool = False, leaky: tuple | None = None,
+                  spread: float = 0.0):
         """leaky: (output scale, slope) of a LEAKY_RELU after the layer (input scale 0.01), its
-        fast form through afkd_depthwise_leaky_s16 (16x8, weights16)."""
+        fast form through afkd_depthwise_leaky_s16 (16x8, weights16); spread: multipliers spread
+        over 2^+-spread (int8: some shifts positive, the output stage's general form)."""
         rng = self.rng
-        name = f"depthwise_{'s16' if wide else 's8'}_{channels}{'_w16' if weights16 else ''}"
+        name = (f"depthwise_{'s16' if wide else 's8'}_{channels}{'_w16' if weights16 else ''}"
+                f"{'_spread' if spread else ''}")
         if leaky is not None:
             name += f"_leaky_{leaky[0]}_{leaky[1]}".replace(".", "p")
         dtype = np.int16 if wide else np.int8
@@ -134,7 +137,8 @@ class Cases:
         frames = rng.integers(info.min, info.max + 1, (3, channels))
         zp_in = 0 if wide else int(rng.integers(-20, 20))
         zp_out = 0 if wide else int(rng.integers(-10, 10))
-        m, s = _multipliers(rng, channels, (info.max / 3) / (np.sqrt(3) * 127 * info.max / 2))
+        m, s = _multipliers(rng, channels, (info.max / 3) / (np.sqrt(3) * 127 * info.max / 2)
+                            * 2.0 ** rng.uniform(-spread, spread, channels))
         bias = rng.integers(-(1 << 10), 1 << 10, channels)
         lo, hi = int(info.min), int(info.max)
         expected = intops.depthwise(frames.astype(dtype), w, bias, 1, zp_in, m, s, zp_out, lo, hi,
@@ -158,7 +162,7 @@ class Cases:
                      + _array(f"{name}_b", intops.fold_input_offset(bias, w.T, zp_in), np.int32)
                      + f"static const afkd_depthwise_s8_params {name}_p = {{{channels}, 3, "
                        f"{name}_w, {name}_b, {name}_m, {name}_s, {zp_out}, {lo}, {hi}, "
-                       f"{int(intops_pack.requant_fits_32bit(intops.fold_input_offset(bias, w.T, zp_in), 3, s))}}};\n")
+                       f"{intops_pack.requant_mode_s8(intops.fold_input_offset(bias, w.T, zp_in), 3, s, lo, hi)}}};\n")
         d.append(_array(f"{name}_out", np.zeros(channels), dtype, const=False))
         suffix = "s16" if wide else "s8"
         if leaky is None:
@@ -308,6 +312,8 @@ def standard_cases() -> str:
         cases.decoder(64, wide)
         cases.decoder(13, wide)
         cases.dense("pointwise", 30, 18, wide, spread=12.0)   # every output-stage case
+        if not wide:  # some shifts positive: int8's general 32-bit output stage, not the right-shift one
+            cases.depthwise(64, wide, spread=8.0)
         if not wide:  # int16-stored weights (the default storage) in the int8 model too
             cases.dense("pointwise", 32, 32, wide, weights16=True)
             cases.dense("pointwise", 64, 64, wide, weights16=True)
@@ -321,6 +327,9 @@ def standard_cases() -> str:
             for rows, cols in ((8, 4), (12, 28), (28, 12), (16, 64)):
                 cases.dense("pointwise", rows, cols, wide, spread=12.0)
             cases.dense("pointwise", 132, 16, wide)   # more rows than the sums buffer: the C loop
+            # the whole int8 range as the clamp (no fused activation): the output stage's SSAT form
+            cases.dense("pointwise", 12, 28, wide, act="full")
+            cases.dense("pointwise", 32, 32, wide, weights16=True, act="full")
             cases.dense("pointwise", 8, 72, wide)     # past 64 columns: the C loop
         if wide:
             cases.dense("pointwise", 9, 32, wide, big_bias=True)  # int64 sums
