@@ -26,14 +26,15 @@ $AFKD data import $(records "$DS1 $DS2") --kind beats --lead MLII --out "$W/mit_
 # Rhythm: the validation split is 10 % of each label, seed 0 (models/cinc2017_val_records.txt).
 RHYTHM="--task rhythm --data $W/cinc --val-fraction 0.1 --seed 0 --batch-size 16 --class-weighting sqrt \
     --augment --threads 1 --no-progress"
-# Compact detector: 4 epochs at the constant rate, then resumed (weights and Adam state) to 10 epochs, the
-# last 4 decaying. (It ran as --epochs 14 --lr-decay-epochs 5, stopped after epoch 4 when the shared
-# machine proved too slow for 14; epochs 1-4 had the constant rate either way, so this is the same run.)
-# A second phase: 8 more epochs from the rate 1e-3, all decaying. best.pt: epoch 15.
-( $AFKD train $RHYTHM --preset detector --lr 2e-3 --epochs 4 --out "$W/detector" &&
-  $AFKD train $RHYTHM --preset detector --lr 2e-3 --epochs 10 --lr-decay-epochs 4 --resume "$W/detector/last.pt" \
+# Compact detector (stop 24): a random half of the training records sign-flipped (reversed leads);
+# 4 epochs at the constant rate, then resumed (weights and Adam state) to 10 epochs, the last 4
+# decaying, then 8 more epochs from the rate 1e-3, all decaying. best.pt: epoch 17. (The detector
+# shipped until stop 23 is the same three commands without --invert-share; its best.pt was epoch 15.)
+DETECTOR="--preset detector --invert-share 0.5"
+( $AFKD train $RHYTHM $DETECTOR --lr 2e-3 --epochs 4 --out "$W/detector" &&
+  $AFKD train $RHYTHM $DETECTOR --lr 2e-3 --epochs 10 --lr-decay-epochs 4 --resume "$W/detector/last.pt" \
       --out "$W/detector" &&
-  $AFKD train $RHYTHM --preset detector --lr 1e-3 --epochs 18 --lr-decay-epochs 8 --resume "$W/detector/last.pt" \
+  $AFKD train $RHYTHM $DETECTOR --lr 1e-3 --epochs 18 --lr-decay-epochs 8 --resume "$W/detector/last.pt" \
       --out "$W/detector" ) &
 # Dense reference: Hannun et al.'s 34 layers at a quarter of the paper's width (8 first-stage filters).
 # 150 steps of 20 s crops an epoch; 2 epochs at the constant rate, then resumed to 12, the last 4 decaying
