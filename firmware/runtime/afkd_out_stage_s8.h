@@ -56,7 +56,8 @@ static inline int8_t afkd_finish_s8_right(const afkd_out_stage_s8 *o, int32_t r,
 static inline int8_t afkd_finish_any_s8(const afkd_out_stage_s8 *o, int32_t r, int32_t acc, int fast)
 {
     if (fast == AFKD_REQUANT_32BIT_RIGHT_FULL) { /* the clamp is the int8 range itself */
-        return (int8_t)afkd_saturate8(afkd_requant_right(acc, o->multiplier[r], -o->shift[r]) + o->output_offset);
+        const int32_t y = afkd_requant_right(acc, o->multiplier[r], -o->shift[r]);
+        return (int8_t)afkd_saturate8(y + o->output_offset);
     }
     if (fast == AFKD_REQUANT_32BIT_RIGHT) {
         return afkd_finish_s8_right(o, r, acc);
