@@ -6,8 +6,9 @@ The student (DT-FENet STUDENT config: N = B = H = 32, 5 blocks, kernel 3, hop 10
 30,144 MACs per hop, both paths; seed-0 random weights unless --checkpoint names trained
 ones: speed and footprint do not depend on the weight values) is exported with
 ``afkd export --target stm32`` in both quantization modes, each with both weight storages
-(int16, the default, and the compact int8), and run with ``afkd validate --runner qemu`` on one
-30 s synthetic segment. Instructions are counted by
+(int16, the default, and the compact int8), plus 16x8 with mixed storage (int8 1x1 and encoder
+weights, int16 depthwise and decoder taps) compiled for speed and for size (the pruned student's
+shipped build), and run with ``afkd validate --runner qemu`` on one 30 s synthetic segment. Instructions are counted by
 QEMU's deterministic -icount SysTick around each model step; CPU load assumes one
 instruction per cycle at 168 MHz (a lower bound on a real Cortex-M4: loads, branches and
 flash wait states cost more). "flash, model" is what an application embedding the model
@@ -22,8 +23,9 @@ import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-#: (quantization, weight storage) rows: the default first.
-CONFIGS = (("int16x8", "int16"), ("int16x8", "int8"), ("int8", "int16"), ("int8", "int8"))
+#: (quantization, weight storage, --optimize) rows: the default first.
+CONFIGS = (("int16x8", "int16", "speed"), ("int16x8", "int8", "speed"), ("int8", "int16", "speed"),
+           ("int8", "int8", "speed"), ("int16x8", "mixed", "speed"), ("int16x8", "mixed", "size"))
 TARGET_INSTRUCTIONS_PER_MAC = 1.5
 TARGET_CPU_LOAD = 0.02
 TARGET_RAM_BYTES = 16 * 1024
@@ -42,13 +44,14 @@ def _student_checkpoint(path: Path) -> Path:
     return path
 
 
-def _measure(checkpoint: Path, data: Path, work: Path, mode: str, storage: str) -> dict:
+def _measure(checkpoint: Path, data: Path, work: Path, mode: str, storage: str, optimize: str) -> dict:
     from afkd import cli
 
-    build = work / f"fw_{mode}_{storage}"
-    report = work / f"validate_{mode}_{storage}.json"
+    name = f"{mode}_{storage}" + ("" if optimize == "speed" else f"_{optimize}")
+    build = work / f"fw_{name}"
+    report = work / f"validate_{name}.json"
     if cli.main(["export", "--checkpoint", str(checkpoint), "--target", "stm32", "--quant", mode,
-                 "--weight-storage", storage, "--out", str(build)]) != 0:
+                 "--weight-storage", storage, "--optimize", optimize, "--out", str(build)]) != 0:
         raise SystemExit(f"afkd export --quant {mode} --weight-storage {storage} failed")
     code = cli.main(["validate", "--build", str(build), "--runner", "qemu", "--data", str(data),
                      "--segments", "1", "--json", str(report)])
@@ -56,7 +59,7 @@ def _measure(checkpoint: Path, data: Path, work: Path, mode: str, storage: str) 
     if code != 0:
         print(f"warning: afkd validate exited {code} for {mode}")
     timing, footprint = result["timing"], result["footprint"]
-    return {"mode": mode, "weight_storage": storage, "bit_exact": result["fidelity"]["vs_tflite"]["bit_exact"],
+    return {"mode": mode, "weight_storage": storage, "optimize": optimize, "bit_exact": result["fidelity"]["vs_tflite"]["bit_exact"],
             "model_flash": footprint["model_flash_bytes"],
             "instructions_per_hop": timing["instructions_per_hop"], "per_mac": timing["instructions_per_mac"],
             "cpu_load": timing["cpu_load"], "flash": footprint["flash_bytes"],
@@ -87,18 +90,18 @@ def main() -> None:
     if not (data / "dataset.json").exists():
         if cli.main(["data", "synth", "--records", "2", "--seconds", "30", "--dataset", "--out", str(data)]) != 0:
             raise SystemExit("afkd data synth failed")
-    rows = [_measure(checkpoint, data, args.work, mode, storage) for mode, storage in CONFIGS]
+    rows = [_measure(checkpoint, data, args.work, *config) for config in CONFIGS]
     weight_bytes = rows[0]["macs"]  # one int8 weight per MAC in this network (no weight reuse)
     flash_budget = weight_bytes + FLASH_MARGIN_BYTES
-    lines = ["| mode | weights stored as | bit-exact | instructions/hop | per MAC | CPU @168 MHz "
+    lines = ["| mode | weights stored as | compiled for | bit-exact | instructions/hop | per MAC | CPU @168 MHz "
              "| flash, whole image (B) | flash, model (B) | of which constants | RAM (B) | state / stack (bound) |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
-        lines.append(f"| {r['mode']} | {r['weight_storage']} | {'yes' if r['bit_exact'] else 'NO'} | "
+        lines.append(f"| {r['mode']} | {r['weight_storage']} | {r['optimize']} | {'yes' if r['bit_exact'] else 'NO'} | "
                      f"{r['instructions_per_hop']:,.0f} | {r['per_mac']:.2f} | {100 * r['cpu_load']:.2f} % | "
                      f"{r['flash']:,} | {r['model_flash']:,} | {r['flash_constants']:,} | "
                      f"{r['ram']:,} | {r['state']:,} / {r['stack']:,} ({_bytes(r['stack_bound'])}) |")
-    lines.append(f"| target | | yes | | <= {TARGET_INSTRUCTIONS_PER_MAC} | < {100 * TARGET_CPU_LOAD:.0f} % | "
+    lines.append(f"| target | | | yes | | <= {TARGET_INSTRUCTIONS_PER_MAC} | < {100 * TARGET_CPU_LOAD:.0f} % | "
                  f"<= {flash_budget:,} | | | <= {TARGET_RAM_BYTES:,} | |")
     table = "\n".join(lines)
     print(table)

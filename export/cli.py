@@ -132,13 +132,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prefix", default=None,
                         help="firmware targets: prefix of every generated C symbol (default dtfe for the f-wave "
                         "models, rhythm for a detector, beat for the beat CNN)")
-    parser.add_argument("--weight-storage", choices=("int16", "int8", "sparse"), default=None,
+    parser.add_argument("--weight-storage", choices=("int16", "int8", "sparse", "mixed"), default=None,
                         help="firmware targets: keep the int8 weights of the 1x1 and encoder convs (and, "
                         "int16x8, the depthwise and decoder ones) sign-extended to int16 in flash (fastest; "
                         "the f-wave models' default) or as packed bytes (half their flash, more instructions; "
                         "the classifiers' default, for their flash budget); sparse (streaming models): as int8, "
                         "but each pruned 1x1/encoder conv whose nonzero weights and bitmap take fewer bytes is "
-                        "stored so and its zero products skipped; same bits")
+                        "stored so and its zero products skipped; mixed (16x8): the 1x1 and encoder weights "
+                        "as int8, the depthwise and decoder ones as int16, most of int8's flash saving at a "
+                        "fraction of its instructions; same bits")
     parser.add_argument("--optimize", choices=("speed", "size"), default="speed",
                         help="firmware targets: compile the model and kernels for speed (-O2, default) or size "
                         "(-Os: less flash, more instructions; same bits)")

@@ -55,6 +55,8 @@ class _Context:
         # and pruned dense layers bitmap-compressed where that is smaller (WEIGHT_STORAGE)
         self.weights16 = weight_storage == "int16"
         self.sparse = weight_storage == "sparse"
+        # the 16x8 depthwise and decoder taps: int16 also in "mixed" (few bytes, much faster)
+        self.taps16 = weight_storage in ("int16", "mixed")
         self.arrays: list[dict[str, Any]] = []
         self.params: list[dict[str, Any]] = []
 
@@ -262,7 +264,7 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
         entry["function"] = f"afkd_{layer.kind}_{sfx}{'_w16' if checked else ''}"
     elif layer.kind == "depthwise":
         k, c = layer.weights.shape
-        if wide and ctx.weights16 and "m32" in a:
+        if wide and ctx.taps16 and "m32" in a:
             w16 = ctx.array(layer.name, "weights16", intops_pack.pack_depthwise_weights16(a["weights"]), "int16_t",
                             f"{layer.name}: int8 weights [{k}][{c}] as int16, channel pairs (intops_pack)")
             fields = [("channels", c_int(c)), ("taps", c_int(k)), ("weights", "NULL"), ("weights16", w16)]
@@ -271,7 +273,7 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
             fields = [("channels", c_int(c)), ("taps", c_int(k)), ("weights", w)]
             if wide:
                 fields.append(("weights16", "NULL"))
-        fields += _output_stage(ctx, layer, a, s, wide, bias_array=wide and ctx.weights16)
+        fields += _output_stage(ctx, layer, a, s, wide, bias_array=wide and ctx.taps16)
         entry["params"] = ctx.struct(layer.name, f"afkd_depthwise_{sfx}_params", fields,
                                      f"{layer.name}: depthwise kernel {k}, dilation {layer.dilation}")
         entry.update(kernel=k, channels=c, ring=ring_name(layer), ring_frames=layer.history_frames + 1,
@@ -283,8 +285,8 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
                              "(the masks' lookahead)")
     elif layer.kind == "decoder":
         L, n = layer.weights.shape
-        tail32 = wide and ctx.weights16 and "multiplier32" in s  # int32 tail, SMMULR output stage
-        if wide and ctx.weights16:
+        tail32 = wide and ctx.taps16 and "multiplier32" in s  # int32 tail, SMMULR output stage
+        if wide and ctx.taps16:
             w16 = ctx.array(layer.name, "weights16", intops_pack.pack_dense_weights16(layer.weights), "int16_t",
                             f"{layer.name}: int8 weights [{L}][{n}] stored as int16, packed (intops_pack)")
             fields = [("channels", c_int(n)), ("kernel", c_int(L)), ("stride", c_int(layer.stride)),
@@ -321,6 +323,9 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
                   ("output_offset", c_int(q.output_zero_point)), ("multiplier_pos", c_int(q.multiplier_pos)),
                   ("shift_pos", c_int(q.shift_pos)), ("multiplier_neg", c_int(q.multiplier_neg)),
                   ("shift_neg", c_int(q.shift_neg))]
+        if p.prelu_linear is not None:
+            fields += [(f"linear_{name}", c_int(getattr(p.prelu_linear, name)))
+                       for name in p.prelu_linear.__dataclass_fields__]
         entry["params"] = ctx.struct(layer.name, f"afkd_prelu_{sfx}_params", fields, f"{layer.name}: PReLU")
         entry["comment"] = f"{layer.name}: PReLU"
     elif layer.kind == "leaky_relu":
@@ -341,8 +346,14 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
     elif layer.kind in ("add", "mul"):
         q = getattr(p, layer.kind)
         fields = [(name, c_int(getattr(q, name))) for name in q.__dataclass_fields__]
-        entry["params"] = ctx.struct(layer.name, f"afkd_{layer.kind}_params", fields,
-                                     f"{layer.name}: element-wise {layer.kind}")
+        ctype = f"afkd_{layer.kind}_params"
+        if layer.kind == "add" and not wide:  # int8 ADD: TFLite's fields, then the linear form
+            ctype = "afkd_add_s8_params"
+            fields = [("tflite", "{\n" + "".join(f"        .{name} = {value},\n" for name, value in fields) + "    }")]
+            if p.add_linear is not None:
+                fields += [(f"linear_{name}", c_int(getattr(p.add_linear, name)))
+                           for name in p.add_linear.__dataclass_fields__]
+        entry["params"] = ctx.struct(layer.name, ctype, fields, f"{layer.name}: element-wise {layer.kind}")
         entry["comment"] = f"{layer.name}: element-wise {'sum' if layer.kind == 'add' else 'product'}"
     else:  # pragma: no cover - kernel_params refuses unknown kinds first
         raise AfkdError(f"layer {layer.name}: no C for {layer.kind!r}")
@@ -354,8 +365,11 @@ def _layer_entry(ctx: _Context, p: LayerParams, plan: StreamingPlan, expr: dict[
 #: "int8" (packed bytes split by SXTB16: half the flash, more instructions). In 16x8 models the
 #: depthwise and decoder weights follow the same choice. "sparse" (streaming models): "int8",
 #: except each pruned dense layer whose bitmap-compressed weights (export/intops_sparse.py)
-#: take fewer bytes, which the sparse kernels decode (afkd_dense_sparse_*).
-WEIGHT_STORAGE = ("int16", "int8", "sparse")
+#: take fewer bytes, which the sparse kernels decode (afkd_dense_sparse_*). "mixed": the dense
+#: weights as in "int8", the 16x8 depthwise and decoder weights as in "int16": those layers hold
+#: a few percent of the weights but take their fast assembly and int32-tail paths only with
+#: int16 taps, so this is most of int8's flash saving at a fraction of its instructions.
+WEIGHT_STORAGE = ("int16", "int8", "sparse", "mixed")
 
 
 def _state_layout_bytes(window: int, rings: list[dict], tails: list[dict], slots: list[int],
@@ -402,7 +416,7 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
                  for layer in plan.layers if layer.kind == "delay"})
     expr[plan.input.name] = "state->window"
     layers = [_layer_entry(ctx, p, plan, expr) for p in params]
-    fused = fused_depthwise_leaky(layers, params) if ctx.weights16 and sfx == "s16" else set()
+    fused = fused_depthwise_leaky(layers, params) if ctx.taps16 and sfx == "s16" else set()
     calls = step_calls(layers, fused, ring_pointer_declarations(plan, resident, ring_current, ring_name))
     nbytes = np.dtype(dtype).itemsize
     rings = [
@@ -453,6 +467,12 @@ def build_context(plan: StreamingPlan, prefix: str, fs: int, source_name: str, s
         # int16-stored weights everywhere (every int8 dense layer has them): the int8-weight ones
         "weights8_only": not ctx.weights16,
         "s8_weights16_only": ctx.weights16,
+        # 16x8: some 1x1 or encoder layer keeps int16-stored weights (else AFKD_S16_DENSE_W16=0)
+        "s16_dense_w16": ctx.sfx != "s16" or (ctx.weights16 and any(
+            "m32" in p.arrays for p in params if p.layer.kind in ("encoder", "pointwise"))),
+        # 16x8: some depthwise or decoder layer keeps int8-stored taps (else AFKD_S16_TAPS_W8=0)
+        "s16_taps_w8": ctx.sfx != "s16" or not ctx.taps16 or not all(
+            "m32" in p.arrays for p in params if p.layer.kind == "depthwise"),
         # a 16x8 layer with int8-stored weights past the assembly routine's 64 columns
         "s16_w8_wide": ctx.sfx == "s16" and not ctx.weights16 and any(
             p.layer.kind in ("encoder", "pointwise") and p.layer.weights.shape[1] > 64 for p in params),

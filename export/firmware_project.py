@@ -173,6 +173,10 @@ def write_project(out: Path, tflite: bytes, target: str, prefix: str, fs: int, s
         definitions.append("AFKD_S8_WEIGHTS16_ONLY=1")
     if not context["s16_w8_wide"]:
         definitions.append("AFKD_S16_W8_WIDE=0")
+    if not context.get("s16_dense_w16", True):
+        definitions.append("AFKD_S16_DENSE_W16=0")
+    if not context.get("s16_taps_w8", True):
+        definitions.append("AFKD_S16_TAPS_W8=0")
     if context["output_kind"] == "window":  # the receive buffer holds one whole window
         definitions.append(f"AFKD_PROTO_MAX_PAYLOAD={context['max_payload']}u")
     front_end = None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from afkd.errors import AfkdError
-from afkd.export import intops, intops_pack
+from afkd.export import intops, intops_linear, intops_pack
 from afkd.export.intops_leaky import LeakyReluParams, leaky_relu_params
 from afkd.export.plan import Buffer, Layer, StreamingPlan
 
@@ -30,6 +30,8 @@ class LayerParams:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     input_zero_point: int = 0  # of the first input, for history and flush frames
     prelu: intops.PreluParams | None = None
+    prelu_linear: intops_linear.PreluLinear | None = None  # proven one-MLA form, int8 PRELU
+    add_linear: intops_linear.AddLinear | None = None      # proven two-MLA form, int8 ADD
     add: intops.AddParams | None = None
     mul: intops.MulParams | None = None
     leaky_relu: LeakyReluParams | None = None
@@ -113,6 +115,7 @@ def layer_params(plan: StreamingPlan) -> list[LayerParams]:
                 raise AfkdError(f"layer {layer.name}: TFLite has no 16x8 PRELU; export LeakyReLU instead")
             p.prelu = intops.prelu_params(src.scale, src.zero_point, layer.alpha, layer.alpha_scale,
                                           layer.alpha_zero_point, dst.scale, dst.zero_point)
+            p.prelu_linear = intops_linear.prelu_linear_form(p.prelu)
             p.input_zero_point = src.zero_point
         elif layer.kind == "leaky_relu":
             p.leaky_relu = leaky_relu_params(src.scale, src.zero_point, layer.slope, dst.scale, dst.zero_point,
@@ -131,6 +134,8 @@ def layer_params(plan: StreamingPlan) -> list[LayerParams]:
             q = make(src.scale, src.zero_point, other.scale, other.zero_point, dst.scale, dst.zero_point,
                      dtype=dtype, activation=layer.activation)
             setattr(p, layer.kind, q)
+            if layer.kind == "add" and not p.wide:
+                p.add_linear = intops_linear.add_linear_form(q)
             p.input_zero_point = src.zero_point
         else:
             raise AfkdError(f"layer {layer.name}: no kernel for {layer.kind!r}")

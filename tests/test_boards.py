@@ -117,11 +117,13 @@ def test_ticks_to_instructions_matches_the_formula(tmp_path):
                       for t, f, n in cases)
     main = tmp_path / "main.c"
     main.write_text(f"#include <stdio.h>\n#include \"afkd_cortex_m.h\"\nint main(void) {{\n{lines}\n    return 0;\n}}\n")
-    # Only the pure function is wanted: cut it out of the file, whose rest touches registers.
+    # Only the pure functions are wanted (the conversion and its 64-bit division): cut them out
+    # of the file, whose rest touches registers.
     exe = tmp_path / "ticks"
     source = (FIRMWARE / "boards" / "cortex_m" / "afkd_cortex_m_counter.c").read_text()
-    function = source[source.index("uint32_t cortex_m_ticks_to_instructions"):]
-    function = function[:function.index("\n}\n") + 3]
+    function = source[source.index("static uint64_t counter_udiv64"):]
+    end = function.index("uint32_t cortex_m_ticks_to_instructions")
+    function = function[:end + function[end:].index("\n}\n") + 3]
     lib = tmp_path / "ticks.c"
     lib.write_text("#include <stdint.h>\n#include \"afkd_cortex_m.h\"\n" + function)
     subprocess.run(["gcc", "-O2", "-Wall", f"-I{FIRMWARE / 'boards' / 'cortex_m'}", "-o", str(exe),

@@ -151,3 +151,26 @@ def test_runtime_has_no_kernel_that_no_export_reaches():
     assert kernels - used == {"afkd_leaky_relu_s8.c"}
     assert not list(runtime.glob("*_f32.c")) and not list(runtime.glob("afkd_requantize_*.c"))
     assert np.all([name.endswith((".c", ".h")) for name in used])
+
+
+def test_mixed_storage_keeps_int16_taps_and_int8_dense_weights():
+    """--weight-storage mixed (16x8): the depthwise and decoder taps as int16 (their assembly
+    and int32-tail paths), the 1x1 and encoder weights as packed int8; the context tells the
+    build that neither kernel needs its other layout (AFKD_S16_DENSE_W16=0, AFKD_S16_TAPS_W8=0),
+    and int16 and int8 storage each keep the path they use."""
+    plan = plan_from_tflite(tiny_tflite("int16x8", lookahead=2))
+    contexts = {storage: build_context(plan, "tiny", 250, "tiny.tflite", "0" * 64, storage)
+                for storage in ("int16", "int8", "mixed")}
+    weights = render_model(contexts["mixed"])["tiny_weights.c"]
+    arrays = {name: ctype for ctype, name in re.findall(r"const (int8_t|int16_t) tiny_(\w+?)\[", weights)}
+    kinds = {layer.name: layer.kind for layer in plan.layers}
+    taps = [name for name, kind in kinds.items() if kind in ("depthwise", "decoder")]
+    dense = [name for name, kind in kinds.items() if kind in ("pointwise", "encoder")]
+    assert taps and dense
+    for name in taps:
+        assert arrays.get(f"{name}_weights16") == "int16_t" and f"{name}_weights" not in arrays, name
+    for name in dense:
+        assert arrays.get(f"{name}_weights") == "int8_t" and f"{name}_weights16" not in arrays, name
+    flags = {s: (c["s16_dense_w16"], c["s16_taps_w8"]) for s, c in contexts.items()}
+    assert flags == {"int16": (True, False), "int8": (False, True), "mixed": (False, False)}
+    assert contexts["mixed"]["weight_storage"] == "mixed"

@@ -7,7 +7,7 @@ import ctypes as C
 import numpy as np
 import pytest
 
-from afkd.export import intops
+from afkd.export import intops, intops_linear
 from afkd.export.intops_leaky import LeakyReluParams
 from tests.kernel_harness import clib, tflite_ops
 from tests.kernel_harness.conv_cases import randomize
@@ -36,8 +36,10 @@ def _quant(t):
     return float(t["scales"][0]), int(t["zero_points"][0])
 
 
-@pytest.mark.parametrize("per_channel", [False, True])
-def test_prelu_s8_matches_tflite(lib, per_channel):
+@pytest.mark.parametrize("per_channel,linear", [(False, False), (True, False), (False, True)])
+def test_prelu_s8_matches_tflite(lib, per_channel, linear):
+    """TFLite's form, and (shared slope) the exporter's proven one-MLA form: both give TFLite's
+    bits. Per-channel slopes have no linear form (one would be a table per channel)."""
     import keras
 
     x = keras.Input(shape=(1, FRAMES, CHANNELS), batch_size=1)
@@ -59,8 +61,15 @@ def test_prelu_s8_matches_tflite(lib, per_channel):
         input_offset=-params.input_zero_point, output_offset=params.output_zero_point,
         multiplier_pos=params.multiplier_pos, shift_pos=params.shift_pos,
         multiplier_neg=params.multiplier_neg, shift_neg=params.shift_neg)
+    form = intops_linear.prelu_linear_form(params)
+    assert (form is None) == per_channel
+    if linear:
+        assert_same(intops_linear.prelu_linear(values, form).reshape(FRAMES, CHANNELS), expected,
+                    "intops_linear.prelu_linear")
+        for name in form.__dataclass_fields__:
+            setattr(c_params, f"linear_{name}", getattr(form, name))
     assert_same(clib.call_frames(lib.afkd_prelu_s8, c_params, frames, CHANNELS), expected,
-                "afkd_prelu_s8")
+                f"afkd_prelu_s8{' (linear form)' if linear else ''}")
 
 
 def test_prelu_has_no_16x8_conversion():
@@ -142,7 +151,7 @@ def test_add_mul_match_tflite(lib, mode, kind):
     if kind == "add":
         params = intops.add_params(*_quant(a_q), *_quant(b_q), *_quant(out_q), dtype=dtype)
         assert_same(intops.add(a, b, params), expected, "intops.add")
-        c_params = clib.AddParams(**params.__dict__)
+        c_params = clib.add_params_for(params, dtype)
     else:
         params = intops.mul_params(*_quant(a_q), *_quant(b_q), *_quant(out_q), dtype=dtype)
         assert_same(intops.mul(a, b, params, dtype), expected, "intops.mul")
@@ -150,6 +159,13 @@ def test_add_mul_match_tflite(lib, mode, kind):
     suffix = "s8" if mode == "int8" else "s16"
     actual = clib.call_elementwise(getattr(lib, f"afkd_{kind}_{suffix}"), c_params, a, b)
     assert_same(actual, expected, f"afkd_{kind}_{suffix}")
+    if kind == "add" and mode == "int8":  # the exporter's proven two-MLA form, against TFLite too
+        form = intops_linear.add_linear_form(params)
+        assert form is not None
+        for name in form.__dataclass_fields__:
+            setattr(c_params, f"linear_{name}", getattr(form, name))
+        actual = clib.call_elementwise(lib.afkd_add_s8, c_params, a, b)
+        assert_same(actual, expected, "afkd_add_s8 (linear form)")
 
 
 def _run_binary(op, a, b):
@@ -205,7 +221,7 @@ def test_add_general_path_matches_intops(lib, mode):
     expected = intops.add(a, b, params)
     assert len(set(expected.tolist())) > 100  # the case exercises the whole range, not a clamp
     suffix = "s8" if mode == "int8" else "s16"
-    actual = clib.call_elementwise(getattr(lib, f"afkd_add_{suffix}"), clib.AddParams(**params.__dict__), a, b)
+    actual = clib.call_elementwise(getattr(lib, f"afkd_add_{suffix}"), clib.add_params_for(params, dtype), a, b)
     assert_same(actual, expected, f"afkd_add_{suffix} general path")
 
 

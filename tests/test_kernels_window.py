@@ -148,7 +148,7 @@ def test_sub_matches_tflm(lib, mode, broadcast):
     b_values = second.reshape(-1)
     twin = intops_window.sub(first.reshape(-1), b_values[0] if b_values.size == 1 else b_values, params, first.dtype)
     assert_same(twin, want, "intops_window.sub")
-    c_params = clib.AddParams(*(getattr(params, name) for name, _ in clib.AddParams._fields_))
+    c_params = clib.AddParams(**params.__dict__)
     actual = np.zeros(first.size, first.dtype)
     ctype = clib.CTYPE[first.dtype]
     a_c, b_c = np.ascontiguousarray(first.reshape(-1)), np.ascontiguousarray(b_values)

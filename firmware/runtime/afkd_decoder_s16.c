@@ -20,7 +20,7 @@ void afkd_decoder_s16(const afkd_decoder_s16_params *p, const int16_t *frame, in
     const int32_t n = p->channels, kernel = p->kernel, stride = p->stride;
     const int32_t blocks = n >> 2, rem = n & 3, chunk_blocks = AFKD_S16_CHUNK / 4;
     int32_t k = 0;
-    const int weights16 = !AFKD_S16_OTHER_LAYOUTS || p->weights16 != NULL;
+    const int weights16 = !AFKD_S16_TAPS_OTHER_LAYOUTS || p->weights16 != NULL;
     if (weights16 && rem == 0 && blocks <= chunk_blocks && ((uintptr_t)frame & 3u) == 0u && (kernel & 3) == 0) {
         /* The int16-stored taps (the exported layout): 4 taps per pass of the LDRD/SMLAD loop;
          * n <= AFKD_S16_CHUNK keeps each int32 sum exact. */
@@ -60,7 +60,7 @@ void afkd_decoder_s16(const afkd_decoder_s16_params *p, const int16_t *frame, in
             }
         }
     }
-#if AFKD_S16_OTHER_LAYOUTS  /* int8-stored taps (after the branches above, k == kernel for int16 ones) */
+#if AFKD_S16_TAPS_OTHER_LAYOUTS  /* int8-stored taps (after the branches above, k == kernel for int16 ones) */
     const int8_t *w = p->weights;
     /* Four taps at a time from the packed [L][N] weights: int32 sums of at most
      * AFKD_S16_CHUNK products (< 2^30, exact), added into the int64 tail. */

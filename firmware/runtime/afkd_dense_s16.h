@@ -51,6 +51,7 @@ __attribute__((noinline)) static void afkd_dense_s16_narrow(const afkd_dense_s16
 }
 #endif
 
+#if AFKD_S16_DENSE_W16
 /* The int16-stored-weight path in plain C: any rows, cols, bias, alignment and range. */
 __attribute__((noinline)) static void afkd_dense_s16_w16_any(const afkd_dense_s16_params *p, const int16_t *x,
                                                              int16_t *out)
@@ -76,6 +77,7 @@ __attribute__((noinline)) static void afkd_dense_s16_w16_any(const afkd_dense_s1
         out[r] = (int16_t)afkd_clamp(afkd_smmulr(acc, m32[r]), p->act_min, p->act_max);
     }
 }
+#endif
 
 /*
  * The fastest path, for the shape every afkd layer has: rows a multiple of 4, cols a
@@ -138,6 +140,7 @@ static inline int afkd_dense_s16_fast_fits(const afkd_dense_s16_params *p, const
            (((uintptr_t)x | (uintptr_t)w) & 3u) == 0u;
 }
 
+#if AFKD_S16_DENSE_W16
 /* The C group loop: the assembly routine's fallback (no bias, more than 64 columns) and the
  * portable build's fast path. */
 __attribute__((noinline)) static void afkd_dense_s16_w16_full(const afkd_dense_s16_params *p, const int16_t *x,
@@ -151,6 +154,7 @@ __attribute__((noinline)) static void afkd_dense_s16_w16_relu(const afkd_dense_s
 {
     afkd_dense_s16_fast(p, x, out, 1, 1);
 }
+#endif
 
 #if AFKD_S16_OTHER_LAYOUTS && (!AFKD_DENSE16_ASM || AFKD_S16_W8_WIDE)
 __attribute__((noinline)) static void afkd_dense_s16_w8_full(const afkd_dense_s16_params *p, const int16_t *x,
@@ -262,12 +266,14 @@ static inline void afkd_dense_s16(const afkd_dense_s16_params *p, const int16_t 
         } else
 #endif
         {
+#if AFKD_S16_DENSE_W16
             if (full) {
                 afkd_dense_s16_w16_full(p, x, out);
             } else {
                 afkd_dense_s16_w16_relu(p, x, out);
             }
             return;
+#endif
         }
     }
 #if AFKD_S16_OTHER_LAYOUTS
@@ -280,7 +286,9 @@ static inline void afkd_dense_s16(const afkd_dense_s16_params *p, const int16_t 
         return;
     }
 #endif
+#if AFKD_S16_DENSE_W16
     afkd_dense_s16_w16_any(p, x, out);  /* int16-stored weights come with multiplier32 */
+#endif
 }
 
 #endif /* AFKD_DENSE_S16_H */

@@ -121,7 +121,7 @@ void afkd_depthwise_s16(const afkd_depthwise_s16_params *p, const int16_t *const
         }
     }
 #endif
-    if (!AFKD_S16_OTHER_LAYOUTS || p->weights16 != NULL) {  /* given only with multiplier32 (int32 sums) */
+    if (!AFKD_S16_TAPS_OTHER_LAYOUTS || p->weights16 != NULL) {  /* given only with multiplier32 (int32 sums) */
         if (afkd_depthwise3_w16_fits(p, taps)) {
             if (p->act_min == -32768 && p->act_max == 32767) {
                 afkd_depthwise3_w16(p, taps, out, 1);

@@ -58,6 +58,18 @@ extern "C" {
 #else
 #define AFKD_S16_OTHER_LAYOUTS 1
 #endif
+/* 0 (the exporter's AFKD_S16_DENSE_W16=0 when no 16x8 1x1 or encoder layer keeps int16-stored
+ * weights: --weight-storage int8, sparse or mixed): the dense kernel leaves out its int16-weight
+ * paths. 0 (AFKD_S16_TAPS_W8=0 when every 16x8 depthwise and decoder layer keeps int16-stored
+ * taps: storage int16 or mixed): those two kernels leave out their int8-tap paths. Either
+ * switch is only for a model that has no such layer; the exporter sets them from the layers. */
+#ifndef AFKD_S16_DENSE_W16
+#define AFKD_S16_DENSE_W16 1
+#endif
+#ifndef AFKD_S16_TAPS_W8
+#define AFKD_S16_TAPS_W8 1
+#endif
+#define AFKD_S16_TAPS_OTHER_LAYOUTS (AFKD_S16_OTHER_LAYOUTS && AFKD_S16_TAPS_W8)
 /* Likewise for the int8 dense kernel: a firmware with no int16-stored weights (--weight-storage
  * int8 or sparse) is built with AFKD_S8_WEIGHTS8_ONLY=1 and the kernel leaves out its int16-weight
  * path (the widened input and the 16x8 assembly accumulation, about 1.2 KB); one whose weights are
@@ -291,6 +303,12 @@ typedef struct {
     int32_t input_offset, output_offset;
     int32_t multiplier_pos, shift_pos;  /* input_scale / output_scale */
     int32_t multiplier_neg, shift_neg;  /* input_scale * alpha_scale / output_scale */
+    /* The same bits from one MLA, where the exporter proved it on all 256 inputs
+     * (export/intops_linear.py; linear_shift 0: not available):
+     *   acc = x >= linear_threshold ? x * k_pos + c_pos : x * k_neg + c_neg
+     *   out = ssat8(acc >> linear_shift) */
+    int32_t linear_shift, linear_threshold;
+    int32_t linear_k_pos, linear_c_pos, linear_k_neg, linear_c_neg;
 } afkd_prelu_s8_params;
 
 
@@ -367,7 +385,18 @@ typedef struct {
     int32_t act_min, act_max;
 } afkd_add_params;
 
-void afkd_add_s8(const afkd_add_params *p, const int8_t *a, const int8_t *b, int8_t *out,
+/*
+ * int8 ADD: TFLite's parameters and, where the exporter proved it on all 65,536 input pairs
+ * (export/intops_linear.py; linear_shift 0: not available), the same bits from two MLAs:
+ *   out = clamp((a * linear_k1 + b * linear_k2 + linear_c) >> linear_shift, act_min, act_max)
+ * A type of its own so that 16x8 models and SUB do not carry the four words.
+ */
+typedef struct {
+    afkd_add_params tflite;
+    int32_t linear_k1, linear_k2, linear_c, linear_shift;
+} afkd_add_s8_params;
+
+void afkd_add_s8(const afkd_add_s8_params *p, const int8_t *a, const int8_t *b, int8_t *out,
                  int32_t n);
 void afkd_add_s16(const afkd_add_params *p, const int16_t *a, const int16_t *b, int16_t *out,
                   int32_t n);

@@ -102,7 +102,9 @@ class DecoderS16(C.Structure):
 class PreluS8(C.Structure):
     _fields_ = [("channels", i32), ("alpha_per_channel", i32), ("alpha", P(C.c_int16)),
                 ("input_offset", i32), ("output_offset", i32), ("multiplier_pos", i32),
-                ("shift_pos", i32), ("multiplier_neg", i32), ("shift_neg", i32)]
+                ("shift_pos", i32), ("multiplier_neg", i32), ("shift_neg", i32),
+                ("linear_shift", i32), ("linear_threshold", i32), ("linear_k_pos", i32), ("linear_c_pos", i32),
+                ("linear_k_neg", i32), ("linear_c_neg", i32)]
 
 
 class SigmoidS16(C.Structure):
@@ -114,6 +116,20 @@ class AddParams(C.Structure):
         "input1_offset", "input2_offset", "output_offset", "left_shift", "input1_multiplier",
         "input1_shift", "input2_multiplier", "input2_shift", "output_multiplier",
         "output_shift", "act_min", "act_max")]
+
+
+class AddS8Params(C.Structure):
+    _fields_ = [("tflite", AddParams)] + [(name, i32) for name in ("linear_k1", "linear_k2", "linear_c", "linear_shift")]
+
+
+def add_params_for(params, dtype, form=None):
+    """The ctypes parameters of afkd_add_s8 (int8: TFLite's and the linear form's, if given)
+    or afkd_add_s16 for an intops.AddParams."""
+    tflite = AddParams(**params.__dict__)
+    if np.dtype(dtype) != np.int8:
+        return tflite
+    linear = {f"linear_{name}": getattr(form, name) for name in form.__dataclass_fields__} if form else {}
+    return AddS8Params(tflite=tflite, **linear)
 
 
 class MulParams(C.Structure):
@@ -142,7 +158,7 @@ MIRRORS = {"DenseS8": "afkd_dense_s8_params", "DenseS16": "afkd_dense_s16_params
            "DepthwiseS8": "afkd_depthwise_s8_params", "DepthwiseS16": "afkd_depthwise_s16_params",
            "DecoderS8": "afkd_decoder_s8_params", "DecoderS16": "afkd_decoder_s16_params",
            "PreluS8": "afkd_prelu_s8_params", "SigmoidS16": "afkd_sigmoid_s16_params",
-           "AddParams": "afkd_add_params", "MulParams": "afkd_mul_params",
+           "AddParams": "afkd_add_params", "AddS8Params": "afkd_add_s8_params", "MulParams": "afkd_mul_params",
            "ConvS8": "afkd_conv_s8_params", "ConvS16": "afkd_conv_s16_params",
            "MaxPool": "afkd_max_pool_params", "Mean": "afkd_mean_params"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from afkd.export import codegen, intops, intops_pack
+from afkd.export import codegen, intops, intops_linear, intops_pack
 from afkd.export.intops_leaky import fast_form, leaky_relu, leaky_relu_params
 
 CTYPE = {np.int8: "int8_t", np.uint8: "uint8_t", np.int16: "int16_t", np.int32: "int32_t",
@@ -249,7 +249,10 @@ class Cases:
                           count, expected, _array(f"{name}_x", x, dtype)
                           + f"static const afkd_leaky_relu_params {name}_p = {{{fields}}};\n")
 
-    def binary(self, op: str, count: int, wide: bool, scales=None, tag: str = ""):
+    def binary(self, op: str, count: int, wide: bool, scales=None, tag: str = "", linear_shifts=None,
+               activation: str = "NONE"):
+        """``linear_shifts``: int8 ADD in the exporter's proven linear form, searched over these
+        shifts (16: the loop with the shift in the SSAT; others: the general loops)."""
         rng = self.rng
         name = f"{op}_{'s16' if wide else 's8'}_{count}{tag}"
         dtype = np.int16 if wide else np.int8
@@ -259,27 +262,44 @@ class Cases:
         make = intops.add_params if op == "add" else intops.mul_params
         if scales is None:
             scales = (0.01, 0.013, 0.02) if op == "add" else (0.01, 1 / 32768 if wide else 1 / 256, 0.012)
-        q = make(scales[0], zps[0], scales[1], zps[1], scales[2], zps[2], dtype=dtype)
+        q = make(scales[0], zps[0], scales[1], zps[1], scales[2], zps[2], dtype=dtype, activation=activation)
         expected = intops.add(a, b, q) if op == "add" else intops.mul(a, b, q, dtype)
         fields = ", ".join(str(getattr(q, f)) for f in q.__dataclass_fields__)
+        if op == "add" and not wide:  # afkd_add_s8_params: TFLite's, then the linear form (0: none)
+            linear = [0, 0, 0, 0]
+            if linear_shifts is not None:
+                form = intops_linear.add_linear_form(q, linear_shifts)
+                assert form is not None and form.shift in linear_shifts, (name, form)
+                linear = [getattr(form, f) for f in form.__dataclass_fields__]
+            fields = "{" + fields + "}, " + ", ".join(str(v) for v in linear)
         sfx = "s16" if wide else "s8"
+        ctype = "afkd_add_s8_params" if op == "add" and not wide else f"afkd_{op}_params"
         self._elementwise(name, f"afkd_{op}_{sfx}(&{name}_p, {name}_a, {name}_b, {name}_out, {count})",
                           count, expected, _array(f"{name}_a", a, dtype) + _array(f"{name}_b", b, dtype)
-                          + f"static const afkd_{op}_params {name}_p = {{{fields}}};\n")
+                          + f"static const {ctype} {name}_p = {{{fields}}};\n")
 
-    def prelu_s8(self, count: int, per_channel: bool):
-        rng, name = self.rng, f"prelu_s8_{count}{'_per_channel' if per_channel else ''}"
+    def prelu_s8(self, count: int, per_channel: bool, linear_shifts=None):
+        """``linear_shifts`` as for ``binary``: the exporter's proven one-MLA form."""
+        rng = self.rng
+        name = (f"prelu_s8_{count}{'_per_channel' if per_channel else ''}"
+                f"{'_linear' + str(linear_shifts[0]) if linear_shifts else ''}")
         x = rng.integers(-128, 128, count)
         alpha = rng.integers(-128, 128, count if per_channel else 1)
         q = intops.prelu_params(0.02, int(rng.integers(-20, 20)), alpha, 0.004, int(rng.integers(-5, 5)),
                                 0.015, int(rng.integers(-10, 10)))
         expected = intops.prelu(x[None], q)[0]
         alpha_c = q.alpha_minus_zero_point()
+        linear = ", 0, 0, 0, 0, 0, 0"  # linear_*: TFLite's form
+        if linear_shifts is not None:
+            form = intops_linear.prelu_linear_form(q, linear_shifts)
+            assert form is not None and form.shift in linear_shifts, (name, form)
+            linear = ", " + ", ".join(str(getattr(form, f)) for f in ("shift", "threshold", "k_pos", "c_pos",
+                                                                         "k_neg", "c_neg"))
         self._elementwise(name, f"afkd_prelu_s8(&{name}_p, {name}_x, {name}_out)", count, expected,
                           _array(f"{name}_x", x, np.int8) + _array(f"{name}_alpha", alpha_c, np.int16)
                           + f"static const afkd_prelu_s8_params {name}_p = {{{count}, {int(per_channel)}, "
                             f"{name}_alpha, {-q.input_zero_point}, {q.output_zero_point}, {q.multiplier_pos}, "
-                            f"{q.shift_pos}, {q.multiplier_neg}, {q.shift_neg}}};\n")
+                            f"{q.shift_pos}, {q.multiplier_neg}, {q.shift_neg}{linear}}};\n")
 
     def sigmoid_s16(self, count: int):
         rng, name = self.rng, f"sigmoid_s16_{count}"
@@ -391,4 +411,12 @@ def standard_cases() -> str:
     cases.sigmoid_s16(32)
     cases.prelu_s8(32, per_channel=True)
     cases.prelu_s8(32, per_channel=False)
+    cases.prelu_s8(32, per_channel=False, linear_shifts=(16,))   # the shift the exporter tries first
+    cases.prelu_s8(31, per_channel=False, linear_shifts=(19, 20, 21))   # another, an odd count
+    # the student's residual ADDs: the output at one input's scale, where shift 16 holds
+    cases.binary("add", 32, False, scales=(0.01, 0.013, 0.013), tag="_linear16", linear_shifts=(16,))
+    cases.binary("add", 31, False, scales=(0.011, 0.017, 0.023), tag="_linear_wide_shift",
+                 linear_shifts=tuple(range(17, 25)))
+    cases.binary("add", 32, False, scales=(0.01, 0.013, 0.013), tag="_linear_relu", linear_shifts=(16,),
+                 activation="RELU")
     return cases.source()

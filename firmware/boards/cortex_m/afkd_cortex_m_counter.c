@@ -57,11 +57,26 @@ void SysTick_Handler(void)
     systick_wraps = systick_wraps + 1u;
 }
 
+/* n / d (d > 0, below 2^63) by shift and subtract. Only the measurement runs it, a few times:
+ * about 80 bytes, where libgcc's 64-bit division (__udivmoddi4) took 700 of every image. */
+static uint64_t counter_udiv64(uint64_t n, uint64_t d)
+{
+    uint64_t quotient = 0u, remainder = 0u;
+    for (int bit = 63; bit >= 0; --bit) {
+        remainder = (remainder << 1) | ((n >> bit) & 1u);
+        if (remainder >= d) {
+            remainder -= d;
+            quotient |= 1ull << bit;
+        }
+    }
+    return quotient;
+}
+
 uint32_t cortex_m_ticks_to_instructions(uint64_t ticks, uint32_t clock_hz, uint8_t shift)
 {
     /* ticks < 2^32 * 2^24 in practice; * 1e9 (< 2^30) stays below 2^64 for ticks < 2^34. */
     const uint64_t divisor = (uint64_t)clock_hz << shift;
-    const uint64_t instructions = (ticks * 1000000000ull + divisor / 2u) / divisor;
+    const uint64_t instructions = counter_udiv64(ticks * 1000000000ull + divisor / 2u, divisor);
     return instructions > UINT32_MAX ? UINT32_MAX : (uint32_t)instructions;
 }
 
@@ -114,7 +129,8 @@ static uint8_t find_icount_shift(uint32_t clock_hz)
     const uint64_t ticks = systick_elapsed_ticks();
     for (uint8_t shift = 0; shift <= MAX_ICOUNT_SHIFT; ++shift) {
         /* Expected ticks for 2 * iterations instructions at 2^shift ns each. */
-        const uint64_t expected = ((uint64_t)clock_hz * 2u * CALIBRATION_ITERATIONS << shift) / 1000000000ull;
+        const uint64_t expected = counter_udiv64((uint64_t)clock_hz * 2u * CALIBRATION_ITERATIONS << shift,
+                                                 1000000000ull);
         const uint64_t tolerance = expected / 16u + 2u;
         if (ticks + tolerance >= expected && ticks <= expected + tolerance) {
             return shift;
