@@ -16,7 +16,19 @@ void afkd_depthwise_s8(const afkd_depthwise_s8_params *p, const int8_t *const *t
     const int8_t *const weights = p->weights;
     const int32_t *const bias = p->bias, *const multiplier = p->multiplier, *const shift = p->shift;
     const int32_t output_offset = p->output_offset, act_min = p->act_min, act_max = p->act_max;
-    if (taps_count == 3 && p->requant_32bit >= AFKD_REQUANT_32BIT_RIGHT) {
+    if (taps_count == 3 && p->requant_32bit == AFKD_REQUANT_32BIT_RIGHT_FULL) {
+        /* As below, and the clamp is the int8 range itself: one SSAT, no clamp bounds to keep
+         * in registers (GCC spilled them to the stack in the loop below). */
+        const int8_t *const t0 = taps[0], *const t1 = taps[1], *const t2 = taps[2];
+        const int8_t *const w1 = weights + channels, *const w2 = weights + 2 * channels;
+        for (int32_t c = 0; c < channels; c++) {
+            const int32_t acc = bias[c] + t0[c] * weights[c] + t1[c] * w1[c] + t2[c] * w2[c];
+            const int32_t y = afkd_requant_right(acc, multiplier[c], -shift[c]);
+            out[c] = (int8_t)afkd_saturate8(y + output_offset);
+        }
+        return;
+    }
+    if (taps_count == 3 && p->requant_32bit == AFKD_REQUANT_32BIT_RIGHT) {
         /* As below, and every shift is negative: one branch-free rounding for all channels. */
         const int8_t *const t0 = taps[0], *const t1 = taps[1], *const t2 = taps[2];
         const int8_t *const w1 = weights + channels, *const w2 = weights + 2 * channels;

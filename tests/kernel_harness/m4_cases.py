@@ -122,13 +122,14 @@ class Cases:
         self._report(name, f"{name}_out", rows, expected, rows * cols, dtype)
 
     def depthwise(self, channels: int, wide: bool, weights16: bool = False, leaky: tuple | None = None,
-                  spread: float = 0.0):
+                  spread: float = 0.0, relu: bool = False):
         """leaky: (output scale, slope) of a LEAKY_RELU after the layer (input scale 0.01), its
         fast form through afkd_depthwise_leaky_s16 (16x8, weights16); spread: multipliers spread
-        over 2^+-spread (int8: some shifts positive, the output stage's general form)."""
+        over 2^+-spread (int8: some shifts positive, the output stage's general form); relu: the
+        clamp starts at the output zero point (int8: the right-shift form that is not one SSAT)."""
         rng = self.rng
         name = (f"depthwise_{'s16' if wide else 's8'}_{channels}{'_w16' if weights16 else ''}"
-                f"{'_spread' if spread else ''}")
+                f"{'_spread' if spread else ''}{'_relu' if relu else ''}")
         if leaky is not None:
             name += f"_leaky_{leaky[0]}_{leaky[1]}".replace(".", "p")
         dtype = np.int16 if wide else np.int8
@@ -140,7 +141,7 @@ class Cases:
         m, s = _multipliers(rng, channels, (info.max / 3) / (np.sqrt(3) * 127 * info.max / 2)
                             * 2.0 ** rng.uniform(-spread, spread, channels))
         bias = rng.integers(-(1 << 10), 1 << 10, channels)
-        lo, hi = int(info.min), int(info.max)
+        lo, hi = (zp_out if relu else int(info.min)), int(info.max)
         expected = intops.depthwise(frames.astype(dtype), w, bias, 1, zp_in, m, s, zp_out, lo, hi,
                                     wide=wide)[0]
         d = self.decls
@@ -334,6 +335,7 @@ def standard_cases() -> str:
         cases.dense("pointwise", 30, 18, wide, spread=12.0)   # every output-stage case
         if not wide:  # some shifts positive: int8's general 32-bit output stage, not the right-shift one
             cases.depthwise(64, wide, spread=8.0)
+            cases.depthwise(32, wide, relu=True)
         if not wide:  # int16-stored weights (the default storage) in the int8 model too
             cases.dense("pointwise", 32, 32, wide, weights16=True)
             cases.dense("pointwise", 64, 64, wide, weights16=True)
