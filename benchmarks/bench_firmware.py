@@ -44,7 +44,7 @@ def _student_checkpoint(path: Path) -> Path:
     return path
 
 
-def _measure(checkpoint: Path, data: Path, work: Path, mode: str, storage: str, optimize: str) -> dict:
+def _measure(checkpoint: Path, data: Path, work: Path, mode: str, storage: str, optimize: str = "speed") -> dict:
     from afkd import cli
 
     name = f"{mode}_{storage}" + ("" if optimize == "speed" else f"_{optimize}")
