@@ -8,6 +8,29 @@
 #include "afkd_kernels.h"
 #include "afkd_requant.h"
 
+/*
+ * K = 3 and every shift negative (requant_32bit >= AFKD_REQUANT_32BIT_RIGHT): one branch-free
+ * rounding for all channels. full (a constant at each call) is the right-shift form whose clamp
+ * is the int8 range itself: one SSAT and no clamp bounds to keep in registers (GCC spilled them
+ * to the stack in the clamped loop).
+ */
+__attribute__((always_inline)) static inline void afkd_depthwise3_right_s8(const afkd_depthwise_s8_params *p,
+                                                                          const int8_t *const *taps, int8_t *out,
+                                                                          int full)
+{
+    /* Parameters in locals: the int8_t stores may alias anything. */
+    const int32_t channels = p->channels, output_offset = p->output_offset;
+    const int32_t act_min = p->act_min, act_max = p->act_max;
+    const int32_t *const bias = p->bias, *const multiplier = p->multiplier, *const shift = p->shift;
+    const int8_t *const w0 = p->weights, *const w1 = w0 + channels, *const w2 = w1 + channels;
+    const int8_t *const t0 = taps[0], *const t1 = taps[1], *const t2 = taps[2];
+    for (int32_t c = 0; c < channels; c++) {
+        const int32_t acc = bias[c] + t0[c] * w0[c] + t1[c] * w1[c] + t2[c] * w2[c];
+        const int32_t y = afkd_requant_right(acc, multiplier[c], -shift[c]) + output_offset;
+        out[c] = (int8_t)(full ? afkd_saturate8(y) : afkd_clamp(y, act_min, act_max));
+    }
+}
+
 void afkd_depthwise_s8(const afkd_depthwise_s8_params *p, const int8_t *const *taps, int8_t *out)
 {
     /* Parameters in locals: the int8_t stores below may alias anything, and would otherwise
@@ -17,26 +40,11 @@ void afkd_depthwise_s8(const afkd_depthwise_s8_params *p, const int8_t *const *t
     const int32_t *const bias = p->bias, *const multiplier = p->multiplier, *const shift = p->shift;
     const int32_t output_offset = p->output_offset, act_min = p->act_min, act_max = p->act_max;
     if (taps_count == 3 && p->requant_32bit == AFKD_REQUANT_32BIT_RIGHT_FULL) {
-        /* As below, and the clamp is the int8 range itself: one SSAT, no clamp bounds to keep
-         * in registers (GCC spilled them to the stack in the loop below). */
-        const int8_t *const t0 = taps[0], *const t1 = taps[1], *const t2 = taps[2];
-        const int8_t *const w1 = weights + channels, *const w2 = weights + 2 * channels;
-        for (int32_t c = 0; c < channels; c++) {
-            const int32_t acc = bias[c] + t0[c] * weights[c] + t1[c] * w1[c] + t2[c] * w2[c];
-            const int32_t y = afkd_requant_right(acc, multiplier[c], -shift[c]);
-            out[c] = (int8_t)afkd_saturate8(y + output_offset);
-        }
+        afkd_depthwise3_right_s8(p, taps, out, 1);
         return;
     }
     if (taps_count == 3 && p->requant_32bit == AFKD_REQUANT_32BIT_RIGHT) {
-        /* As below, and every shift is negative: one branch-free rounding for all channels. */
-        const int8_t *const t0 = taps[0], *const t1 = taps[1], *const t2 = taps[2];
-        const int8_t *const w1 = weights + channels, *const w2 = weights + 2 * channels;
-        for (int32_t c = 0; c < channels; c++) {
-            const int32_t acc = bias[c] + t0[c] * weights[c] + t1[c] * w1[c] + t2[c] * w2[c];
-            const int32_t y = afkd_requant_right(acc, multiplier[c], -shift[c]);
-            out[c] = (int8_t)afkd_clamp(y + output_offset, act_min, act_max);
-        }
+        afkd_depthwise3_right_s8(p, taps, out, 0);
         return;
     }
     if (taps_count == 3 && p->requant_32bit) {
